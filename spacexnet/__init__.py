@@ -1,0 +1,18 @@
+"""Space-XNet: place a mixture-of-experts model on a satellite constellation and measure token latency.
+
+The front package: it re-exports the public API of the layers
+(``orbits`` → ``latency`` → ``placement``) and wires them together.
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("space-xnet")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+from orbits import Constellation  # noqa: E402
+
+from .io import write_dataset  # noqa: E402
+
+__all__ = ["__version__", "Constellation", "write_dataset"]

@@ -1,0 +1,56 @@
+"""The ``spacexnet`` command line: one module per subcommand.
+
+User mistakes (bad files, bad options, impossible requests) are reported as
+one line on stderr with exit code 1; click's usage errors exit with 2.
+Data goes to stdout and files; logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..exceptions import user_errors
+
+__all__ = ["main"]
+
+
+class _Group(click.Group):
+    """Click group that turns domain errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except user_errors() as exc:
+            click.echo(f"spacexnet: error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("spacexnet: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="space-xnet", prog_name="spacexnet")
+def main():
+    """Space-XNet: a mixture-of-experts model on a moving satellite constellation."""
+
+
+def _register() -> None:
+    # Imported here so that each subcommand module stays independent.
+    from importlib import import_module
+
+    for name in ("propagate", "links", "compare", "place", "sweep", "plot"):
+        try:
+            module = import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue  # subcommand not present in this build
+            raise
+        main.add_command(module.command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Options shared by several subcommands (rio-style option registry).
+
+``constellation_options`` adds ``--preset/--walker/--altitude-km/--star/--tle/--omm/--skip-invalid``;
+``time_options`` adds ``--start/--duration-s/--step-s``; ``output_options`` adds
+``--out/--overwrite``; ``quiet_option`` adds ``-q/--quiet``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..scenario import build_constellation
+
+__all__ = [
+    "constellation_options",
+    "time_options",
+    "output_options",
+    "quiet_option",
+    "constellation_from_kwargs",
+]
+
+
+def _compose(*decorators):
+    def apply(func):
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+constellation_options = _compose(
+    click.option("--preset", default=None, metavar="NAME",
+                 help="Constellation preset (default: starlink-shell1). See `spacexnet presets`."),
+    click.option("--walker", default=None, metavar="I:T/P/F",
+                 help="Walker shell inclination_deg:total/planes/phasing, e.g. 53:1584/72/1."),
+    click.option("--altitude-km", type=float, default=None, help="Walker shell altitude, km."),
+    click.option("--star", is_flag=True, default=False, help="Walker-star (RAAN over 180°) instead of delta."),
+    click.option("--epoch", default=None, metavar="ISO",
+                 help="Walker epoch, UTC ISO 8601 (default: the preset's epoch)."),
+    click.option("--tle", type=click.Path(dir_okay=False), default=None,
+                 help="Element sets from a 3LE/2LE text file."),
+    click.option("--omm", type=click.Path(dir_okay=False), default=None,
+                 help="Element sets from an OMM file (CSV, JSON or XML)."),
+    click.option("--skip-invalid", is_flag=True, default=False,
+                 help="Skip malformed records (reported on stderr) instead of failing."),
+)
+
+time_options = _compose(
+    click.option("--start", default=None, metavar="ISO",
+                 help="Start time, UTC ISO 8601 (default: the constellation's newest epoch)."),
+    click.option("--duration-s", type=float, default=None,
+                 help="Time span, s (default: one orbital period)."),
+    click.option("--step-s", type=float, default=10.0, show_default=True, help="Time step, s."),
+)
+
+output_options = _compose(
+    click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output NetCDF file."),
+    click.option("--overwrite", is_flag=True, default=False, help="Replace the output file if it exists."),
+)
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, default=False,
+                            help="No progress bars or summaries on stderr.")
+
+_CONSTELLATION_KEYS = ("preset", "walker", "altitude_km", "star", "epoch", "tle", "omm", "skip_invalid")
+
+
+def constellation_from_kwargs(kwargs: dict, quiet: bool = False):
+    """Pop the constellation options from ``kwargs`` and build the constellation."""
+    options = {key: kwargs.pop(key) for key in _CONSTELLATION_KEYS if key in kwargs}
+    constellation = build_constellation(**options)
+    if constellation.skipped and not quiet:
+        click.echo(f"skipped {len(constellation.skipped)} invalid record(s):", err=True)
+        for message in constellation.skipped[:20]:
+            click.echo(f"  {message}", err=True)
+        if len(constellation.skipped) > 20:
+            click.echo(f"  ... and {len(constellation.skipped) - 20} more", err=True)
+    return constellation
+
