@@ -16,3 +16,7 @@ from orbits import Constellation  # noqa: E402
 from .io import write_dataset  # noqa: E402
 
 __all__ = ["__version__", "Constellation", "write_dataset"]
+
+from orbits import GroundStations, ground_links, isl_links, load_stations  # noqa: E402
+
+__all__ += ["isl_links", "ground_links", "load_stations", "GroundStations"]
