@@ -31,3 +31,13 @@ from .topology import Topology  # noqa: E402
 
 __all__ += ["isl_links", "ground_links", "ground_links_at", "isl_topology", "links_from_chunks",
             "load_stations", "GroundStations", "StationFormatError", "Topology"]
+
+# Propagation: UTC time grids, SGP4 into xarray, TEME → ITRS frames, geodesy.
+from .frames import argument_of_latitude_deg, geodetic_from_itrs, gmst1982_rad, teme_to_itrs, teme_to_itrs_matrix  # noqa: E402,E501
+from .propagate import PropagationWarning, iter_propagate, orbital_period_s, propagate, propagate_jd  # noqa: E402
+from .timegrid import polar_motion_arcsec, time_grid, to_datetime64_utc, to_jd_utc, ut1_minus_utc_s  # noqa: E402
+
+__all__ += ["time_grid", "to_datetime64_utc", "to_jd_utc", "ut1_minus_utc_s", "polar_motion_arcsec",
+            "teme_to_itrs", "teme_to_itrs_matrix", "gmst1982_rad", "geodetic_from_itrs",
+            "argument_of_latitude_deg", "propagate", "propagate_jd", "iter_propagate", "orbital_period_s",
+            "PropagationWarning"]

@@ -29,3 +29,11 @@ SPEED_OF_LIGHT_KM_S = 299_792.458
 DAY_S = 86_400.0
 #: Minutes in one day.
 DAY_MIN = 1_440.0
+
+#: Earth's rotation rate for TEME → PEF velocities, rad/s: the GMST-1982 rate at J2000
+#: as used by Vallado's ``teme2ecef`` (Vallado et al. 2006, AIAA 2006-6753, appendix C).
+OMEGA_EARTH_RAD_S = 7.292115146706979e-5
+#: Arcseconds to radians (exact: π / 648000).
+ARCSEC_TO_RAD = 4.84813681109536e-06
+#: Julian date of J2000.0, 2000-01-01T12:00:00 TT (IAU 1976).
+JD_J2000 = 2451545.0
