@@ -1,8 +1,46 @@
 """Optimization of Space-XNet placements on plain cost arrays: ring partition, expert mapping, handover.
 
-Never imports ``orbits``, ``sgp4`` or ``numba``.
+Works on arrays (orbital phase per satellite, activation probabilities)
+and a distance oracle ``path_ms(sources) -> (len(sources), n_sat)``; never
+imports ``orbits``, ``sgp4`` or ``numba``. The cost model is documented in
+:mod:`placement.model`.
 """
 
+from .baselines import random_layers_optimized_experts, random_layers_random_experts, ring_layers_random_experts
+from .bounds import lower_bound
+from .capacity import check_capacity, experts_per_satellite
+from .coactivation import coactivation, trace_latency_ms
 from .exceptions import InfeasiblePlacementError, PlacementError
+from .experts import assign_experts
+from .gates import choose_gates
+from .joint import joint
+from .model import Evaluation, Placement, evaluate
+from .registry import RANDOMIZED, STRATEGIES, StrategyResult, compare_strategies
+from .ring import belt_mask, ring_partition
+from .two_level import space_xnet
 
-__all__ = ["PlacementError", "InfeasiblePlacementError"]
+__all__ = [
+    "PlacementError",
+    "InfeasiblePlacementError",
+    "Placement",
+    "Evaluation",
+    "evaluate",
+    "trace_latency_ms",
+    "ring_partition",
+    "belt_mask",
+    "choose_gates",
+    "assign_experts",
+    "check_capacity",
+    "experts_per_satellite",
+    "space_xnet",
+    "joint",
+    "coactivation",
+    "random_layers_random_experts",
+    "ring_layers_random_experts",
+    "random_layers_optimized_experts",
+    "lower_bound",
+    "STRATEGIES",
+    "RANDOMIZED",
+    "StrategyResult",
+    "compare_strategies",
+]

@@ -1,0 +1,169 @@
+"""Gate selection: one gate per subnet, chosen for the whole ring at once.
+
+Rule. Each subnet offers K candidate gates: its K satellites nearest the
+middle of its arc in ring order (phase, then plane). A layer's cost for a
+pair of gates ``(a, b)`` — ``a`` gate of layer ``l``, ``b`` gate of layer
+``l+1`` — is its exact expected time with its experts placed optimally by
+the sorted rule inside subnet ``l`` (gate excluded). The gates minimise the
+sum of these costs over the ring, which is the expected token latency of
+the paper's two-level placement restricted to those candidates. The cost
+already holds the gate ring: every expert of layer ``l`` sends its output
+to ``g_{l+1}``, so ``d(g_l, s) + d(s, g_{l+1}) ≥ d(g_l, g_{l+1})`` and a long
+hop between consecutive gates shows in the objective; nothing needs a
+separate ring-length weight.
+
+The ring makes it a shortest cycle through L stages of K nodes; dynamic
+programming solves it exactly in O(L K³) (fix the first gate, run min-plus
+products around the ring, close the cycle): no coordinate descent, no
+local optimum. Oracle cost: one call with at most L·K sources.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_capacity, as_phase_deg, as_probs, oracle_rows
+from .capacity import check_capacity
+from .exceptions import PlacementError
+from .experts import sorted_expected_max
+from .ring import _PHASE_DECIMALS
+
+__all__ = ["choose_gates"]
+
+
+def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates: int = 4) -> np.ndarray:
+    """Choose the gate satellite of every subnet (exact over the candidates).
+
+    Parameters
+    ----------
+    subnet : array_like of int, shape (n_sat,)
+        Layer of each satellite (from :func:`ring_partition`), −1 outside.
+    path_ms : callable
+        ``path_ms(sources) -> (len(sources), n_sat)`` latency in ms, ``inf``
+        if unreachable. Called once with at most L·K sources.
+    probs : array_like, shape (L, E)
+        Activation probabilities of the experts of each layer.
+    arg_lat_deg : array_like, shape (n_sat,)
+        Phase of each satellite in degrees, to find each arc's middle.
+    plane : array_like of int, shape (n_sat,), optional
+        Plane labels, breaking phase ties as in :func:`ring_partition`.
+    capacity : int or array_like of int, shape (n_sat,)
+        Experts per satellite.
+    n_candidates : int
+        K, candidate gates per subnet.
+
+    Returns
+    -------
+    ndarray of int64, shape (L,)
+        Gate satellite of each layer.
+
+    Examples
+    --------
+    Two arcs of a 6-satellite ring 1 ms apart. On this symmetric ring every
+    gate pair costs 6 ms per token; ties go to the candidates nearest the
+    middle of each arc:
+
+    >>> import numpy as np
+    >>> pos = np.arange(6.0)
+    >>> ring = lambda s: np.minimum(np.abs(pos - pos[np.asarray(s)][:, None]),
+    ...                             6 - np.abs(pos - pos[np.asarray(s)][:, None]))
+    >>> phase = pos * 60.0
+    >>> sub = np.array([0, 0, 0, 1, 1, 1])
+    >>> choose_gates(sub, ring, [[1.0], [1.0]], arg_lat_deg=phase).tolist()
+    [1, 4]
+    """
+    gate_sat, _ = _choose_gates(subnet, path_ms, probs, arg_lat_deg=arg_lat_deg, plane=plane,
+                                capacity=capacity, n_candidates=n_candidates)
+    return gate_sat
+
+
+def subnet_members(subnet: np.ndarray, n_layers: int, arg_lat_deg, plane=None) -> np.ndarray:
+    """Members of each subnet in ring order, shape (L, m_max), −1 padded."""
+    phase = np.round(as_phase_deg(arg_lat_deg), _PHASE_DECIMALS)
+    inside = np.flatnonzero(subnet >= 0)
+    keys = [inside, phase[inside]]
+    if plane is not None:
+        keys.insert(1, np.asarray(plane)[inside])
+    keys.append(subnet[inside])
+    order = inside[np.lexsort(keys)]
+    counts = np.bincount(subnet[order], minlength=n_layers)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(order.size) - start[subnet[order]]
+    members = np.full((n_layers, max(int(counts.max()), 1)), -1, dtype=np.int64)
+    members[subnet[order], pos] = order
+    return members
+
+
+def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates=4):
+    """:func:`choose_gates`, also returning the gates' rows ``d(g_l, ·)`` (L, n_sat)."""
+    subnet = np.asarray(subnet, dtype=np.int64)
+    p = as_probs(probs)
+    n_layers, n_experts = p.shape
+    n_sat = subnet.size
+    if int(subnet.max(initial=-1)) >= n_layers:
+        raise PlacementError(f"subnet labels go up to {subnet.max()} but probs has {n_layers} layers")
+    if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < 1:
+        raise PlacementError(f"n_candidates must be a positive integer, got {n_candidates!r}")
+    cap = as_capacity(capacity, n_sat)
+    check_capacity(subnet, n_experts, cap, n_layers)
+
+    members = subnet_members(subnet, n_layers, arg_lat_deg, plane)  # (L, m)
+    m_max = members.shape[1]
+    size = (members >= 0).sum(axis=1)
+    k = int(min(n_candidates, m_max))
+    # Positions nearest the middle of each arc (lower position on ties);
+    # small subnets repeat their last choice, which the DP handles as a tie.
+    middle = (size[:, None] - 1) / 2.0
+    pos = np.arange(m_max)[None, :]
+    dist = np.where(pos < size[:, None], np.abs(pos - middle), np.inf)
+    cand_pos = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    cand_pos = np.minimum(cand_pos, size[:, None] - 1)
+    cand = np.take_along_axis(members, cand_pos, axis=1)  # (L, K)
+
+    sources, inverse = np.unique(cand, return_inverse=True)
+    rows = oracle_rows(path_ms, sources, n_sat)
+    cand_rows = rows[inverse.reshape(cand.shape)]  # (L, K, n_sat)
+
+    safe = np.maximum(members, 0)
+    pad = members < 0
+    here = np.take_along_axis(cand_rows, np.broadcast_to(safe[:, None, :], (n_layers, k, m_max)), axis=2)
+    nxt = np.roll(cand_rows, -1, axis=0)
+    there = np.take_along_axis(nxt, np.broadcast_to(safe[:, None, :], (n_layers, k, m_max)), axis=2)
+    cost = here[:, :, None, :] + there[:, None, :, :]  # (L, K_a, K_b, m)
+    cost = np.where(pad[:, None, None, :], np.inf, cost)
+    free = np.where(pad, 0, cap[safe])  # (L, m)
+    free = np.broadcast_to(free[:, None, None, :], cost.shape).copy()
+    # The gate hosts no expert.
+    is_gate = members[:, None, :] == cand[:, :, None]  # (L, K_a, m)
+    free[np.broadcast_to(is_gate[:, :, None, :], cost.shape)] = 0
+    prob_rows = np.repeat(p, k * k, axis=0)
+    value, _ = sorted_expected_max(cost.reshape(-1, m_max), free.reshape(-1, m_max), prob_rows)
+    layer_cost = value.reshape(n_layers, k, k)
+
+    choice = _min_cycle(layer_cost)
+    gate_sat = cand[np.arange(n_layers), choice]
+    gate_rows = cand_rows[np.arange(n_layers), choice]
+    return gate_sat, gate_rows
+
+
+def _min_cycle(f: np.ndarray) -> np.ndarray:
+    """Cheapest choice ``a_0 … a_{L−1}`` of ``sum_l f[l, a_l, a_{l+1}]`` with ``a_L = a_0``.
+
+    ``f`` has shape (L, K, K). Exact dynamic programming: ``best[i, j]`` is
+    the cheapest path from ``a_0 = i`` to the current stage's ``j``.
+    """
+    n_layers, k, _ = f.shape
+    best = f[0].copy()
+    back = np.zeros((n_layers, k, k), dtype=np.int64)
+    for l in range(1, n_layers):
+        total = best[:, :, None] + f[l][None, :, :]  # (i, via, j)
+        back[l] = np.argmin(total, axis=1)
+        best = np.take_along_axis(total, back[l][:, None, :], axis=1)[:, 0, :]
+    start = int(np.argmin(np.diagonal(best)))
+    choice = np.empty(n_layers, dtype=np.int64)
+    choice[0] = start
+    j = start  # a_L = a_0 closes the cycle
+    for l in range(n_layers - 1, 0, -1):
+        j = int(back[l][start, j])
+        choice[l] = j
+    return choice
