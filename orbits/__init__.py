@@ -41,3 +41,15 @@ __all__ += ["time_grid", "to_datetime64_utc", "to_jd_utc", "ut1_minus_utc_s", "p
             "teme_to_itrs", "teme_to_itrs_matrix", "gmst1982_rad", "geodetic_from_itrs",
             "argument_of_latitude_deg", "propagate", "propagate_jd", "iter_propagate", "orbital_period_s",
             "PropagationWarning"]
+
+# Constellations: Walker shells, presets, TLE/OMM element sets, shell structure of real data.
+from .omm import parse_omm_text, read_omm  # noqa: E402
+from .presets import preset, preset_info, preset_names  # noqa: E402
+from .shells import ShellReport, analyze_shells, find_shells, mean_elements, unassigned  # noqa: E402
+from .tle import parse_tle_text, read_tle, tle_checksum, to_tle, write_tle  # noqa: E402
+from .walker import DEFAULT_EPOCH, combine, walker  # noqa: E402
+
+__all__ += ["walker", "combine", "DEFAULT_EPOCH", "preset", "preset_names", "preset_info",
+            "read_tle", "parse_tle_text", "to_tle", "write_tle", "tle_checksum",
+            "read_omm", "parse_omm_text", "find_shells", "analyze_shells", "ShellReport",
+            "unassigned", "mean_elements"]

@@ -387,8 +387,8 @@ def read_tle(path, skip_invalid=False, structure=True, *, check_checksum=True, d
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "iss.tle")
     >>> _ = open(path, "w").write(
-    ...     "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927\n"
-    ...     "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537\n")
+    ...     "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927\\n"
+    ...     "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537\\n")
     >>> c = read_tle(path, structure=False)
     >>> len(c), str(c.name[0])
     (1, 'NORAD-25544')
