@@ -1,0 +1,134 @@
+"""``spacexnet links``: inter-satellite and ground-station links over a time grid, to NetCDF.
+
+Propagates the constellation chunk by chunk (only one chunk of positions in
+memory), computes the candidate ISLs with their length and up flag at every
+step, and the visible ground-station links as sparse rows, and writes both
+to one NetCDF file whose attributes name the rules used. A summary goes to
+stderr.
+
+Example::
+
+    spacexnet links --walker 53:1584/72/1 --altitude-km 550 --step-s 10 --out links.nc
+"""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+import xarray as xr
+
+from orbits.links import (
+    DEFAULT_MARGIN_KM,
+    DEFAULT_MAX_RANGE_KM,
+    DEFAULT_MIN_ELEVATION_DEG,
+    links_from_chunks,
+)
+from orbits.propagate import iter_propagate, orbital_period_s
+from orbits.timegrid import time_grid
+from orbits.topology import TOPOLOGIES
+
+from ..io import provenance_attrs, write_dataset
+from ._options import constellation_from_kwargs, constellation_options, output_options, quiet_option, time_options
+
+__all__ = ["command"]
+
+
+def _summary(isl: xr.Dataset, gsl: xr.Dataset | None) -> list[str]:
+    lines = []
+    n_time = isl.sizes["time"]
+    kind = isl["kind"].values
+    up = isl["up"].values
+    distance_km = isl["distance_km"].values
+    lines.append(f"ISL ({isl.attrs['isl_topology']}): {isl.sizes['link']} candidate links "
+                 f"({int((kind == 'intra').sum())} intra-plane, {int((kind == 'inter').sum())} inter-plane) "
+                 f"over {n_time} steps")
+    for label in ("intra", "inter"):
+        sel = kind == label
+        if not sel.any():
+            continue
+        d = distance_km[:, sel]
+        finite = d[np.isfinite(d)]
+        span = (f"length {finite.min():.1f}–{finite.max():.1f} km, mean {finite.mean():.1f} km"
+                if finite.size else "no valid lengths")
+        lines.append(f"  {label}-plane: up {100.0 * up[:, sel].mean():.2f}% of link-steps, {span}")
+    if gsl is not None:
+        count = gsl["visible_count"].values
+        never = int((count.max(axis=0) == 0).sum()) if count.size else 0
+        gaps = int((count == 0).any(axis=0).sum()) if count.size else 0
+        lines.append(f"GSL (elevation ≥ {gsl.attrs['gsl_min_elevation_deg']:g}°): {gsl.sizes['pair']} visible "
+                     f"station-satellite-steps, {count.mean() if count.size else 0:.1f} satellites per station "
+                     f"and step on average; {gaps} of {gsl.sizes['station']} stations lose coverage at some step, "
+                     f"{never} never see a satellite")
+    notes = isl.attrs.get("isl_notes")
+    if notes:
+        lines.append(f"notes: {notes}")
+    return lines
+
+
+@click.command("links")
+@constellation_options
+@time_options
+@click.option("--topology", type=click.Choice(TOPOLOGIES), default="plus-grid", show_default=True,
+              help="Candidate ISLs: +Grid from planes and slots, or each satellite's k nearest visible.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Links proposed per satellite with --topology nearest.")
+@click.option("--margin-km", type=float, default=DEFAULT_MARGIN_KM, show_default=True,
+              help="Atmosphere margin a line of sight must clear above the Earth, km.")
+@click.option("--max-range-km", type=float, default=DEFAULT_MAX_RANGE_KM, show_default=True,
+              help="Terminal range, km ('inf' for none).")
+@click.option("--latitude-cutoff-deg", type=float, default=None,
+              help="Inter-plane links down while either end is above this |latitude|, degrees (default: off).")
+@click.option("--stations", type=click.Path(dir_okay=False), default=None,
+              help="Ground stations CSV (name,latitude_deg,longitude_deg[,altitude_m]); default: shipped set.")
+@click.option("--min-elevation-deg", type=float, default=DEFAULT_MIN_ELEVATION_DEG, show_default=True,
+              help="Minimum elevation of a ground-station link, degrees.")
+@click.option("--no-ground", is_flag=True, default=False, help="Skip ground-station links.")
+@click.option("--chunk-steps", type=click.IntRange(min=1), default=None,
+              help="Time steps propagated per chunk (default: about 250,000 satellite-steps).")
+@output_options
+@quiet_option
+def command(**kwargs):
+    """Inter-satellite and ground-station links over time, written to NetCDF.
+
+    ISLs: distance and up flag per candidate link and step (up = both
+    satellites valid, line of sight clears Earth + margin, length within the
+    terminal range, latitude cut-off for inter-plane links). GSLs: one row
+    per visible station-satellite pair and step, with elevation, azimuth and
+    slant range.
+    """
+    quiet = kwargs.pop("quiet")
+    constellation = constellation_from_kwargs(kwargs, quiet=quiet)
+    start = kwargs.pop("start")
+    duration_s = kwargs.pop("duration_s")
+    step_s = kwargs.pop("step_s")
+    if start is None:
+        start = constellation.reference_epoch
+    if duration_s is None:
+        duration_s = orbital_period_s(constellation)
+    times = time_grid(start, duration_s, step_s)
+    if not quiet:
+        click.echo(f"{constellation!r}: {len(times)} steps of {step_s:g} s from {times[0]} UTC", err=True)
+
+    chunks = iter_propagate(constellation, times, kwargs.pop("chunk_steps"))
+    rules = dict(topology=kwargs.pop("topology"), k=kwargs.pop("k"), margin_km=kwargs.pop("margin_km"),
+                 max_range_km=kwargs.pop("max_range_km"), latitude_cutoff_deg=kwargs.pop("latitude_cutoff_deg"),
+                 stations=kwargs.pop("stations"), min_elevation_deg=kwargs.pop("min_elevation_deg"),
+                 ground=not kwargs.pop("no_ground"))
+    with click.progressbar(length=len(times), label="links", file=click.get_text_stream("stderr"),
+                           hidden=quiet) as bar:
+        isl, gsl = links_from_chunks(constellation, chunks, on_chunk=bar.update, **rules)
+
+    ds = isl if gsl is None else xr.merge([isl, gsl], combine_attrs="drop")
+    attrs = provenance_attrs(source=constellation.source)
+    attrs["title"] = "Space-XNet link geometry"
+    attrs.update(isl.attrs)
+    if gsl is not None:
+        attrs.update(gsl.attrs)
+    attrs["time_step_s"] = float(step_s)
+    ds.attrs = attrs
+    path = write_dataset(ds, kwargs.pop("out"), overwrite=kwargs.pop("overwrite"))
+    if not quiet:
+        for line in _summary(isl, gsl):
+            click.echo(line, err=True)
+        click.echo(f"wrote {path}", err=True)
+
