@@ -235,8 +235,9 @@ def propagate_jd(constellation, jd_utc, fr_utc, *, polar_motion: bool = True, ch
     0
     """
     _check_constellation(constellation)
-    jd = np.atleast_1d(np.asarray(jd_utc, dtype=np.float64))
-    fr = np.atleast_1d(np.asarray(fr_utc, dtype=np.float64))
+    # SatrecArray.sgp4 needs C-contiguous float64 (a transposed view is refused).
+    jd = np.ascontiguousarray(np.atleast_1d(np.asarray(jd_utc, dtype=np.float64)))
+    fr = np.ascontiguousarray(np.atleast_1d(np.asarray(fr_utc, dtype=np.float64)))
     if jd.ndim != 1 or jd.shape != fr.shape or jd.size == 0:
         raise PropagationError(f"jd_utc {jd.shape} and fr_utc {fr.shape} must be equal non-empty 1-D arrays")
     if not (np.isfinite(jd).all() and np.isfinite(fr).all()):
