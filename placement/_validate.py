@@ -12,6 +12,8 @@ import numpy as np
 
 from .exceptions import PlacementError
 
+# Phases are compared to 1e-9 degrees (≈ 0.1 mm along a LEO orbit).
+PHASE_DECIMALS = 9
 # Sum-of-probabilities tolerance: profiles read from files are rounded.
 _PROB_ATOL = 1e-9
 
@@ -29,7 +31,7 @@ def as_probs(probs) -> np.ndarray:
     if not np.all(np.isfinite(p)) or p.min() < -_PROB_ATOL or p.max() > 1 + _PROB_ATOL:
         bad = np.argwhere(~np.isfinite(p) | (p < -_PROB_ATOL) | (p > 1 + _PROB_ATOL))[0]
         raise PlacementError(
-            f"probs[{bad[0]}, {bad[1]}] = {p[tuple(bad)]!r} is not a probability in [0, 1]; "
+            f"probs[{bad[0]}, {bad[1]}] = {float(p[tuple(bad)])} is not a probability in [0, 1]; "
             "pass per-expert activation probabilities (they sum to top-k per layer), not counts or logits"
         )
     return np.clip(p, 0.0, 1.0)
@@ -92,10 +94,15 @@ def as_phase_deg(arg_lat_deg) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         i = int(np.flatnonzero(~np.isfinite(a))[0])
         raise PlacementError(
-            f"arg_lat_deg[{i}] = {a[i]!r} is not finite; mark satellites without a valid state "
+            f"arg_lat_deg[{i}] = {float(a[i])} is not finite; mark satellites without a valid state "
             "as ineligible (eligible=False) and give them any finite phase"
         )
-    return np.mod(a, 360.0)
+    # Walker shells give many satellites the same phase up to round-off;
+    # rounding (before the modulo, so −1e-13° becomes 0°, not 360°) makes
+    # those ties exact so that they break by plane, keeping arcs contiguous
+    # across neighbouring planes instead of shuffled by float noise.
+    a = np.mod(np.round(a, PHASE_DECIMALS), 360.0)
+    return np.where(a >= 360.0, 0.0, a)
 
 
 def oracle_rows(path_ms, sources, n_sat: int) -> np.ndarray:

@@ -26,7 +26,6 @@ from ._validate import as_capacity, as_phase_deg, as_probs, oracle_rows
 from .capacity import check_capacity
 from .exceptions import PlacementError
 from .experts import sorted_expected_max
-from .ring import _PHASE_DECIMALS
 
 __all__ = ["choose_gates"]
 
@@ -79,7 +78,7 @@ def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1,
 
 def subnet_members(subnet: np.ndarray, n_layers: int, arg_lat_deg, plane=None) -> np.ndarray:
     """Members of each subnet in ring order, shape (L, m_max), −1 padded."""
-    phase = np.round(as_phase_deg(arg_lat_deg), _PHASE_DECIMALS)
+    phase = as_phase_deg(arg_lat_deg)
     inside = np.flatnonzero(subnet >= 0)
     keys = [inside, phase[inside]]
     if plane is not None:

@@ -21,11 +21,6 @@ from .exceptions import InfeasiblePlacementError, PlacementError
 
 __all__ = ["ring_partition", "belt_mask"]
 
-# Walker shells give many satellites the same phase up to round-off; rounding
-# makes those ties exact so that they break by plane, keeping arcs contiguous
-# across neighbouring planes instead of shuffling them by float noise.
-_PHASE_DECIMALS = 9
-
 
 def ring_partition(arg_lat_deg, n_layers: int, eligible=None, plane=None, belt_planes=None,
                    belt_first_plane=None) -> np.ndarray:
@@ -35,7 +30,8 @@ def ring_partition(arg_lat_deg, n_layers: int, eligible=None, plane=None, belt_p
     ----------
     arg_lat_deg : array_like, shape (n_sat,)
         Argument of latitude of each satellite at the partition epoch, in
-        degrees (any real value; taken modulo 360).
+        degrees (any real value; taken modulo 360 and compared to 1e-9°,
+        so float noise does not break ties between planes).
     n_layers : int
         Number of MoE layers L (arcs).
     eligible : array_like of bool, shape (n_sat,), optional
@@ -91,7 +87,7 @@ def ring_partition(arg_lat_deg, n_layers: int, eligible=None, plane=None, belt_p
             f"{', belt of ' + str(belt_planes) + ' planes' if belt_planes is not None else ''}); "
             "widen the belt, relax the eligibility mask or use fewer layers"
         )
-    keys = [pool, np.round(phase[pool], _PHASE_DECIMALS)]
+    keys = [pool, phase[pool]]
     if plane_arr is not None:
         keys.insert(1, plane_arr[pool])
     order = pool[np.lexsort(keys)]
