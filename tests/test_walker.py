@@ -14,9 +14,9 @@ from orbits.constants import EARTH_RADIUS_KM
 one_millimetre_km = 1e-6
 #: Angles measured on osculating SGP4 states carry J2 short-period terms of
 #: amplitude about 1.5·J2·(R/a)² ≈ 1.3e-3 rad ≈ 0.07° (Brouwer 1959), which
-#: depend on the argument of latitude, so two satellites at different
-#: arguments of latitude differ by up to about that much.
-angle_tol_deg = 0.1
+#: depend on the argument of latitude (as sin 2u), so two satellites at
+#: different arguments of latitude differ by up to twice that.
+angle_tol_deg = 0.15
 
 
 def osculating_raan_u_deg(sat, jd, fr):
