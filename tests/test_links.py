@@ -225,3 +225,24 @@ def test_real_tle_nearest_visible_links():
     up_last = isl["up"].values[-1]
     assert np.all(out[up_last] > EARTH_RADIUS_KM + 80.0)
     assert np.all(isl["distance_km"].values[-1][up_last] <= 5016.0)
+
+
+def test_real_tle_plus_grid_uses_found_structure():
+    """Real Starlink TLEs: +Grid on the shells/planes/slots found by read_tle (find_shells)."""
+    from orbits.tle import read_tle
+
+    c = read_tle(_snapshot())
+    labelled = (c.plane >= 0) & (c.slot >= 0)
+    assert labelled.mean() > 0.8
+    state = propagate(c, time_grid(c.reference_epoch, 0.0, 60.0))
+    isl = isl_links(c, state)
+    a, b = isl["sat_a"].values, isl["sat_b"].values
+    degree = np.bincount(np.concatenate([a, b]), minlength=len(c))
+    assert np.all(degree[~labelled] == 0) and degree.max() <= 4
+    assert np.mean(degree[labelled] == 4) > 0.5
+    inter = isl["kind"].values == "inter"
+    assert np.all(c.plane[a[~inter]] == c.plane[b[~inter]]) and np.all(c.shell[a] == c.shell[b])
+    assert np.all(c.plane[a[inter]] != c.plane[b[inter]])
+    # Most candidate links of real, partly irregular planes are usable at the first step.
+    assert isl["up"].values.mean() > 0.9
+    assert "without plane/slot" in isl.attrs["isl_notes"]

@@ -118,7 +118,8 @@ def command(**kwargs):
                            hidden=quiet) as bar:
         isl, gsl = links_from_chunks(constellation, chunks, on_chunk=bar.update, **rules)
 
-    ds = isl if gsl is None else xr.merge([isl, gsl], combine_attrs="drop")
+    # "override" keeps each variable's own attributes (units); global attributes are set below.
+    ds = isl if gsl is None else xr.merge([isl, gsl], combine_attrs="override")
     attrs = provenance_attrs(source=constellation.source)
     attrs["title"] = "Space-XNet link geometry"
     attrs.update(isl.attrs)
