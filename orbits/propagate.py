@@ -12,6 +12,13 @@ becomes ``sgp4_status`` for that (time, sat) and NaN in every float variable
 of that row; failures are reported with :class:`PropagationWarning` naming
 the catalogue numbers, and a propagation in which nothing succeeds raises
 :class:`~orbits.exceptions.PropagationError`.
+
+A failure is also carried to every time *farther from the element-set
+epoch* than the first failing one, with the same code: past a decay, SGP4's
+secular elements keep evolving and later calls can return status 0 with a
+position that means nothing (a decayed rocket body "reappears"; a Starlink
+element set propagated a year out reaches 1e12 km). A satellite does not
+come back from decay, so those rows are flagged rather than trusted.
 """
 
 from __future__ import annotations
@@ -99,6 +106,50 @@ def _run_chunk(satrec_array, jd, fr, polar_motion):
     return out
 
 
+class _FailureFront:
+    """Per satellite, the failing time closest to epoch on each side; later rows inherit its code."""
+
+    def __init__(self, constellation):
+        self.epoch_whole = np.array([s.jdsatepoch for s in constellation.satrecs])
+        self.epoch_fraction = np.array([s.jdsatepochF for s in constellation.satrecs])
+        n = len(constellation)
+        self.after_days = np.full(n, np.inf)
+        self.after_code = np.zeros(n, dtype=np.int8)
+        self.before_days = np.full(n, -np.inf)
+        self.before_code = np.zeros(n, dtype=np.int8)
+
+    def tsince_days(self, jd, fr):
+        # Split arithmetic, as SGP4 itself does, so "after" is decided exactly.
+        return (jd[:, None] - self.epoch_whole[None, :]) + (fr[:, None] - self.epoch_fraction[None, :])
+
+    def update(self, tsince_days, status):
+        failed = status != 0
+        columns = np.arange(status.shape[1])
+        forward = np.where(failed & (tsince_days >= 0), tsince_days, np.inf)
+        row = np.argmin(forward, axis=0)
+        closer = forward[row, columns] < self.after_days
+        self.after_days[closer] = forward[row, columns][closer]
+        self.after_code[closer] = status[row, columns][closer]
+        backward = np.where(failed & (tsince_days < 0), tsince_days, -np.inf)
+        row = np.argmax(backward, axis=0)
+        closer = backward[row, columns] > self.before_days
+        self.before_days[closer] = backward[row, columns][closer]
+        self.before_code[closer] = status[row, columns][closer]
+
+    def apply(self, tsince_days, arrays) -> None:
+        status = arrays["status"]
+        late = (status == 0) & (tsince_days > self.after_days[None, :])
+        early = (status == 0) & (tsince_days < self.before_days[None, :])
+        if not (late.any() or early.any()):
+            return
+        status[late] = np.broadcast_to(self.after_code, status.shape)[late]
+        status[early] = np.broadcast_to(self.before_code, status.shape)[early]
+        mask = late | early
+        for key, value in arrays.items():
+            if key != "status":
+                value[mask] = np.nan
+
+
 def _failure_message(status, times, constellation, already=None) -> str | None:
     """One sentence naming the satellites that failed (not in ``already``), or None."""
     failed_any = (status != 0).any(axis=0)
@@ -116,8 +167,9 @@ def _failure_message(status, times, constellation, already=None) -> str | None:
         parts.append(f"NORAD {int(constellation.norad_id[s])} ({constellation.name[s].strip()}) "
                      f"from {when}Z: error {code}, {SGP4_ERRORS.get(code, 'unknown error')}")
     more = f"; and {sats.size - 10} more" if sats.size > 10 else ""
-    return (f"SGP4 failed for {sats.size} of {len(constellation)} satellite(s); their rows are NaN "
-            f"and flagged in sgp4_status: " + "; ".join(parts) + more)
+    return (f"SGP4 failed for {sats.size} of {len(constellation)} satellite(s); their rows from the "
+            f"first failure on (away from the element-set epoch) are NaN and flagged in sgp4_status: "
+            + "; ".join(parts) + more)
 
 
 def _dataset(constellation, times, arrays, polar_motion: bool, jd, fr) -> xr.Dataset:
@@ -149,7 +201,9 @@ def _dataset(constellation, times, arrays, polar_motion: bool, jd, fr) -> xr.Dat
             "long_name": "argument of latitude: angle from the ascending node to the position in the "
                          "orbit plane (0..360)", "frame": "TEME"}),
         "sgp4_status": (ts, arrays["status"], {
-            "units": "1", "long_name": "SGP4 error code (0 = ok; nonzero rows are NaN)",
+            "units": "1",
+            "long_name": "SGP4 error code (0 = ok; nonzero rows are NaN; a failure also flags every "
+                         "later time, farther from the element-set epoch)",
             "flag_values": np.arange(len(SGP4_STATUS_MEANINGS), dtype=np.int8),
             "flag_meanings": " ".join(SGP4_STATUS_MEANINGS)}),
     }
@@ -330,6 +384,11 @@ def _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progre
             full[key][start:stop] = value
         if progress is not None:
             progress(stop - start)
+    front = _FailureFront(constellation)
+    tsince_days = front.tsince_days(jd, fr)
+    front.update(tsince_days, full["status"])
+    front.apply(tsince_days, full)
+    del tsince_days
     status = full["status"]
     if not (status == 0).any():
         _raise_all_failed(constellation, status, times64)
@@ -369,6 +428,9 @@ def iter_propagate(constellation, times, chunk_steps=None, *,
         When a chunk has no valid sample and no earlier chunk had one (the
         whole run would be NaN). A run that was valid and then fails
         entirely (every satellite decayed) keeps yielding flagged chunks.
+        Failures are carried forward to later chunks (see the module notes);
+        with times that are not increasing, a chunk only knows the failures
+        found so far.
 
     Warns
     -----
@@ -392,10 +454,14 @@ def iter_propagate(constellation, times, chunk_steps=None, *,
     reported: set[int] = set()
     any_valid = False
     satrec_array = constellation.satrec_array
+    front = _FailureFront(constellation)
     for start in range(0, times64.size, step):
         stop = min(start + step, times64.size)
         jd, fr = jd_all[start:stop], fr_all[start:stop]
         part = _run_chunk(satrec_array, jd, fr, polar_motion)
+        tsince_days = front.tsince_days(jd, fr)
+        front.update(tsince_days, part["status"])
+        front.apply(tsince_days, part)
         chunk_times = times64[start:stop]
         valid = bool((part["status"] == 0).any())
         if not valid and not any_valid:
