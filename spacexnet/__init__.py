@@ -20,3 +20,7 @@ __all__ = ["__version__", "Constellation", "write_dataset"]
 from orbits import GroundStations, ground_links, isl_links, load_stations  # noqa: E402
 
 __all__ += ["isl_links", "ground_links", "load_stations", "GroundStations"]
+
+from orbits import iter_propagate, preset, propagate, read_omm, read_tle, time_grid, walker  # noqa: E402
+
+__all__ += ["propagate", "iter_propagate", "time_grid", "walker", "read_tle", "read_omm", "preset"]
