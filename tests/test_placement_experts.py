@@ -101,3 +101,21 @@ def test_ties_are_deterministic():
 def test_infeasible_names_the_numbers():
     with pytest.raises(InfeasiblePlacementError, match="3 candidate satellites hold 3 experts .* the layer has 4 experts"):
         assign_experts([1.0, 2.0, 3.0], [0.1] * 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 20), st.integers(60, 400), st.integers(0, 2**32 - 1))
+def test_large_candidate_sets_match_a_plain_stable_sort(n_experts, n_sats, seed):
+    # Large rows take the O(n) selection path; it must give the same slots,
+    # tie order included, as filling slots along a stable sort of the costs.
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(0, 6, n_sats).astype(float)
+    costs[rng.random(n_sats) < 0.05] = np.inf
+    free = rng.integers(0, 3, n_sats)
+    free[0] = n_experts  # always feasible
+    probs = rng.random(n_experts)
+    order = np.argsort(costs, kind="stable")
+    slots = np.repeat(order, free[order])[:n_experts]
+    expect = np.empty(n_experts, dtype=np.int64)
+    expect[np.argsort(-probs, kind="stable")] = slots
+    np.testing.assert_array_equal(assign_experts(costs, probs, capacity=free), expect)
