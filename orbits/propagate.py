@@ -118,6 +118,11 @@ class _FailureFront:
         self.before_days = np.full(n, -np.inf)
         self.before_code = np.zeros(n, dtype=np.int8)
 
+    def needed(self, status) -> bool:
+        """Whether this chunk needs the (time, sat) pass: it has failures, or earlier chunks had."""
+        return bool(np.isfinite(self.after_days).any() or np.isfinite(self.before_days).any()
+                    or (status != 0).any())
+
     def tsince_days(self, jd, fr):
         # Split arithmetic, as SGP4 itself does, so "after" is decided exactly.
         return (jd[:, None] - self.epoch_whole[None, :]) + (fr[:, None] - self.epoch_fraction[None, :])
@@ -385,10 +390,11 @@ def _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progre
         if progress is not None:
             progress(stop - start)
     front = _FailureFront(constellation)
-    tsince_days = front.tsince_days(jd, fr)
-    front.update(tsince_days, full["status"])
-    front.apply(tsince_days, full)
-    del tsince_days
+    if front.needed(full["status"]):
+        tsince_days = front.tsince_days(jd, fr)
+        front.update(tsince_days, full["status"])
+        front.apply(tsince_days, full)
+        del tsince_days
     status = full["status"]
     if not (status == 0).any():
         _raise_all_failed(constellation, status, times64)
@@ -459,9 +465,10 @@ def iter_propagate(constellation, times, chunk_steps=None, *,
         stop = min(start + step, times64.size)
         jd, fr = jd_all[start:stop], fr_all[start:stop]
         part = _run_chunk(satrec_array, jd, fr, polar_motion)
-        tsince_days = front.tsince_days(jd, fr)
-        front.update(tsince_days, part["status"])
-        front.apply(tsince_days, part)
+        if front.needed(part["status"]):
+            tsince_days = front.tsince_days(jd, fr)
+            front.update(tsince_days, part["status"])
+            front.apply(tsince_days, part)
         chunk_times = times64[start:stop]
         valid = bool((part["status"] == 0).any())
         if not valid and not any_valid:
