@@ -55,7 +55,7 @@ def isl_twin(position_km, status, abs_latitude_deg, sat_a, sat_b, inter_plane,
 def gsl_twin(position_km, status, station_km, station_enu, min_elevation_deg, time_offset=0):
     """Visible (time, station, sat) triples, elevation, azimuth, range, per-step counts (NumPy)."""
     rho = position_km[:, None, :, :] - station_km[None, :, None, :]        # (t, s, n, 3)
-    enu = np.einsum("tsni,sji->tsnj", rho, station_enu)                     # (t, s, n, 3)
+    enu = rho @ station_enu.transpose(0, 2, 1)[None]                        # (t, s, n, 3): east, north, up
     east, north, up = enu[..., 0], enu[..., 1], enu[..., 2]
     range_km = np.sqrt((rho ** 2).sum(axis=-1))
     elevation_deg = np.degrees(np.arctan2(up, np.hypot(east, north)))
