@@ -99,3 +99,13 @@ def test_bad_inputs_name_value_and_fix():
         space_xnet(sc.arg_lat_deg, lambda s: np.zeros((1, 3)), [[0.5, 0.5]])
     with pytest.raises(PlacementError, match="never NaN"):
         space_xnet(sc.arg_lat_deg, lambda s: np.full((len(s), sc.n_sat), np.nan), [[0.5, 0.5]])
+
+
+def test_placement_never_imports_orbits_sgp4_or_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys, placement; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('orbits', 'sgp4', 'numba')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

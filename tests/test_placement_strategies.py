@@ -178,3 +178,18 @@ def test_compare_reports_mean_and_spread_over_seeds():
             assert r.total_ms.shape == (1,) and r.std_ms == 0.0
         assert r.per_layer_ms.shape == (r.total_ms.size, 5)
         assert res["lower-bound"].mean_ms <= r.min_ms + 1e-9
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_rings_of_one_and_two_layers(n_layers):
+    # One layer: its next gate is itself. Two: each layer's next is the other.
+    sc = TorusScenario(6, 8, seed=1)
+    probs = random_probs(n_layers, 5, 2, seed=0)
+    bound = lower_bound(sc.arg_lat_deg, sc.path_ms, probs, gate_time_ms=T_GATE, expert_time_ms=T_EXP).total_ms
+    totals = {}
+    for name in PLACERS:
+        pl = STRATEGIES[name](sc.arg_lat_deg, sc.path_ms, probs, seed=0, gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+        pl.check()
+        totals[name] = evaluate(pl, sc.path_ms, probs, T_GATE, T_EXP).total_ms
+        assert bound <= totals[name] + 1e-9
+    assert totals["joint"] <= totals["space-xnet"] + 1e-9
