@@ -1,4 +1,6 @@
-"""Optimization of Space-XNet placements on plain cost arrays: ring partition, expert mapping, handover.
+"""Optimization of Space-XNet placements on plain cost arrays: ring partition, gates, expert mapping, baselines.
+
+(Placement over time — static, recompute, handover — is not here yet.)
 
 Works on arrays (orbital phase per satellite, activation probabilities)
 and a distance oracle ``path_ms(sources) -> (len(sources), n_sat)``; never

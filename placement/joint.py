@@ -8,8 +8,8 @@ of :mod:`placement.model` — over gates and experts together:
   subnet ``l`` or not (near ``g_{l+1}``, on the way), within memory;
 - the gate ring may be compact instead of circling the Earth.
 
-Method: greedy construction plus local search (Lin & Kernighan-style
-improvement on a construction, as in Papadimitriou & Steiglitz,
+Method: greedy construction plus local search by exact block moves
+(block coordinate descent; local search as in Papadimitriou & Steiglitz,
 *Combinatorial Optimization*, ch. 19):
 
 1. Starts: (a) the ``space-xnet`` placement; (b) a *compact* start, the
