@@ -13,16 +13,17 @@ Method, at one reference epoch (default: the newest element-set epoch):
    :func:`orbits.walker.walker`, so a Walker shell at 550 km is found at
    550 km); RAAN moved to the reference epoch with SGP4's own secular rate
    ``satrec.nodedot`` (J2: dΩ/dt = −1.5 n J2 (R/p)² cos i, plus J2², J4
-   terms; Vallado et al. 2006, AIAA 2006-6753); argument of latitude from
-   the SGP4 position at the reference epoch, measured from the ascending
-   node in the mean orbital plane.
+   terms; Vallado et al. 2006, AIAA 2006-6753); mean argument of latitude
+   ω + M moved with SGP4's secular rates and the TLE's ṅ/2 drag term.
+   Satellites that SGP4 cannot propagate to the reference epoch (decayed)
+   fit no shell.
 2. **Shells.** Eccentric orbits (e > 0.01) and satellites that SGP4 cannot
    propagate to the reference epoch fit no shell. Greedy density seeding in (inclination, altitude): the
    densest core (satellites within ±``inclination_tol_deg`` and
    ±``core_altitude_km``) seeds a shell if it holds at least
    ``min_shell_size`` satellites; members are all satellites within
-   ±``inclination_tol_deg`` and ±``altitude_tol_km`` of the core's median.
-   Repeat on the rest. A diffuse trail of satellites changing altitude has
+   ±``inclination_tol_deg`` and ±``altitude_tol_km`` of the core's median,
+   which is the shell's reported inclination and altitude. Repeat on the rest. A diffuse trail of satellites changing altitude has
    no dense core, so it seeds nothing.
 3. **Planes.** Per shell, RAANs are clustered on the circle: a gap wider
    than ``plane_gap_deg`` separates planes. Clusters smaller than
@@ -66,8 +67,8 @@ def mean_elements(constellation, reference_jd=None) -> dict:
         ``inclination_deg``, ``eccentricity``, ``altitude_km`` (Kepler
         from the mean motion, above the WGS-84 equatorial radius),
         ``raan_deg`` (at the reference epoch, secular rate),
-        ``arg_latitude_deg`` (at the reference epoch, from the SGP4
-        position; NaN where SGP4 fails), ``sgp4_error`` (int, 0 = fine) and
+        ``arg_latitude_deg`` (mean, at the reference epoch), ``sgp4_error``
+        (SGP4 error code at the reference epoch, 0 = fine) and
         ``reference_jd``.
 
     Examples
@@ -93,17 +94,20 @@ def mean_elements(constellation, reference_jd=None) -> dict:
         a_km = np.cbrt(MU_WGS72_KM3_S2 / n_rad_s**2)
     raan_rad = np.mod(nodeo + nodedot * dt_min, 2 * np.pi)
 
-    # Argument of latitude from the actual SGP4 position: angle of r from the
-    # ascending node, in the plane of the mean elements.
+    # Mean argument of latitude, moved with SGP4's secular rates plus the
+    # TLE's first mean-motion derivative (satrec.ndot is ṅ/2, rad/min², so
+    # M(t) = M0 + n·t + (ṅ/2)·t²): drag shifts a low satellite along track by
+    # up to a degree over the days a snapshot spans.
+    argpo = np.array([s.argpo for s in satrecs])
+    mo = np.array([s.mo for s in satrecs])
+    argpdot = np.array([s.argpdot for s in satrecs])
+    mdot = np.array([s.mdot for s in satrecs])
+    ndot_half = np.array([s.ndot for s in satrecs])
+    u_deg = np.mod(np.degrees(argpo + mo + (argpdot + mdot) * dt_min + ndot_half * dt_min**2), 360.0)
+    # SGP4 at the reference epoch tells which satellites it cannot propagate.
     whole = np.floor(reference_jd - 0.5) + 0.5
-    err, r_km, _ = constellation.satrec_array.sgp4(np.array([whole]), np.array([reference_jd - whole]))
-    err, r_km = err[:, 0], r_km[:, 0, :]
-    node_hat = np.stack([np.cos(raan_rad), np.sin(raan_rad), np.zeros_like(raan_rad)], axis=1)
-    # In-plane direction 90° ahead of the node: W × N with W the orbit normal.
-    ahead_hat = np.stack([-np.cos(inclo) * np.sin(raan_rad), np.cos(inclo) * np.cos(raan_rad), np.sin(inclo)], axis=1)
-    u_rad = np.arctan2(np.sum(r_km * ahead_hat, axis=1), np.sum(r_km * node_hat, axis=1))
-    u_deg = np.mod(np.degrees(u_rad), 360.0)
-    u_deg[err != 0] = np.nan
+    err, _, _ = constellation.satrec_array.sgp4(np.array([whole]), np.array([reference_jd - whole]))
+    err = err[:, 0]
     return {
         "inclination_deg": np.degrees(inclo),
         "eccentricity": ecco,
@@ -193,7 +197,7 @@ def _circular_clusters(angles_deg, gap_deg):
 
 
 def _seed_shells(inc, alt, candidates, inclination_tol_deg, altitude_tol_km, core_altitude_km, min_shell_size):
-    """Greedy density seeding; return a list of member index arrays."""
+    """Greedy density seeding; return a list of (members, centre inclination, centre altitude)."""
     remaining = np.array(candidates, dtype=np.int64)
     shells = []
     while len(remaining) >= min_shell_size:
@@ -214,7 +218,7 @@ def _seed_shells(inc, alt, candidates, inclination_tol_deg, altitude_tol_km, cor
             break
         center_inc, center_alt = float(np.median(inc[core])), float(np.median(alt[core]))
         in_shell = (np.abs(inc_r - center_inc) <= inclination_tol_deg) & (np.abs(alt_r - center_alt) <= altitude_tol_km)
-        shells.append(remaining[in_shell])
+        shells.append((remaining[in_shell], center_inc, center_alt))
         remaining = remaining[~in_shell]
     return shells
 
@@ -295,13 +299,13 @@ def analyze_shells(constellation, *, inclination_tol_deg=0.1, altitude_tol_km=10
     groups = _seed_shells(inc, alt, candidates, inclination_tol_deg, altitude_tol_km, core_altitude_km,
                           min_shell_size)
     # Shell order: by inclination, then altitude (deterministic, readable).
-    groups.sort(key=lambda g: (round(float(np.median(inc[g])), 2), float(np.median(alt[g]))))
+    groups.sort(key=lambda g: (round(g[1], 2), g[2]))
 
     shell = np.full(n, -1, dtype=np.int64)
     plane = np.full(n, -1, dtype=np.int64)
     slot = np.full(n, -1, dtype=np.int64)
     infos, plane_sizes = [], []
-    for k, members in enumerate(groups):
+    for k, (members, center_inc, center_alt) in enumerate(groups):
         shell[members] = k
         clusters = _circular_clusters(raan[members], plane_gap_deg)
         planes = [members[c] for c in clusters if len(c) >= min_plane_size]
@@ -314,7 +318,7 @@ def analyze_shells(constellation, *, inclination_tol_deg=0.1, altitude_tol_km=10
             slot[sats[np.argsort(u[sats], kind="stable")]] = np.arange(len(sats))
         sizes = np.array([len(p) for p in planes], dtype=np.int64)
         plane_sizes.append(sizes)
-        label = f"shell {k} ({np.median(inc[members]):.2f}° {np.median(alt[members]):.0f} km)"
+        label = f"shell {k} ({center_inc:.2f}° {center_alt:.0f} km)"
         for c in clusters:
             if len(c) >= min_plane_size:
                 continue
@@ -328,8 +332,8 @@ def analyze_shells(constellation, *, inclination_tol_deg=0.1, altitude_tol_km=10
                 reasons[int(j)] = (f"RAAN {raan[j]:.1f}° fits no plane of {label}; {where} "
                                    "(off-station or drifting)")
         infos.append(ShellInfo(
-            inclination_deg=round(float(np.median(inc[members])), 3),
-            altitude_km=round(float(np.median(alt[members])), 1),
+            inclination_deg=center_inc,
+            altitude_km=center_alt,
             planes=len(planes),
             sats_per_plane=int(sizes[0]) if len(sizes) and np.all(sizes == sizes[0]) else 0,
             phasing=None, kind="observed"))
@@ -337,7 +341,7 @@ def analyze_shells(constellation, *, inclination_tol_deg=0.1, altitude_tol_km=10
     for k in candidates:
         if shell[k] >= 0:
             continue
-        same_inc = [j for j, g in enumerate(groups) if abs(infos[j].inclination_deg - inc[k]) <= inclination_tol_deg]
+        same_inc = [j for j in range(len(infos)) if abs(infos[j].inclination_deg - inc[k]) <= inclination_tol_deg]
         if same_inc:
             j = min(same_inc, key=lambda j: abs(infos[j].altitude_km - alt[k]))
             delta = alt[k] - infos[j].altitude_km

@@ -121,6 +121,11 @@ def _check_line_common(line, lineno, number, check_checksum):
     if not line.isascii():
         bad = next(c for c in line if not c.isascii())
         raise _RecordError(lineno, f"non-ASCII character in element line (found {bad!r}, expected ASCII text)")
+    for column, char in enumerate(line[:69], start=1):
+        # SGP4's C++ reader splits on whitespace, so a tab shifts every later field.
+        if not " " <= char <= "~":
+            raise _RecordError(lineno, f"control character in column {column} (found {char!r}, "
+                                       "expected printable ASCII; replace tabs by spaces)")
     if len(line) < 69:
         raise _RecordError(lineno, f"line {number} too short (found {len(line)} characters, expected at least 69)")
     if line[0] != str(number):

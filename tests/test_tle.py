@@ -166,6 +166,8 @@ MALFORMED = [
     ("bad bstar", 1, with_checksum(VANGUARD[1].replace("28098-4", "28O98-4")), "bad BSTAR drag term in columns 54-61"),
     ("bad eccentricity", 2, with_checksum(VANGUARD[2].replace("1859667", "18596-7")), "bad eccentricity in columns 27-33"),
     ("non-ASCII", 2, VANGUARD[2].replace("34.2682", "34.26é2"), "non-ASCII character"),
+    # Found by the mutation test: sgp4 reads a tab in the designator as a field break (BSTAR = NaN).
+    ("tab", 1, VANGUARD[1][:11] + "\t" + VANGUARD[1][12:], "control character in column 12 (found '\\t'"),
 ]
 
 
