@@ -1,0 +1,363 @@
+"""Shortest-path routing over the inter-satellite links of one timestep.
+
+Each up link is an undirected edge with weight, in ms,
+
+    distance_km / c  +  payload_bytes × 8 / isl_rate_bps  +  forwarding_delay_ms,
+
+that is propagation + transmission (store-and-forward of the whole hidden
+state on every hop) + per-hop forwarding. Shortest paths run from the few
+sources that matter (the layer gates) with Dijkstra from
+:mod:`scipy.sparse.csgraph`; since the graph is undirected, the same tree
+gives the paths into a gate. A pair with no path gets ``inf`` and a False
+reachable flag, never a finite number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from .exceptions import NoRouteError, SpecError
+from .specs import LinkProfile, ModelSpec, load_link_profile
+
+__all__ = ["RoutingGraph", "PathBreakdown"]
+
+
+@dataclass(frozen=True)
+class PathBreakdown:
+    """Shortest paths from some sources to every satellite, split by cause.
+
+    All arrays have shape ``(n_sources, n_sat)``; unreachable entries hold
+    ``inf`` (times) and -1 (hops). ``latency_ms = propagation_ms +
+    transmission_ms + forwarding_ms``.
+    """
+
+    latency_ms: np.ndarray
+    propagation_ms: np.ndarray
+    transmission_ms: np.ndarray
+    forwarding_ms: np.ndarray
+    hops: np.ndarray
+    reachable: np.ndarray
+
+
+class RoutingGraph:
+    """Weighted ISL graph of one timestep with cached single-source shortest paths.
+
+    Build it with :meth:`from_links` (plain arrays) or :meth:`from_dataset`
+    (an orbits ISL dataset). Results from a source are computed once and
+    cached, so asking for gates one by one costs no more than all at once.
+
+    Parameters
+    ----------
+    n_sat : int
+        Number of satellites (indices 0..n_sat-1).
+    sat_a, sat_b : array_like of int
+        End points of the up links.
+    distance_km : array_like of float
+        Link lengths, km.
+    link_profile : LinkProfile or str or None
+        Link parameters (default profile if None).
+    payload_bytes : int or ModelSpec
+        Bytes sent over every hop (a model's hidden state).
+    r_itrs_km : array_like, shape (n_sat, 3), optional
+        Earth-fixed positions, for ground users.
+
+    Examples
+    --------
+    A chain 0 - 1 - 2 with 1,000 km links, no transmission or forwarding cost:
+
+    >>> from latency.specs import LinkProfile
+    >>> free = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
+    >>> g = RoutingGraph.from_links([0, 1], [1, 2], [1000.0, 1000.0], [True, True], 3, free, 0)
+    >>> g.latency_ms_from([0]).round(4).tolist()
+    [[0.0, 3.3356, 6.6713]]
+    >>> g.path(0, 2)
+    [0, 1, 2]
+    """
+
+    def __init__(self, n_sat, sat_a, sat_b, distance_km, link_profile=None, payload_bytes=0,
+                 r_itrs_km=None):
+        if isinstance(link_profile, LinkProfile):
+            self.link_profile = link_profile
+        else:
+            self.link_profile = load_link_profile(link_profile)
+        if isinstance(payload_bytes, ModelSpec):
+            payload_bytes = payload_bytes.hidden_state_bytes
+        if not np.isfinite(payload_bytes) or payload_bytes < 0:
+            raise SpecError(f"payload_bytes = {payload_bytes!r} must be a finite number >= 0")
+        n_sat = int(n_sat)
+        if n_sat < 1:
+            raise SpecError(f"n_sat = {n_sat} must be >= 1")
+        a = np.asarray(sat_a, dtype=np.int64).ravel()
+        b = np.asarray(sat_b, dtype=np.int64).ravel()
+        d = np.asarray(distance_km, dtype=np.float64).ravel()
+        if not (a.shape == b.shape == d.shape):
+            raise SpecError(f"sat_a, sat_b and distance_km must have one entry per link "
+                            f"(got {a.shape}, {b.shape}, {d.shape})")
+        if a.size and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n_sat):
+            raise SpecError(f"link end points must lie in 0..n_sat-1 = {n_sat - 1}")
+        if np.any(~np.isfinite(d)) or np.any(d < 0):
+            raise SpecError("distance_km of an up link must be finite and >= 0; mark broken links as not up")
+        keep = a != b  # a self-loop never shortens a path
+        a, b, d = a[keep], b[keep], d[keep]
+        self.n_sat = n_sat
+        self.payload_bytes = float(payload_bytes)
+        self.transmission_ms = self.link_profile.transmission_ms(self.payload_bytes)
+        self.forwarding_ms = self.link_profile.forwarding_delay_ms
+        #: Per-hop cost that does not depend on length, ms.
+        self.hop_ms = self.transmission_ms + self.forwarding_ms
+        # Parallel links between one pair: keep the shortest (csgraph would add them up).
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        order = np.lexsort((d, hi, lo))
+        lo, hi, d = lo[order], hi[order], d[order]
+        first = np.ones(lo.size, dtype=bool)
+        first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+        self.sat_a, self.sat_b, self.distance_km = lo[first], hi[first], d[first]
+        self.edge_ms = self.link_profile.propagation_ms(self.distance_km) + self.hop_ms
+        if np.any(self.edge_ms <= 0):
+            # csgraph drops explicit zeros; a zero-cost hop (co-located satellites, ideal link)
+            # gets the smallest positive weight so that it stays an edge.
+            self.edge_ms = np.maximum(self.edge_ms, np.finfo(float).tiny)
+        rows = np.concatenate([self.sat_a, self.sat_b])
+        cols = np.concatenate([self.sat_b, self.sat_a])
+        self._csr = csr_matrix((np.concatenate([self.edge_ms, self.edge_ms]), (rows, cols)),
+                               shape=(n_sat, n_sat))
+        self.r_itrs_km = None if r_itrs_km is None else np.asarray(r_itrs_km, dtype=np.float64)
+        if self.r_itrs_km is not None and self.r_itrs_km.shape != (n_sat, 3):
+            raise SpecError(f"r_itrs_km has shape {self.r_itrs_km.shape}; expected ({n_sat}, 3)")
+        self._dist = {}
+        self._pred = {}
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_links(cls, sat_a, sat_b, distance_km, up, n_sat, link_profile, payload_bytes, r_itrs_km=None):
+        """Graph of the links whose ``up`` flag is set (undirected).
+
+        Parameters
+        ----------
+        sat_a, sat_b : array_like of int, shape (n_link,)
+            Link end points.
+        distance_km : array_like of float, shape (n_link,)
+            Link lengths, km (ignored where not up; may be NaN there).
+        up : array_like of bool, shape (n_link,)
+            Whether each link is usable.
+        n_sat : int
+            Number of satellites.
+        link_profile : LinkProfile, str or None
+            Link parameters.
+        payload_bytes : int or ModelSpec
+            Bytes carried per hop (a ModelSpec means its hidden state).
+        r_itrs_km : array_like, shape (n_sat, 3), optional
+            Earth-fixed positions, needed only for ground users.
+
+        Examples
+        --------
+        >>> g = RoutingGraph.from_links([0], [1], [3000.0], [False], 2, None, 8192)
+        >>> g.reachable_from([0]).tolist()
+        [[True, False]]
+        """
+        up = np.asarray(up, dtype=bool).ravel()
+        sat_a = np.asarray(sat_a).ravel()
+        sat_b = np.asarray(sat_b).ravel()
+        distance_km = np.asarray(distance_km, dtype=np.float64).ravel()
+        if not (up.shape == sat_a.shape == sat_b.shape == distance_km.shape):
+            raise SpecError(f"sat_a, sat_b, distance_km and up must have one entry per link "
+                            f"(got {sat_a.shape}, {sat_b.shape}, {distance_km.shape}, {up.shape})")
+        return cls(n_sat, sat_a[up], sat_b[up], distance_km[up], link_profile, payload_bytes, r_itrs_km)
+
+    @classmethod
+    def from_dataset(cls, ds, time=None, link_profile=None, payload_bytes=None, n_sat=None):
+        """Graph of one timestep of an ISL dataset.
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            Variables ``distance_km`` and ``up`` on ``(time, link)`` or
+            ``(link,)``; coordinates ``sat_a`` and ``sat_b`` on ``link``.
+            If it has a ``sat`` dimension, its size is ``n_sat``; if it has
+            ``r_itrs_km`` (``(time, sat, xyz)``), positions are kept for ground users.
+        time : int or time label, optional
+            Position (int) or label of the timestep; required when ``ds`` has a
+            ``time`` dimension longer than 1.
+        link_profile : LinkProfile, str or None
+            Link parameters.
+        payload_bytes : int or ModelSpec
+            Bytes carried per hop.
+        n_sat : int, optional
+            Number of satellites when ``ds`` has no ``sat`` dimension.
+
+        Examples
+        --------
+        >>> import xarray as xr
+        >>> ds = xr.Dataset({"distance_km": ("link", [1000.0, 1000.0]), "up": ("link", [True, True])},
+        ...                 coords={"sat_a": ("link", [0, 1]), "sat_b": ("link", [1, 2])})
+        >>> RoutingGraph.from_dataset(ds, payload_bytes=8192).n_sat
+        3
+        """
+        if payload_bytes is None:
+            raise SpecError("payload_bytes is required: the bytes of a hidden state (pass the ModelSpec)")
+        for name in ("distance_km", "up", "sat_a", "sat_b"):
+            if name not in ds.variables:
+                raise SpecError(f"ISL dataset has no {name!r}; expected distance_km(time, link), up(time, link) "
+                                "and coordinates sat_a, sat_b on link")
+        if "time" in ds["distance_km"].dims:
+            if time is None:
+                if ds.sizes["time"] != 1:
+                    raise SpecError(f"the dataset has {ds.sizes['time']} timesteps; pass time= (index or label)")
+                time = 0
+            ds = ds.isel(time=time) if isinstance(time, (int, np.integer)) else ds.sel(time=time)
+        if n_sat is None:
+            if "sat" in ds.sizes:
+                n_sat = ds.sizes["sat"]
+            else:
+                n_sat = int(max(ds["sat_a"].max(), ds["sat_b"].max())) + 1
+        r_itrs = ds["r_itrs_km"].values if "r_itrs_km" in ds.variables else None
+        return cls.from_links(ds["sat_a"].values, ds["sat_b"].values, ds["distance_km"].values,
+                              ds["up"].values, n_sat, link_profile, payload_bytes, r_itrs)
+
+    # ------------------------------------------------------------------ shortest paths
+
+    def _sources(self, sources) -> np.ndarray:
+        src = np.atleast_1d(np.asarray(sources, dtype=np.int64))
+        if src.ndim != 1:
+            raise SpecError(f"sources must be a 1-D list of satellite indices, got shape {src.shape}")
+        if src.size and (src.min() < 0 or src.max() >= self.n_sat):
+            raise SpecError(f"source satellite {int(src[(src < 0) | (src >= self.n_sat)][0])} is outside "
+                            f"0..{self.n_sat - 1}")
+        missing = np.unique(src[[int(s) not in self._dist for s in src]]) if src.size else src
+        if missing.size:
+            dist, pred = dijkstra(self._csr, directed=True, indices=missing, return_predecessors=True)
+            for i, s in enumerate(missing):
+                self._dist[int(s)] = dist[i]
+                self._pred[int(s)] = pred[i]
+        return src
+
+    def latency_ms_from(self, sources) -> np.ndarray:
+        """Shortest-path latency from each source to every satellite, ms, ``(n_sources, n_sat)``.
+
+        ``inf`` where no path exists (see :meth:`reachable_from`).
+
+        Examples
+        --------
+        >>> g = RoutingGraph.from_links([0], [1], [3000.0], [True], 3, None, 0)
+        >>> g.latency_ms_from([0, 2])[:, 2].tolist()
+        [inf, 0.0]
+        """
+        src = self._sources(sources)
+        if src.size == 0:
+            return np.empty((0, self.n_sat))
+        return np.stack([self._dist[int(s)] for s in src])
+
+    def reachable_from(self, sources) -> np.ndarray:
+        """Whether each satellite can be reached from each source, ``(n_sources, n_sat)`` bool."""
+        return np.isfinite(self.latency_ms_from(sources))
+
+    def hops_from(self, sources) -> np.ndarray:
+        """Hop count of each shortest path, ``(n_sources, n_sat)`` int, -1 where unreachable.
+
+        Computed on the predecessor tree by pointer doubling (log2(depth) vector steps).
+        """
+        src = self._sources(sources)
+        out = np.empty((src.size, self.n_sat), dtype=np.int64)
+        nodes = np.arange(self.n_sat)
+        for i, s in enumerate(src):
+            pred = self._pred[int(s)]
+            has_parent = pred >= 0
+            # anc[v]: an ancestor of v (a root points to itself); hops[v]: edges from v up to anc[v].
+            anc = np.where(has_parent, pred, nodes)
+            hops = has_parent.astype(np.int64)
+            while True:
+                anc2 = anc[anc]
+                if np.array_equal(anc2, anc):
+                    break
+                hops = hops + hops[anc]
+                anc = anc2
+            out[i] = np.where(np.isfinite(self._dist[int(s)]), hops, -1)
+        return out
+
+    def breakdown_from(self, sources) -> PathBreakdown:
+        """Split each shortest path from ``sources`` into propagation, transmission and forwarding.
+
+        Every hop carries the same transmission and forwarding delay, so
+        ``propagation = latency - hops × (transmission + forwarding)``.
+
+        Examples
+        --------
+        >>> g = RoutingGraph.from_links([0, 1], [1, 2], [3000.0, 3000.0], [True, True], 3, None, 8192)
+        >>> b = g.breakdown_from([0])
+        >>> b.hops.tolist(), b.forwarding_ms.tolist()
+        ([[0, 1, 2]], [[0.0, 0.1, 0.2]])
+        """
+        latency = self.latency_ms_from(sources)
+        hops = self.hops_from(sources)
+        reach = hops >= 0
+        h = np.where(reach, hops, 0).astype(np.float64)
+        transmission = np.where(reach, h * self.transmission_ms, np.inf)
+        forwarding = np.where(reach, h * self.forwarding_ms, np.inf)
+        propagation = np.where(reach, np.maximum(latency - h * self.hop_ms, 0.0), np.inf)
+        return PathBreakdown(latency, propagation, transmission, forwarding, hops, reach)
+
+    def path(self, src: int, dst: int) -> list[int]:
+        """Satellites on the shortest path from ``src`` to ``dst``, both included.
+
+        Raises
+        ------
+        NoRouteError
+            If ``dst`` cannot be reached from ``src`` at this timestep.
+        """
+        self._sources([src])
+        if not 0 <= dst < self.n_sat:
+            raise SpecError(f"destination satellite {dst} is outside 0..{self.n_sat - 1}")
+        if not np.isfinite(self._dist[int(src)][dst]):
+            raise NoRouteError(f"satellite {dst} is unreachable from satellite {src} at this timestep "
+                               "(no chain of up links joins them); choose satellites in one connected "
+                               "component or check the link availability")
+        pred = self._pred[int(src)]
+        nodes = [int(dst)]
+        while nodes[-1] != src:
+            nodes.append(int(pred[nodes[-1]]))
+        return nodes[::-1]
+
+    def path_latency_ms(self, nodes) -> float:
+        """Sum of the edge weights along ``nodes`` (consecutive satellites must be linked), ms."""
+        total = 0.0
+        for u, v in zip(nodes[:-1], nodes[1:]):
+            weight = self._csr[u, v]
+            if weight == 0:
+                raise NoRouteError(f"satellites {u} and {v} are not linked at this timestep")
+            total += float(weight)
+        return total
+
+    def to_networkx(self):
+        """An undirected :class:`networkx.Graph` of the up links.
+
+        Nodes are satellite indices; edges carry ``weight`` (ms, the routing
+        weight), ``distance_km``, ``propagation_ms``, ``transmission_ms`` and
+        ``forwarding_ms``.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> g = RoutingGraph.from_links([0, 1], [1, 2], [3000.0, 3000.0], [True, True], 3, None, 8192)
+        >>> G = g.to_networkx()
+        >>> nx.shortest_path(G, 0, 2, weight="weight") == g.path(0, 2)
+        True
+        """
+        import networkx as nx
+
+        graph = nx.Graph()
+        graph.add_nodes_from(range(self.n_sat))
+        prop = self.link_profile.propagation_ms(self.distance_km)
+        for a, b, w, d, p in zip(self.sat_a.tolist(), self.sat_b.tolist(), self.edge_ms.tolist(),
+                                 self.distance_km.tolist(), prop.tolist()):
+            graph.add_edge(a, b, weight=w, distance_km=d, propagation_ms=p,
+                           transmission_ms=self.transmission_ms, forwarding_ms=self.forwarding_ms)
+        return graph
+
+    def __repr__(self):
+        return (f"RoutingGraph(n_sat={self.n_sat}, n_link={self.sat_a.size}, "
+                f"link_profile={self.link_profile.name!r}, payload_bytes={self.payload_bytes:g})")
