@@ -92,6 +92,8 @@ def cap_probabilities(weights, k):
         row = int(np.argmax(positive < k))
         raise ActivationError(f"row {row} has only {positive[row]} experts with positive weight but "
                               f"k = {k} must be selected; give at least k positive weights")
+    # Scale each row to max 1 first: the result is scale-free and tiny weights then cannot overflow λ.
+    flat = flat / flat.max(axis=1, keepdims=True)
     order = np.argsort(-flat, axis=1, kind="stable")
     ws = np.take_along_axis(flat, order, axis=1)
     suffix = np.cumsum(ws[:, ::-1], axis=1)[:, ::-1]

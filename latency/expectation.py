@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["expected_max"]
+__all__ = ["expected_max", "critical_probabilities"]
 
 
 def expected_max(costs, probs, axis: int = -1):
@@ -61,3 +61,32 @@ def expected_max(costs, probs, axis: int = -1):
     # 0 * inf must stay 0 for items that are never active.
     term = np.where(weight > 0, c * weight, 0.0)
     return term.sum(axis=-1)
+
+
+def critical_probabilities(costs, probs, axis: int = -1):
+    """Probability that each item is the costliest active one (sets the maximum).
+
+    With items sorted by decreasing cost (ties in their given order), item
+    ``(i)`` is critical when it is active and every costlier item is idle:
+    ``p_(i) · prod_{j < i} (1 - p_(j))``; these are the weights of
+    :func:`expected_max`, so ``sum(costs * weights) == expected_max`` for finite
+    costs. They split an expected maximum into causes (propagation, compute, ...).
+
+    Examples
+    --------
+    >>> critical_probabilities([10.0, 4.0], [0.5, 0.5]).tolist()
+    [0.5, 0.25]
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    probs = np.asarray(probs, dtype=np.float64)
+    costs, probs = np.broadcast_arrays(costs, probs)
+    costs = np.moveaxis(costs, axis, -1)
+    probs = np.moveaxis(probs, axis, -1)
+    order = np.argsort(-costs, axis=-1, kind="stable")
+    p = np.take_along_axis(probs, order, axis=-1)
+    idle = np.cumprod(1.0 - p, axis=-1)
+    before = np.concatenate([np.ones_like(idle[..., :1]), idle[..., :-1]], axis=-1)
+    weight_sorted = p * before
+    weight = np.empty_like(weight_sorted)
+    np.put_along_axis(weight, order, weight_sorted, axis=-1)
+    return np.moveaxis(weight, -1, axis)

@@ -170,16 +170,15 @@ class RoutingGraph:
         return cls(n_sat, sat_a[up], sat_b[up], distance_km[up], link_profile, payload_bytes, r_itrs_km)
 
     @classmethod
-    def from_dataset(cls, ds, time=None, link_profile=None, payload_bytes=None, n_sat=None):
+    def from_dataset(cls, ds, time=None, link_profile=None, payload_bytes=None, n_sat=None, state=None):
         """Graph of one timestep of an ISL dataset.
 
         Parameters
         ----------
         ds : xarray.Dataset
             Variables ``distance_km`` and ``up`` on ``(time, link)`` or
-            ``(link,)``; coordinates ``sat_a`` and ``sat_b`` on ``link``.
-            If it has a ``sat`` dimension, its size is ``n_sat``; if it has
-            ``r_itrs_km`` (``(time, sat, xyz)``), positions are kept for ground users.
+            ``(link,)``; coordinates ``sat_a`` and ``sat_b`` on ``link`` (the
+            output of ``orbits.isl_links``).
         time : int or time label, optional
             Position (int) or label of the timestep; required when ``ds`` has a
             ``time`` dimension longer than 1.
@@ -188,7 +187,11 @@ class RoutingGraph:
         payload_bytes : int or ModelSpec
             Bytes carried per hop.
         n_sat : int, optional
-            Number of satellites when ``ds`` has no ``sat`` dimension.
+            Number of satellites when neither ``ds`` nor ``state`` has a ``sat`` dimension.
+        state : xarray.Dataset, optional
+            Propagated states (``orbits.propagate``) on the same time axis:
+            ``position_itrs_km`` (time, sat, xyz) is kept for ground users and
+            its ``sat`` dimension gives ``n_sat``.
 
         Examples
         --------
@@ -204,18 +207,33 @@ class RoutingGraph:
             if name not in ds.variables:
                 raise SpecError(f"ISL dataset has no {name!r}; expected distance_km(time, link), up(time, link) "
                                 "and coordinates sat_a, sat_b on link")
-        if "time" in ds["distance_km"].dims:
-            if time is None:
-                if ds.sizes["time"] != 1:
-                    raise SpecError(f"the dataset has {ds.sizes['time']} timesteps; pass time= (index or label)")
-                time = 0
-            ds = ds.isel(time=time) if isinstance(time, (int, np.integer)) else ds.sel(time=time)
+
+        def at_time(data):
+            if "time" not in data.dims:
+                return data
+            index = time
+            if index is None:
+                if data.sizes["time"] != 1:
+                    raise SpecError(f"the dataset has {data.sizes['time']} timesteps; pass time= (index or label)")
+                index = 0
+            return data.isel(time=index) if isinstance(index, (int, np.integer)) else data.sel(time=index)
+
+        ds = at_time(ds)
+        r_itrs = None
+        for source in (ds, state):
+            if source is None:
+                continue
+            for name in ("position_itrs_km", "r_itrs_km"):
+                if name in source.variables:
+                    r_itrs = np.asarray(at_time(source[name]).values, dtype=np.float64)
+                    break
         if n_sat is None:
-            if "sat" in ds.sizes:
-                n_sat = ds.sizes["sat"]
+            for source in (state, ds):
+                if source is not None and "sat" in source.sizes:
+                    n_sat = source.sizes["sat"]
+                    break
             else:
                 n_sat = int(max(ds["sat_a"].max(), ds["sat_b"].max())) + 1
-        r_itrs = ds["r_itrs_km"].values if "r_itrs_km" in ds.variables else None
         return cls.from_links(ds["sat_a"].values, ds["sat_b"].values, ds["distance_km"].values,
                               ds["up"].values, n_sat, link_profile, payload_bytes, r_itrs)
 

@@ -1,0 +1,519 @@
+"""Token latency of a MoE model mapped onto a constellation, in expectation and in the tail.
+
+One decoded token visits the layers as a ring: the gate ``g_l`` of layer l
+runs attention and the router ("dispatch"), sends the hidden state to the
+satellites ``s_e`` of its active experts, each expert computes and sends its
+output on to the next gate ``g_{l+1}``, which combines them (layer L hands
+on to layer 1, whose gate also runs the LM head that emits the token). The
+gate also sends the residual stream, and the result of its dense FFN or
+shared experts ("local"), straight to ``g_{l+1}``. So
+
+    layer_l = dispatch_l + max( local_l + path(g_l → g_{l+1}),
+                                max over active e of [path(g_l → s_e) + expert_l + path(s_e → g_{l+1})] )
+
+    token = sum over layers of layer_l + head.
+
+For shortest paths, path(g_l → s) + path(s → g_{l+1}) ≥ path(g_l → g_{l+1}),
+so the first term only matters for dense layers, shared experts and the rare
+draw of the independent model with no active expert. An expert on its gate
+costs compute only (a path from a satellite to itself is 0).
+
+Expectation. :func:`token_latency` treats experts as active independently
+with their inclusion probabilities, which makes ``E[layer]`` exact in closed
+form (:func:`latency.expectation.expected_max`). Real routers pick exactly
+k, which couples the experts; :func:`sample_token_latency` samples that law
+(calibrated Gumbel top-k, or a router trace) for p50/p95/p99 and shows the gap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activation import _check_trace, topk_logits
+from .compute import ComputeTimes
+from .exceptions import ActivationError, SpecError
+from .expectation import critical_probabilities, expected_max
+from .routing import RoutingGraph
+
+__all__ = [
+    "GroundUser",
+    "GroundLatency",
+    "Breakdown",
+    "TokenLatency",
+    "TokenSamples",
+    "layer_costs_ms",
+    "all_layer_costs_ms",
+    "token_latency",
+    "sample_token_latency",
+    "ground_latency_ms",
+]
+
+# WGS-84 ellipsoid (NIMA TR8350.2, table 3.1), for the ground user's position.
+_WGS84_A_KM = 6378.137
+_WGS84_F = 1.0 / 298.257223563
+#: Bytes of the token id sent down to the user (a 32-bit integer).
+TOKEN_BYTES = 4
+
+
+@dataclass(frozen=True)
+class GroundUser:
+    """A user on the ground who receives the generated tokens.
+
+    Attributes
+    ----------
+    lat_deg, lon_deg : float
+        Geodetic latitude and longitude (WGS-84), degrees.
+    alt_km : float
+        Height above the ellipsoid, km.
+    serving : {"fastest", "nearest"}
+        Serving satellite: the visible one with the lowest total latency from
+        the token's origin, or the one highest in the sky.
+    """
+
+    lat_deg: float
+    lon_deg: float
+    alt_km: float = 0.0
+    serving: str = "fastest"
+
+    def r_itrs_km(self) -> np.ndarray:
+        """Earth-fixed position, km (geodetic to Cartesian on WGS-84)."""
+        lat, lon = math.radians(self.lat_deg), math.radians(self.lon_deg)
+        e2 = _WGS84_F * (2.0 - _WGS84_F)
+        n = _WGS84_A_KM / math.sqrt(1.0 - e2 * math.sin(lat) ** 2)
+        return np.array([(n + self.alt_km) * math.cos(lat) * math.cos(lon),
+                         (n + self.alt_km) * math.cos(lat) * math.sin(lon),
+                         (n * (1.0 - e2) + self.alt_km) * math.sin(lat)])
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where the time of a token goes, ms (expected values along the critical path)."""
+
+    propagation_ms: float
+    transmission_ms: float
+    forwarding_ms: float
+    compute_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.propagation_ms + self.transmission_ms + self.forwarding_ms + self.compute_ms
+
+    def as_dict(self) -> dict:
+        return {"propagation_ms": self.propagation_ms, "transmission_ms": self.transmission_ms,
+                "forwarding_ms": self.forwarding_ms, "compute_ms": self.compute_ms}
+
+
+@dataclass(frozen=True)
+class GroundLatency:
+    """Delivery of the token from its origin satellite to a ground user.
+
+    ``latency_ms`` is ``inf`` and ``serving_sat`` -1 when no satellite is
+    visible from the user or none that is visible can be reached.
+    """
+
+    latency_ms: float
+    serving_sat: int
+    elevation_deg: float
+    slant_km: float
+    breakdown: Breakdown
+
+    @property
+    def reachable(self) -> bool:
+        return bool(np.isfinite(self.latency_ms))
+
+
+@dataclass(frozen=True)
+class TokenLatency:
+    """Expected latency of one token (independent-activation model).
+
+    Attributes
+    ----------
+    expected_ms : float
+        In-orbit time of one token: sum of the layers plus the LM head, ms.
+    layer_ms : numpy.ndarray, shape (L,)
+        Expected time of each layer, ms.
+    head_ms : float
+        LM head, ms.
+    breakdown : Breakdown
+        ``expected_ms`` split into propagation, transmission, forwarding, compute.
+    reachable : bool
+        False when some needed path does not exist (``expected_ms`` is then inf).
+    unreachable_layers : tuple of int
+        Layers whose expected time is infinite.
+    ground : GroundLatency or None
+        Delivery to the ground user, reported apart from the in-orbit time.
+    """
+
+    expected_ms: float
+    layer_ms: np.ndarray
+    head_ms: float
+    breakdown: Breakdown
+    reachable: bool
+    unreachable_layers: tuple = ()
+    ground: GroundLatency | None = None
+
+
+@dataclass(frozen=True)
+class TokenSamples:
+    """Monte Carlo token latencies.
+
+    Attributes
+    ----------
+    samples_ms : numpy.ndarray, shape (n,)
+        In-orbit latency of each sampled token, ms.
+    mean_ms, sem_ms : float
+        Sample mean and its standard error, ms.
+    p50_ms, p95_ms, p99_ms : float
+        Quantiles, ms.
+    layer_mean_ms : numpy.ndarray, shape (L,)
+        Mean time of each layer, ms.
+    reachable : bool
+        False if any sampled token needed a missing path.
+    method : str
+        ``"gumbel-topk"``, ``"independent"`` or ``"trace"``.
+    ground : GroundLatency or None
+        Delivery to the ground user (the same for every token).
+    """
+
+    samples_ms: np.ndarray
+    mean_ms: float
+    sem_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    layer_mean_ms: np.ndarray
+    reachable: bool
+    method: str
+    ground: GroundLatency | None = field(default=None)
+
+
+# --------------------------------------------------------------------------- costs
+
+def layer_costs_ms(graph: RoutingGraph, gate_l: int, gate_next: int, expert_time_ms: float) -> np.ndarray:
+    """Cost of an expert of layer l on each satellite: path(g_l → s) + compute + path(s → g_{l+1}), ms.
+
+    Returns ``(n_sat,)``; ``inf`` where a path is missing.
+
+    Examples
+    --------
+    >>> from latency.specs import LinkProfile
+    >>> free = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
+    >>> g = RoutingGraph.from_links([0, 1], [1, 2], [299.792458] * 2, [True] * 2, 3, free, 0)
+    >>> layer_costs_ms(g, 0, 2, 0.5).tolist()  # 1 ms per link
+    [2.5, 2.5, 2.5]
+    """
+    d = graph.latency_ms_from([gate_l, gate_next])
+    return d[0] + float(expert_time_ms) + d[1]
+
+
+def all_layer_costs_ms(graph: RoutingGraph, gates, expert_time_ms) -> np.ndarray:
+    """:func:`layer_costs_ms` for every layer of the ring at once, ``(L, n_sat)``.
+
+    ``gates`` is ``(L,)``; layer L-1 hands on to ``gates[0]``; ``expert_time_ms``
+    is a scalar or ``(L,)``.
+    """
+    gates = _check_sats(graph, gates, "gates").ravel()
+    uniq, inv = np.unique(gates, return_inverse=True)
+    d = graph.latency_ms_from(uniq)
+    t = np.broadcast_to(np.asarray(expert_time_ms, dtype=np.float64), gates.shape)
+    return d[inv] + t[:, None] + d[np.roll(inv, -1)]
+
+
+def _check_sats(graph, sats, what):
+    arr = np.asarray(sats)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if np.any(arr != np.round(arr)):
+            raise SpecError(f"{what} must be satellite indices (integers)")
+        arr = arr.astype(np.int64)
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= graph.n_sat):
+        bad = int(arr[(arr < 0) | (arr >= graph.n_sat)][0])
+        raise SpecError(f"{what} holds satellite {bad}, outside 0..{graph.n_sat - 1}")
+    return arr
+
+
+@dataclass
+class _Ring:
+    """Per-layer costs of every item: experts 0..E-1 and the gate's direct path as item E."""
+
+    cost: np.ndarray        # (L, E+1) ms, layer time minus dispatch when the item is the maximum
+    prob: np.ndarray        # (L, E+1) activation probability (1 for the direct path)
+    parts: dict             # propagation/transmission/forwarding/compute, each (L, E+1)
+    dispatch: np.ndarray    # (L,)
+    head_ms: float
+
+
+def _ring(graph, gates, expert_sats, probs, times) -> _Ring:
+    if not isinstance(graph, RoutingGraph):
+        raise SpecError(f"graph must be a RoutingGraph, got {type(graph).__name__}")
+    gates = _check_sats(graph, gates, "gates")
+    if gates.ndim != 1 or gates.size == 0:
+        raise SpecError(f"gates must be a non-empty 1-D array (one gate per layer), got shape {gates.shape}")
+    n_layers = gates.size
+    expert_sats = _check_sats(graph, expert_sats, "expert_sats")
+    probs = np.asarray(probs, dtype=np.float64)
+    if expert_sats.ndim != 2 or expert_sats.shape[0] != n_layers:
+        raise SpecError(f"expert_sats has shape {expert_sats.shape}; expected (L, E) with L = {n_layers} "
+                        "layers (the length of gates)")
+    if probs.shape != expert_sats.shape:
+        raise SpecError(f"probs has shape {probs.shape}, expert_sats {expert_sats.shape}; they must match "
+                        "(for a model with dense layers use ModelSpec.layer_probs)")
+    if np.any(~np.isfinite(probs)) or np.any(probs < 0) or np.any(probs > 1 + 1e-9):
+        raise ActivationError("probs must lie in [0, 1]")
+    if not isinstance(times, ComputeTimes):
+        raise SpecError("times must be a ComputeTimes (see latency.compute_times)")
+    n_experts = probs.shape[1]
+    times = times.broadcast(n_layers, n_experts)
+    expert_ms = np.broadcast_to(times.expert_ms.reshape(n_layers, -1), (n_layers, n_experts))
+
+    uniq, inv = np.unique(gates, return_inverse=True)
+    nxt = np.roll(inv, -1)
+    bd = graph.breakdown_from(uniq)
+    rows_out, rows_in = inv[:, None], nxt[:, None]
+    next_gate = np.roll(gates, -1)
+
+    def item(array):
+        experts = array[rows_out, expert_sats] + array[rows_in, expert_sats]
+        direct = array[inv, next_gate]
+        return np.concatenate([experts, direct[:, None]], axis=1)
+
+    parts = {
+        "propagation_ms": item(bd.propagation_ms),
+        "transmission_ms": item(bd.transmission_ms),
+        "forwarding_ms": item(bd.forwarding_ms),
+        "compute_ms": np.concatenate([expert_ms, times.local_ms[:, None]], axis=1),
+    }
+    network = item(bd.latency_ms)
+    cost = network + parts["compute_ms"]
+    prob = np.concatenate([np.minimum(probs, 1.0), np.ones((n_layers, 1))], axis=1)
+    return _Ring(cost, prob, parts, times.dispatch_ms, times.head_ms)
+
+
+# --------------------------------------------------------------------------- expectation
+
+def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: ComputeTimes,
+                  user: GroundUser | None = None) -> TokenLatency:
+    """Expected latency of one token, exact for independently active experts.
+
+    Parameters
+    ----------
+    graph : RoutingGraph
+        Links of this timestep.
+    gates : array_like of int, shape (L,)
+        Gate satellite of each layer, in ring order (layer L-1 hands on to ``gates[0]``).
+    expert_sats : array_like of int, shape (L, E)
+        Satellite of each routed expert of each layer.
+    probs : array_like, shape (L, E)
+        Activation probability of each expert (a row of zeros: a dense layer;
+        see :meth:`latency.ModelSpec.layer_probs`).
+    times : ComputeTimes
+        Compute times (:func:`latency.compute_times` for a model on hardware).
+    user : GroundUser, optional
+        Ground user; the token then travels from ``gates[0]`` (where the LM
+        head runs) to the user's serving satellite and down. Needs
+        ``graph.r_itrs_km``.
+
+    Returns
+    -------
+    TokenLatency
+
+    Examples
+    --------
+    Three satellites in a chain, 1 ms per link, gates on both ends, one
+    layer-pair; each layer has one expert on the middle satellite:
+
+    >>> from latency.specs import LinkProfile
+    >>> free = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
+    >>> g = RoutingGraph.from_links([0, 1], [1, 2], [299.792458] * 2, [True] * 2, 3, free, 0)
+    >>> t = ComputeTimes(dispatch_ms=0.0, local_ms=0.0, expert_ms=0.5)
+    >>> r = token_latency(g, [0, 2], [[1], [1]], [[1.0], [1.0]], t)
+    >>> r.expected_ms, r.layer_ms.tolist()
+    (5.0, [2.5, 2.5])
+    """
+    ring = _ring(graph, gates, expert_sats, probs, times)
+    layer = ring.dispatch + expected_max(ring.cost, ring.prob)
+    expected = float(layer.sum() + ring.head_ms)
+    weight = critical_probabilities(ring.cost, ring.prob)
+    sums = {}
+    for name, values in ring.parts.items():
+        with np.errstate(invalid="ignore"):
+            sums[name] = float(np.where(weight > 0, weight * values, 0.0).sum())
+    sums["compute_ms"] += float(ring.dispatch.sum() + ring.head_ms)
+    unreachable = tuple(int(i) for i in np.flatnonzero(~np.isfinite(layer)))
+    ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
+    return TokenLatency(expected, layer, ring.head_ms, Breakdown(**sums), not unreachable, unreachable, ground)
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+_LOGIT_CACHE: dict = {}
+
+
+def _cached_logits(probs):
+    key = (probs.shape, hash(probs.tobytes()))
+    if key not in _LOGIT_CACHE:
+        if len(_LOGIT_CACHE) > 32:
+            _LOGIT_CACHE.clear()
+        _LOGIT_CACHE[key] = topk_logits(probs)
+    return _LOGIT_CACHE[key]
+
+
+def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: ComputeTimes, *,
+                         n_samples: int = 100_000, seed=0, method="gumbel-topk",
+                         user: GroundUser | None = None) -> TokenSamples:
+    """Monte Carlo token latencies: mean with standard error, p50, p95, p99.
+
+    Parameters
+    ----------
+    graph, gates, expert_sats, probs, times
+        As for :func:`token_latency`.
+    n_samples : int
+        Tokens to sample (ignored for a trace, which is replayed token by token).
+    seed : int or numpy.random.Generator
+        Random source.
+    method : {"gumbel-topk", "independent"} or array_like
+        ``"gumbel-topk"``: exactly k experts per layer (k = row sum of
+        ``probs``), drawn by a Gumbel-perturbed router calibrated so that each
+        expert's inclusion probability equals ``probs``;
+        ``"independent"``: each expert active on its own (the law that
+        :func:`token_latency` computes exactly); an int array
+        ``(tokens, layers, slots)`` of expert ids: a router trace, replayed
+        (-1 marks an empty slot; ``layers`` is L or the number of rows of
+        ``probs`` with a non-zero sum, i.e. the MoE layers).
+    user : GroundUser, optional
+        Ground user (see :func:`token_latency`).
+
+    Examples
+    --------
+    >>> from latency.specs import LinkProfile
+    >>> free = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
+    >>> g = RoutingGraph.from_links([0, 1], [1, 2], [299.792458] * 2, [True] * 2, 3, free, 0)
+    >>> t = ComputeTimes(dispatch_ms=0.0, local_ms=0.0, expert_ms=0.0)
+    >>> s = sample_token_latency(g, [0], [[1, 2]], [[0.5, 0.5]], t, n_samples=1000, seed=1)
+    >>> sorted(set(s.samples_ms.tolist()))  # expert on 1: 2 ms round trip; on 2: 4 ms
+    [2.0, 4.0]
+    """
+    ring = _ring(graph, gates, expert_sats, probs, times)
+    n_layers, n_items = ring.cost.shape
+    n_experts = n_items - 1
+    cost_e = ring.cost[:, :n_experts]
+    floor = ring.cost[:, n_experts]
+    p = ring.prob[:, :n_experts]
+    rng = np.random.default_rng(seed)
+
+    if isinstance(method, str):
+        if method not in ("gumbel-topk", "independent"):
+            raise ActivationError(f"method {method!r} must be 'gumbel-topk', 'independent' or a trace array")
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+            raise ActivationError(f"n_samples = {n_samples!r} must be an integer >= 2")
+        total = int(n_samples)
+        name = method
+        logits = _cached_logits(p) if method == "gumbel-topk" else None
+        ks = np.round(p.sum(axis=1)).astype(int)
+    else:
+        trace = _check_trace(method, "trace", n_experts)
+        if trace.shape[1] != n_layers:
+            moe_rows = np.flatnonzero(p.sum(axis=1) > 0)
+            if trace.shape[1] != moe_rows.size:
+                raise ActivationError(f"trace has {trace.shape[1]} layers; expected L = {n_layers} or the "
+                                      f"{moe_rows.size} layers with non-zero probabilities")
+            full = np.full((trace.shape[0], n_layers, trace.shape[2]), -1, dtype=np.int64)
+            full[:, moe_rows] = trace
+            trace = full
+        total = trace.shape[0]
+        name = "trace"
+
+    chunk = max(1, 2_000_000 // (n_layers * max(n_experts, 1)))
+    samples = np.empty(total)
+    layer_sum = np.zeros(n_layers)
+    neg_inf = -np.inf
+    for start in range(0, total, chunk):
+        size = min(chunk, total - start)
+        if name == "trace":
+            ids = trace[start:start + size]                                   # (n, L, slots)
+            gathered = cost_e[np.arange(n_layers)[None, :, None], np.maximum(ids, 0)]
+            worst = np.where(ids >= 0, gathered, neg_inf).max(axis=2, initial=neg_inf)
+        else:
+            if name == "independent":
+                active = rng.random((size, n_layers, n_experts)) < p
+            else:
+                keys = logits[None] + rng.gumbel(size=(size, n_layers, n_experts))
+                active = np.zeros(keys.shape, dtype=bool)
+                for kk in np.unique(ks):
+                    if kk == 0:
+                        continue
+                    rows = np.flatnonzero(ks == kk)
+                    sub = keys[:, rows]
+                    kth = np.partition(sub, n_experts - kk, axis=-1)[..., n_experts - kk, None]
+                    active[:, rows] = sub >= kth
+            worst = np.where(active, cost_e[None], neg_inf).max(axis=2, initial=neg_inf)
+        layer_time = ring.dispatch[None] + np.maximum(worst, floor[None])
+        layer_sum += layer_time.sum(axis=0)
+        samples[start:start + size] = layer_time.sum(axis=1) + ring.head_ms
+
+    finite = bool(np.all(np.isfinite(samples)))
+    mean = float(samples.mean())
+    sem = float(samples.std(ddof=1) / math.sqrt(total)) if finite and total > 1 else float("nan")
+    p50, p95, p99 = (float(v) for v in np.percentile(samples, [50, 95, 99]))
+    ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
+    return TokenSamples(samples, mean, sem, p50, p95, p99, layer_sum / total, finite, name, ground)
+
+
+# --------------------------------------------------------------------------- ground user
+
+def ground_latency_ms(graph: RoutingGraph, origin_sat: int, user: GroundUser) -> GroundLatency:
+    """Time for a token to go from ``origin_sat`` to a ground user, ms.
+
+    The token (``TOKEN_BYTES`` bytes) follows the shortest ISL path to the
+    serving satellite, then the down link (propagation over the slant range
+    plus one forwarding delay). Satellites below the link profile's minimum
+    elevation cannot serve.
+
+    Examples
+    --------
+    >>> from latency.specs import load_link_profile
+    >>> r = np.array([[6378.137 + 550.0, 0.0, 0.0]])  # above (0°N, 0°E)
+    >>> g = RoutingGraph(1, [], [], [], load_link_profile(), 8192, r_itrs_km=r)
+    >>> gl = ground_latency_ms(g, 0, GroundUser(0.0, 0.0))
+    >>> gl.serving_sat, round(gl.slant_km, 3), round(gl.latency_ms, 4)
+    (0, 550.0, 1.9346)
+    """
+    if graph.r_itrs_km is None:
+        raise SpecError("a ground user needs satellite positions: build the RoutingGraph with r_itrs_km "
+                        "(or from a dataset with r_itrs_km)")
+    if user.serving not in ("fastest", "nearest"):
+        raise SpecError(f"serving = {user.serving!r} must be 'fastest' or 'nearest'")
+    if not (-90.0 <= user.lat_deg <= 90.0):
+        raise SpecError(f"lat_deg = {user.lat_deg} must lie in [-90, 90]")
+    link = graph.link_profile
+    r_user = user.r_itrs_km()
+    lat, lon = math.radians(user.lat_deg), math.radians(user.lon_deg)
+    up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
+    rel = graph.r_itrs_km - r_user
+    slant = np.linalg.norm(rel, axis=1)
+    elevation = np.degrees(np.arcsin(np.clip(rel @ up / slant, -1.0, 1.0)))
+    visible = elevation >= link.gsl_min_elevation_deg
+    bd = graph.breakdown_from([origin_sat])
+    hops = np.where(bd.reachable[0], bd.hops[0], 0)
+    token_tx_ms = link.transmission_ms(TOKEN_BYTES)
+    isl_ms = bd.propagation_ms[0] + hops * (token_tx_ms + link.forwarding_delay_ms)
+    down_ms = link.propagation_ms(slant) + link.forwarding_delay_ms
+    total = np.where(visible & bd.reachable[0], isl_ms + down_ms, np.inf)
+    if not np.isfinite(total).any():
+        nan = float("nan")
+        return GroundLatency(float("inf"), -1, nan, nan, Breakdown(float("inf"), float("inf"),
+                                                                   float("inf"), 0.0))
+    if user.serving == "fastest":
+        sat = int(np.argmin(total))
+    else:
+        sat = int(np.argmax(np.where(np.isfinite(total), elevation, -np.inf)))
+    breakdown = Breakdown(
+        propagation_ms=float(bd.propagation_ms[0, sat] + link.propagation_ms(slant[sat])),
+        transmission_ms=float(hops[sat] * token_tx_ms),
+        forwarding_ms=float((hops[sat] + 1) * link.forwarding_delay_ms),
+        compute_ms=0.0,
+    )
+    return GroundLatency(float(total[sat]), sat, float(elevation[sat]), float(slant[sat]), breakdown)
