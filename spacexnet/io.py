@@ -18,7 +18,7 @@ import xarray as xr
 from . import __version__
 from .exceptions import OutputError
 
-__all__ = ["write_dataset", "provenance_attrs"]
+__all__ = ["write_dataset", "atomic_write_text", "provenance_attrs"]
 
 #: CF conventions version our datasets follow.
 CONVENTIONS = "CF-1.11"
@@ -104,10 +104,51 @@ def write_dataset(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
                               "dtype": "float64"}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     os.close(fd)
+    # mkstemp creates the file 0600; a finished dataset gets the user's usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)
         ds.to_netcdf(tmp, encoding=encoding)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: could not write ({exc.strerror or exc})") from exc
+        raise
+    return path
+
+
+def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename (see :func:`write_dataset`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = atomic_write_text(os.path.join(tempfile.mkdtemp(), "t.csv"), "a,b\n1,2\n")
+    >>> p.read_text()
+    'a,b\n1,2\n'
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: file exists; pass --overwrite to replace it")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise OutputError(f"{path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException as exc:
         try:

@@ -15,6 +15,7 @@ __all__ = [
     "constellation_options",
     "time_options",
     "output_options",
+    "model_options",
     "quiet_option",
     "constellation_from_kwargs",
 ]
@@ -57,6 +58,24 @@ time_options = _compose(
 output_options = _compose(
     click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output NetCDF file."),
     click.option("--overwrite", is_flag=True, default=False, help="Replace the output file if it exists."),
+)
+
+model_options = _compose(
+    click.option("--model", default=None, metavar="NAME",
+                 help="MoE model preset (default: llama-moe-3.5b, the 4-of-16 variant)."),
+    click.option("--model-file", type=click.Path(dir_okay=False), default=None,
+                 help="A JSON model spec of your own instead of --model."),
+    click.option("--hardware", default=None, metavar="NAME",
+                 help="Satellite hardware profile (default: jetson-agx-orin-64gb)."),
+    click.option("--link-profile", default=None, metavar="NAME",
+                 help="ISL profile: rate and per-hop forwarding (default: laser-100g)."),
+    click.option("--activation", default="zipf:1.0", show_default=True,
+                 metavar="zipf:S|dirichlet:A|uniform|file:PATH",
+                 help="Expert activation profile per MoE layer."),
+    click.option("--seed", type=int, default=0, show_default=True,
+                 help="Seed of generated activation profiles and random baselines."),
+    click.option("--context-tokens", type=click.IntRange(min=0), default=None,
+                 help="Tokens in the KV cache read by attention (default: the latency layer's)."),
 )
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, default=False,

@@ -1,0 +1,175 @@
+"""Space-XNet against the paper's baselines at one instant: the ``spacexnet compare`` table.
+
+Every strategy of :data:`placement.STRATEGIES` places the model on the
+snapshot's eligible satellites; every placement is then measured by the
+latency layer — exact expectation under independent activations
+(:func:`latency.token_latency`) and Monte Carlo under exact top-k routing
+(:func:`latency.sample_token_latency`) for the median and the tail.
+Randomized strategies run over several seeds and report mean and spread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import latency
+import placement
+
+from .scenario import ModelSetup, Snapshot
+
+__all__ = ["StrategyRow", "place", "compare", "DEFAULT_STRATEGIES"]
+
+#: Strategies of the table, in order: the paper's method, ours, the paper's ablations, the bound.
+DEFAULT_STRATEGIES = ("space-xnet", "joint", "random", "ring-random", "random-optimized", "lower-bound")
+
+
+@dataclass
+class StrategyRow:
+    """One row of the comparison table (times in ms, averaged over seeds for random strategies)."""
+
+    strategy: str
+    expected_ms: float
+    expected_std_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    tokens_per_s: float
+    ratio_to_space_xnet: float = float("nan")
+    n_runs: int = 1
+    reachable: bool = True
+    breakdown_ms: dict = field(default_factory=dict)
+    placements: list = field(default_factory=list, repr=False)
+    samples_ms: np.ndarray | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict:
+        """JSON-ready row (no arrays)."""
+        out = {
+            "strategy": self.strategy,
+            "expected_ms": self.expected_ms,
+            "expected_std_ms": self.expected_std_ms,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "tokens_per_s": self.tokens_per_s,
+            "ratio_to_space_xnet": self.ratio_to_space_xnet,
+            "n_runs": self.n_runs,
+            "reachable": self.reachable,
+        }
+        out.update({f"{k}": v for k, v in self.breakdown_ms.items()})
+        return out
+
+
+def _strategy_kwargs(snap: Snapshot, setup: ModelSetup, belt_planes=None) -> dict:
+    return dict(
+        capacity=setup.experts_per_sat,
+        eligible=snap.eligible,
+        plane=snap.plane,
+        belt_planes=belt_planes,
+        gate_time_ms=np.asarray(setup.times.broadcast(setup.n_layers).dispatch_ms),
+        expert_time_ms=np.asarray(setup.times.broadcast(setup.n_layers).expert_ms).reshape(setup.n_layers, -1)[:, 0],
+    )
+
+
+def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=None, belt_planes=None):
+    """One placement of ``setup``'s model on ``snap`` with ``strategy``.
+
+    Returns
+    -------
+    placement.Placement
+
+    Examples
+    --------
+    >>> from spacexnet.scenario import build_constellation, model_setup, snapshot
+    >>> setup = model_setup()
+    >>> snap = snapshot(build_constellation(walker="53:1584/72/1", altitude_km=550), "2026-01-01", setup)
+    >>> p = place(snap, setup)
+    >>> p.gate_sat.shape, p.expert_sat.shape
+    ((32,), (32, 16))
+    """
+    if strategy == "lower-bound" or strategy not in placement.STRATEGIES:
+        names = [n for n in placement.STRATEGIES if n != "lower-bound"]
+        raise placement.PlacementError(f"unknown placement strategy {strategy!r}; choose from {', '.join(names)}")
+    fn = placement.STRATEGIES[strategy]
+    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **_strategy_kwargs(snap, setup, belt_planes))
+
+
+def _measure(snap, setup, pl, n_samples, seed):
+    exact = latency.token_latency(snap.graph, pl.gate_sat, pl.expert_sat, setup.probs, setup.times)
+    mc = latency.sample_token_latency(snap.graph, pl.gate_sat, pl.expert_sat, setup.probs, setup.times,
+                                      n_samples=n_samples, seed=seed, method="gumbel-topk")
+    return exact, mc
+
+
+def _nearest_ms(snap: Snapshot) -> np.ndarray:
+    """Cheapest up link of every satellite, ms (inf for isolated ones): the lower bound's input."""
+    g = snap.graph
+    best = np.full(g.n_sat, np.inf)
+    np.minimum.at(best, g.sat_a, g.edge_ms)
+    np.minimum.at(best, g.sat_b, g.edge_ms)
+    return best
+
+
+def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_seeds: int = 5,
+            n_samples: int = 20_000, belt_planes=None, progress=None) -> list[StrategyRow]:
+    """Measure every strategy on one snapshot.
+
+    Parameters
+    ----------
+    snap : Snapshot
+    setup : ModelSetup
+    strategies : sequence of str
+        Names from :data:`placement.STRATEGIES`; ``space-xnet`` is always
+        measured (it is every ratio's denominator).
+    n_seeds : int
+        Runs of each randomized strategy (seeds ``setup.seed + i``).
+    n_samples : int
+        Monte Carlo tokens per placement for p50/p95/p99.
+    belt_planes : int, optional
+        Use only this many adjacent planes (beyond the paper).
+    progress : callable, optional
+        Called with each strategy name as it starts.
+
+    Returns
+    -------
+    list of StrategyRow
+        In the order of ``strategies``; ``ratio_to_space_xnet`` = expected
+        latency of the row ÷ that of ``space-xnet`` (> 1: slower).
+    """
+    names = list(dict.fromkeys(["space-xnet", *strategies]))
+    kwargs = _strategy_kwargs(snap, setup, belt_planes)
+    rows: dict[str, StrategyRow] = {}
+    for name in names:
+        if progress is not None:
+            progress(name)
+        if name == "lower-bound":
+            ev = placement.lower_bound(snap.arg_lat_deg, snap.path_ms, setup.probs, nearest_ms=_nearest_ms(snap),
+                                       **kwargs)
+            # The bound's model has no LM head; add it, since every strategy pays it.
+            total = float(ev.total_ms + setup.times.head_ms)
+            rows[name] = StrategyRow(name, total, 0.0, float("nan"), float("nan"), float("nan"), 1e3 / total)
+            continue
+        seeds = [setup.seed + i for i in range(n_seeds)] if name in placement.RANDOMIZED else [None]
+        exact_ms, mc_runs, pls, breakdowns, reachable = [], [], [], [], True
+        for i, seed in enumerate(seeds):
+            pl = place(snap, setup, name, seed=seed, belt_planes=belt_planes)
+            exact, mc = _measure(snap, setup, pl, n_samples, setup.seed + 1000 + i)
+            exact_ms.append(exact.expected_ms)
+            mc_runs.append(mc.samples_ms)
+            pls.append(pl)
+            breakdowns.append(exact.breakdown.as_dict())
+            reachable &= bool(exact.reachable)
+        samples = np.concatenate(mc_runs)
+        mean = float(np.mean(exact_ms))
+        p50, p95, p99 = (float(v) for v in np.percentile(samples, [50, 95, 99]))
+        breakdown = {k: float(np.mean([b[k] for b in breakdowns])) for k in breakdowns[0]}
+        rows[name] = StrategyRow(
+            strategy=name, expected_ms=mean,
+            expected_std_ms=float(np.std(exact_ms, ddof=1)) if len(exact_ms) > 1 else 0.0,
+            p50_ms=p50, p95_ms=p95, p99_ms=p99, tokens_per_s=1e3 / mean if mean > 0 else float("inf"),
+            n_runs=len(seeds), reachable=reachable, breakdown_ms=breakdown, placements=pls, samples_ms=samples)
+    base = rows["space-xnet"].expected_ms
+    for row in rows.values():
+        row.ratio_to_space_xnet = row.expected_ms / base
+    return [rows[n] for n in names if n in strategies or n == "space-xnet"]
