@@ -158,3 +158,14 @@ def test_compute_times_shapes():
     t = latency.compute_times("deepseek-v3", "h100-sxm")
     assert t.dispatch_ms.shape == (61,) and np.all(t.expert_ms[:3] == 0) and np.all(t.expert_ms[3:] > 0)
     assert t.head_ms > 0
+
+
+@pytest.mark.parametrize("module", ["specs", "compute", "activation", "routing", "expectation", "token"])
+def test_docstring_examples_run(module):
+    # Every public function's example is part of the documentation; it must keep running.
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"latency.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
