@@ -1,0 +1,86 @@
+"""``spacexnet place``: one placement at one instant, as a table or JSON.
+
+Lists each layer's gate and the satellites of its experts (catalogue
+numbers), with the layer's expected latency.
+
+Example::
+
+    spacexnet place --strategy joint --format json > placement.json
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+import numpy as np
+
+import latency
+import placement
+
+from ..compare import place
+from ..io import atomic_write_text
+from ..scenario import model_setup, snapshot
+from ._options import constellation_from_kwargs, constellation_options, model_options, quiet_option
+from ._tables import render
+
+__all__ = ["command"]
+
+
+@click.command("place")
+@constellation_options
+@click.option("--start", default=None, metavar="ISO", help="Instant of the placement, UTC (default: newest epoch).")
+@model_options
+@click.option("--strategy", type=click.Choice([n for n in placement.STRATEGIES if n != "lower-bound"]),
+              default="space-xnet", show_default=True, help="Placement strategy.")
+@click.option("--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Experts one satellite may host.")
+@click.option("--belt-planes", type=click.IntRange(min=1), default=None, help="Use only this many adjacent planes.")
+@click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the output to this file.")
+@click.option("--overwrite", is_flag=True, default=False, help="Replace --out if it exists.")
+@quiet_option
+def command(**kw):
+    """One placement of the model at one instant: gates and experts per layer."""
+    quiet = kw.pop("quiet")
+    constellation = constellation_from_kwargs(kw, quiet=quiet)
+    setup = model_setup(kw["model"], kw["model_file"], kw["hardware"], kw["link_profile"], kw["activation"],
+                        kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
+    snap = snapshot(constellation, kw["start"] or constellation.reference_epoch, setup, topology=kw["topology"])
+    pl = place(snap, setup, kw["strategy"], seed=setup.seed, belt_planes=kw["belt_planes"])
+    result = latency.token_latency(snap.graph, pl.gate_sat, pl.expert_sat, setup.probs, setup.times)
+    norad = constellation.norad_id
+    layers = []
+    for layer in range(pl.n_layers):
+        order = np.argsort(-setup.probs[layer], kind="stable")
+        layers.append({
+            "layer": layer,
+            "gate_sat": int(pl.gate_sat[layer]),
+            "gate_norad_id": int(norad[pl.gate_sat[layer]]),
+            "expected_ms": float(result.layer_ms[layer]),
+            "experts_by_probability": [
+                {"expert": int(e), "probability": float(setup.probs[layer, e]), "sat": int(pl.expert_sat[layer, e]),
+                 "norad_id": int(norad[pl.expert_sat[layer, e]])} for e in order],
+        })
+    if kw["fmt"] == "json":
+        text = json.dumps({
+            "strategy": pl.strategy,
+            "time": f"{str(snap.time)[:19]}Z",
+            "constellation": constellation.source,
+            **setup.attrs(),
+            "expected_token_ms": result.expected_ms,
+            "lm_head_ms": result.head_ms,
+            "breakdown_ms": result.breakdown.as_dict(),
+            "layers": layers,
+        }, indent=2) + "\n"
+    else:
+        rows = [{"layer": d["layer"], "gate NORAD": d["gate_norad_id"], "expected ms": d["expected_ms"],
+                 "experts (NORAD, most frequent first)": " ".join(str(x["norad_id"])
+                                                                  for x in d["experts_by_probability"])}
+                for d in layers]
+        text = render(rows, "table")
+        text += f"expected token latency {result.expected_ms:,.1f} ms ({pl.strategy}, {str(snap.time)[:19]}Z)\n"
+    click.echo(text, nl=False)
+    if kw["out"]:
+        atomic_write_text(kw["out"], text, overwrite=kw["overwrite"])
