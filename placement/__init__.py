@@ -17,6 +17,21 @@ from .experts import assign_experts
 from .gates import choose_gates
 from .joint import joint
 from .model import Evaluation, Placement, evaluate
+from .policies import (
+    FLAG_FORCED,
+    FLAG_INFEASIBLE,
+    FLAG_MEANINGS,
+    FLAG_MIGRATING,
+    FLAG_PLACED,
+    FLAG_UNREACHABLE,
+    POLICIES,
+    HandoverPolicy,
+    Policy,
+    RecomputePolicy,
+    StaticPolicy,
+    StepRecord,
+    make_policy,
+)
 from .registry import RANDOMIZED, STRATEGIES, StrategyResult, compare_strategies
 from .ring import belt_mask, ring_partition
 from .two_level import space_xnet
@@ -45,4 +60,17 @@ __all__ = [
     "RANDOMIZED",
     "StrategyResult",
     "compare_strategies",
+    "POLICIES",
+    "Policy",
+    "StaticPolicy",
+    "RecomputePolicy",
+    "HandoverPolicy",
+    "StepRecord",
+    "make_policy",
+    "FLAG_PLACED",
+    "FLAG_FORCED",
+    "FLAG_INFEASIBLE",
+    "FLAG_UNREACHABLE",
+    "FLAG_MIGRATING",
+    "FLAG_MEANINGS",
 ]
