@@ -9,6 +9,7 @@ Unknown structure is ``-1``, never a guess.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,7 +18,7 @@ from sgp4.api import Satrec, SatrecArray
 
 from .exceptions import ConstellationError
 
-__all__ = ["Constellation", "ShellInfo"]
+__all__ = ["Constellation", "ShellInfo", "recorded"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,27 @@ class ShellInfo:
         if self.phasing is not None:
             text += f" F={self.phasing}"
         return text
+
+
+def _replay(func, args, kwargs):
+    return func(*args, **kwargs)
+
+
+def recorded(func):
+    """Decorator for functions that build a :class:`Constellation`: remember the call as its recipe.
+
+    The outermost recorded call wins, so ``read_tle(path)`` (which calls the
+    recorded ``parse_tle_text``) is replayed from the file's text, not its path.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        result = func(*args, **kwargs)
+        if isinstance(result, Constellation):
+            object.__setattr__(result, "recipe", (wrapper, args, kwargs))
+        return result
+
+    return wrapper
 
 
 def _int_array(values, n, what) -> np.ndarray:
@@ -108,6 +130,7 @@ class Constellation:
     shells: tuple = ()
     source: str = ""
     skipped: tuple = field(default=())
+    recipe: tuple = field(default=None, repr=False)
 
     def __post_init__(self):
         satrecs = tuple(self.satrecs)
@@ -133,6 +156,17 @@ class Constellation:
 
     def __len__(self) -> int:
         return len(self.satrecs)
+
+    def __reduce__(self):
+        # sgp4's Satrec cannot be pickled, so a constellation travels (to Dask workers, to other
+        # processes) as the call that built it; replaying it gives bit-identical element sets.
+        if self.recipe is None:
+            raise TypeError(
+                "this Constellation cannot be pickled: it was built directly rather than by walker(), "
+                "preset(), parse_tle_text()/read_tle(), parse_omm_text()/read_omm(), combine(), "
+                "find_shells() or subset(); build it with one of those to send it to other processes")
+        func, args, kwargs = self.recipe
+        return (_replay, (func, args, kwargs))
 
     def __repr__(self) -> str:
         shells = "; ".join(s.label() for s in self.shells) or "no shell structure"
@@ -163,6 +197,7 @@ class Constellation:
         """True when every satellite has a plane and a slot."""
         return bool(np.all(self.plane >= 0) and np.all(self.slot >= 0))
 
+    @recorded
     def subset(self, index) -> "Constellation":
         """Return the constellation restricted to ``index`` (boolean mask or integer indices).
 

@@ -30,7 +30,7 @@ import numpy as np
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
-from .constellation import Constellation
+from .constellation import Constellation, recorded
 from .exceptions import OMMFormatError, OrbitsError
 from .tle import _drop_duplicates
 
@@ -231,6 +231,7 @@ def _sniff(text, path_suffix):
     return None
 
 
+@recorded
 def parse_omm_text(text, source="<string>", skip_invalid=False, structure=True, *, fmt=None,
                    duplicates="newest") -> Constellation:
     """Parse OMM text (CSV, JSON or XML) into a :class:`Constellation`.

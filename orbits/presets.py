@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from importlib.resources import files
 
-from .constellation import Constellation
+from .constellation import Constellation, recorded
 from .exceptions import ConstellationError
 from .walker import combine, walker
 
@@ -64,6 +64,7 @@ def preset_info(name: str) -> dict:
     return json.loads(json.dumps(presets[key]))  # a copy the caller may change
 
 
+@recorded
 def preset(name: str | None = None, epoch=None) -> Constellation:
     """Build the named constellation preset.
 

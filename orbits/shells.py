@@ -45,7 +45,7 @@ import numpy as np
 from sgp4.api import SGP4_ERRORS
 
 from .constants import EARTH_RADIUS_KM, MU_WGS72_KM3_S2
-from .constellation import Constellation, ShellInfo
+from .constellation import Constellation, ShellInfo, recorded
 from .exceptions import ConstellationError
 
 __all__ = ["find_shells", "analyze_shells", "ShellReport", "unassigned", "mean_elements"]
@@ -359,6 +359,7 @@ def analyze_shells(constellation, *, inclination_tol_deg=0.1, altitude_tol_km=10
     return ShellReport(constellation=labelled, elements=el, plane_sizes=tuple(plane_sizes), reasons=reasons)
 
 
+@recorded
 def find_shells(constellation, **options) -> Constellation:
     """Label shells, planes and slots of real element sets; keep every satellite.
 

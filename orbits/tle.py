@@ -33,7 +33,7 @@ import numpy as np
 from sgp4.api import Satrec
 from sgp4.exporter import export_tle
 
-from .constellation import Constellation
+from .constellation import Constellation, recorded
 from .exceptions import ConstellationError, OrbitsError, TLEFormatError
 
 __all__ = ["read_tle", "parse_tle_text", "to_tle", "write_tle", "tle_checksum"]
@@ -239,6 +239,7 @@ def _parse_record(name, first, second, check_checksum):
     return sat, label
 
 
+@recorded
 def parse_tle_text(text, source="<string>", skip_invalid=False, structure=True, *,
                    check_checksum=True, duplicates="newest") -> Constellation:
     """Parse 3LE/2LE text into a :class:`Constellation`.

@@ -36,7 +36,7 @@ import numpy as np
 from sgp4.api import WGS72, Satrec
 
 from .constants import DAY_MIN, EARTH_RADIUS_KM, MU_WGS72_KM3_S2
-from .constellation import Constellation, ShellInfo
+from .constellation import Constellation, ShellInfo, recorded
 from .exceptions import ConstellationError
 
 __all__ = ["walker", "combine", "DEFAULT_EPOCH", "parse_epoch"]
@@ -177,6 +177,7 @@ def _tle_angle_rad(angle_deg: float) -> float:
     return math.radians(round(angle_deg % 360.0, 4) % 360.0)
 
 
+@recorded
 def walker(spec, altitude_km, star=False, epoch=None, *, shell=0, first_norad_id=None) -> Constellation:
     """Build a Walker-delta (or Walker-star) shell as SGP4 element sets.
 
@@ -278,6 +279,7 @@ def walker(spec, altitude_km, star=False, epoch=None, *, shell=0, first_norad_id
     )
 
 
+@recorded
 def combine(*constellations) -> Constellation:
     """Join several constellations (e.g. shells) into one.
 

@@ -198,3 +198,29 @@ def test_every_preset_matches_its_json_entry_and_cites_a_source():
 def test_preset_epoch_is_passed_through():
     c = preset("iridium", epoch="2027-06-01T00:00:00Z")
     assert c.epochs[0] == np.datetime64("2027-06-01T00:00:00")
+
+
+def test_constellations_pickle_by_recipe_bit_identical():
+    """Satrec cannot be pickled; constellations travel to other processes as the call that built them."""
+    import pickle
+
+    from orbits import preset, propagate, time_grid
+
+    for c in (preset("starlink-shell1"), preset("iridium").subset(np.arange(0, 66, 3))):
+        back = pickle.loads(pickle.dumps(c))
+        t = time_grid(c.reference_epoch, 3600, 600)
+        a, b = propagate(c, t), propagate(back, t)
+        assert np.array_equal(a["position_teme_km"].values, b["position_teme_km"].values)
+        assert np.array_equal(c.plane, back.plane) and np.array_equal(c.norad_id, back.norad_id)
+        assert back.source == c.source
+
+
+def test_constellation_without_recipe_refuses_to_pickle():
+    import pickle
+
+    from orbits import Constellation, preset
+
+    c = preset("iridium")
+    raw = Constellation(c.satrecs, c.norad_id, c.name)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(raw)
