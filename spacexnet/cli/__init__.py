@@ -40,7 +40,7 @@ def _register() -> None:
     # Imported here so that each subcommand module stays independent.
     from importlib import import_module
 
-    for name in ("propagate", "links", "compare", "place", "sweep", "plot"):
+    for name in ("sweep", "compare", "place", "propagate", "links", "plot"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,156 @@
+"""``spacexnet sweep``: the main job — placement policies over a time span, into one NetCDF dataset.
+
+Example::
+
+    spacexnet sweep --out sweep.nc                      # Starlink shell 1, one orbit, 10 s steps
+    spacexnet sweep --policy static,handover --duration-s 3600 --step-s 1 --out hour.nc
+    spacexnet sweep --tle starlink.txt --shell 3 --out real.nc
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+import xarray as xr
+from tqdm import tqdm
+
+from ..exceptions import SpaceXNetError
+from ..scenario import model_setup
+from ..sweep import POLICIES, SweepOptions, sweep
+from ._options import constellation_from_kwargs, constellation_options, model_options, quiet_option
+from ._tables import render
+
+__all__ = ["command"]
+
+
+def _policies(ctx, param, value):
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    for name in names:
+        if name not in POLICIES:
+            raise click.BadParameter(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
+    if not names:
+        raise click.BadParameter("give at least one policy")
+    return names
+
+
+@click.command("sweep")
+@constellation_options
+@click.option("--shell", "shell_index", type=click.IntRange(min=0), default=None,
+              help="Use only this shell of the constellation (index as listed on stderr).")
+@click.option("--start", default=None, metavar="ISO", help="Start, UTC ISO 8601 (default: newest epoch).")
+@click.option("--duration-s", type=click.FloatRange(min=0), default=None,
+              help="Time span, s (default: one orbital period).")
+@click.option("--step-s", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Time step, s.")
+@model_options
+@click.option("--policy", "policies", default=",".join(POLICIES), show_default=True, callback=_policies,
+              help="Comma-separated policies: static, recompute, handover.")
+@click.option("--strategy", default="space-xnet", show_default=True,
+              type=click.Choice(["space-xnet", "joint", "random", "ring-random", "random-optimized"]),
+              help="Placement strategy the policies use.")
+@click.option("--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Experts one satellite may host.")
+@click.option("--belt-planes", type=click.IntRange(min=1), default=None, help="Use only this many adjacent planes.")
+@click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True)
+@click.option("--horizon-s", type=click.FloatRange(min=0), default=600.0, show_default=True,
+              help="Handover: horizon over which a migration must pay off, s.")
+@click.option("--migration-price", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Handover: decode seconds charged per second of ISL transfer.")
+@click.option("--min-gain", "min_gain_ratio", type=click.FloatRange(min=0), default=0.01, show_default=True,
+              help="Handover: least relative gain of a voluntary move (hysteresis).")
+@click.option("--samples", "n_samples", type=click.IntRange(min=2), default=2000, show_default=True,
+              help="Monte Carlo tokens per step and policy (p50/p99).")
+@click.option("--chunk-steps", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Steps per geometry chunk and per resumable part.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Geometry chunks computed at once.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:8786) to compute the geometry chunks on.")
+@click.option("--fail-sats", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="CSV of satellite outages: norad_id,start,end.")
+@click.option("--fail-links", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="CSV of link outages: norad_id_a,norad_id_b,start,end.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output NetCDF file.")
+@click.option("--overwrite", is_flag=True, default=False, help="Replace the output file if it exists.")
+@click.option("--resume", is_flag=True, default=False,
+              help="Continue an interrupted sweep with the same options from its finished chunks.")
+@quiet_option
+def command(**kw):
+    """Place the model, follow the constellation over time, and write every step's token latency.
+
+    Default: Starlink shell 1 (72×22, 550 km, 53°), llama-moe-3.5b, the three
+    policies, one orbital period at 10 s steps.
+    """
+    quiet = kw.pop("quiet")
+    out = Path(kw["out"])
+    if out.exists() and not kw["overwrite"]:
+        raise SpaceXNetError(f"{out}: file exists; pass --overwrite to replace it")
+    constellation = constellation_from_kwargs(kw, quiet=quiet)
+    log = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    if kw["shell_index"] is not None:
+        if kw["shell_index"] >= len(constellation.shells):
+            raise SpaceXNetError(f"--shell {kw['shell_index']}: the constellation has {len(constellation.shells)} "
+                                 "shell(s) (indices from 0)")
+        constellation = constellation.subset(constellation.shell == kw["shell_index"])
+    elif len(constellation.shells) > 1 and not quiet:
+        for i, shell in enumerate(constellation.shells):
+            log(f"  shell {i}: {shell.label()} ({int((constellation.shell == i).sum())} satellites)")
+    setup = model_setup(kw["model"], kw["model_file"], kw["hardware"], kw["link_profile"], kw["activation"],
+                        kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
+    faults = None
+    if kw["fail_sats"] or kw["fail_links"]:
+        from ..faults import load_faults
+
+        faults = load_faults(kw["fail_sats"], kw["fail_links"], constellation=constellation)
+    options = SweepOptions(policies=kw["policies"], strategy=kw["strategy"], step_s=kw["step_s"],
+                           duration_s=kw["duration_s"], start=kw["start"], chunk_steps=kw["chunk_steps"],
+                           n_samples=kw["n_samples"], horizon_s=kw["horizon_s"],
+                           migration_price=kw["migration_price"], min_gain_ratio=kw["min_gain_ratio"],
+                           belt_planes=kw["belt_planes"], topology=kw["topology"], workers=kw["workers"])
+    log(f"{len(constellation)} satellites ({constellation.source}); {setup.model.name} on {setup.hardware.name}; "
+        f"policies {','.join(options.policies)}")
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=total, initial=done, unit="step", desc="sweep", file=sys.stderr, dynamic_ncols=True)
+        else:
+            bar.update(done - bar.n)
+
+    try:
+        path = sweep(constellation, setup, options, out, overwrite=kw["overwrite"], resume=kw["resume"],
+                     scheduler=kw["scheduler"], faults=faults, progress=progress, command=" ".join(sys.argv))
+    finally:
+        if bar is not None:
+            bar.close()
+    with xr.open_dataset(path) as ds:
+        text = render(summary_rows(ds), "table")
+    click.echo(text, nl=False)
+    log(f"wrote {path}")
+
+
+def summary_rows(ds) -> list[dict]:
+    """Per policy: mean and p99 token latency, migrations and bytes moved over the sweep."""
+    rows = []
+    for policy in ds["policy"].values:
+        sel = ds.sel(policy=policy)
+        expected = sel["token_latency_expected_ms"].values
+        finite = np.isfinite(expected)
+        rows.append({
+            "policy": str(policy),
+            "mean expected ms": float(expected[finite].mean()) if finite.any() else float("nan"),
+            "mean p99 ms": float(np.nanmean(np.where(np.isfinite(sel["token_latency_p99_ms"].values),
+                                                     sel["token_latency_p99_ms"].values, np.nan)))
+            if np.isfinite(sel["token_latency_p99_ms"].values).any() else float("nan"),
+            "worst expected ms": float(expected[finite].max()) if finite.any() else float("nan"),
+            "migrations": int(sel["migrations"].sum()),
+            "GB moved": float(sel["bytes_moved"].sum()) / 1e9,
+            "unreachable steps": int((~finite).sum()),
+        })
+    return rows

@@ -1,0 +1,574 @@
+"""Time sweeps: placement policies following the constellation as it moves, into one NetCDF dataset.
+
+Two stages (DESIGN.md, "Scale"):
+
+1. **Geometry** (:func:`geometry_chunk`), independent per chunk of time
+   steps: SGP4 propagation, ISL lengths and up flags, orbital phase. Chunks
+   run in parallel on local threads (Numba kernels and SGP4 release the
+   GIL for most of their work) or on a Dask distributed cluster
+   (``scheduler=``); constellations travel there as the call that built
+   them, so workers compute bit-identical geometry.
+2. **Policies** (sequential, in time order, in this process): at every step
+   the routing graph of the up links, the usable satellites, then each
+   policy of :mod:`placement.policies` decides, and the latency layer
+   measures the placement that serves (exact expectation and a top-k Monte
+   Carlo tail).
+
+Chunks are consumed in order with a bounded number in flight, and every
+finished chunk is written at once to a part file beside the output, with
+the policies' state; so memory is bounded by the chunk size, not the sweep
+length, and an interrupted sweep resumes (``resume=True``) from its last
+finished chunk and ends with the same file as an uninterrupted run. The
+parts are joined into the final file (temporary name, then rename) only at
+the end.
+
+The ring partition runs in a frame that turns with the shell: the phase
+given to the policies is the argument of latitude minus the shell's mean
+motion times the time since the start, so a satellite keeps its subnet while
+the constellation turns (the paper's partition at its epoch, carried
+along), and what changes over time is what the links and drift change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import shutil
+import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import xarray as xr
+
+import latency
+import orbits
+import placement
+from placement.policies import FLAG_MEANINGS, POLICIES
+
+from .exceptions import OutputError, SpaceXNetError
+from .io import provenance_attrs
+from .scenario import ModelSetup, largest_component
+
+__all__ = ["SweepOptions", "sweep", "geometry_chunk", "POLICIES"]
+
+#: Lowest geodetic altitude at which a satellite still counts as in orbit, km. Below it SGP4 may
+#: still return status 0 for a decayed element set; such positions are not trusted.
+MIN_ALTITUDE_KM = 100.0
+
+_TIME_UNITS = "seconds since 1970-01-01T00:00:00Z"
+_BREAKDOWN = ("propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms")
+
+
+@dataclass
+class SweepOptions:
+    """Everything a sweep does besides the constellation and the model.
+
+    Attributes
+    ----------
+    policies : tuple of str
+        Names from :data:`placement.policies.POLICIES`.
+    strategy : str
+        Placement strategy the policies use (``space-xnet`` by default).
+    step_s : float
+        Time step, s.
+    duration_s : float or None
+        Span, s (default: one orbital period).
+    start : str or numpy.datetime64 or None
+        UTC start (default: the constellation's newest epoch, to the minute).
+    chunk_steps : int
+        Time steps per geometry chunk (and per part file).
+    n_samples : int
+        Monte Carlo tokens per step and policy for the p50/p99 columns.
+    horizon_s, migration_price, min_gain_ratio : float
+        Handover rule (:mod:`placement.policies`).
+    belt_planes : int or None
+        Use only this many adjacent planes.
+    topology : str
+        ISL topology (``plus-grid`` or ``nearest``).
+    link_rules : dict
+        ``margin_km``, ``max_range_km``, ``latitude_cutoff_deg`` for :func:`orbits.isl_links`.
+    workers : int
+        Geometry chunks computed at once (local threads or Dask tasks in flight).
+    """
+
+    policies: tuple = POLICIES
+    strategy: str = "space-xnet"
+    step_s: float = 10.0
+    duration_s: float | None = None
+    start: object = None
+    chunk_steps: int = 60
+    n_samples: int = 2000
+    horizon_s: float = 600.0
+    migration_price: float = 1.0
+    min_gain_ratio: float = 0.01
+    belt_planes: int | None = None
+    topology: str = "plus-grid"
+    link_rules: dict = field(default_factory=dict)
+    workers: int = 2
+
+    def validate(self) -> None:
+        """Raise :class:`SpaceXNetError` naming the first bad option."""
+        unknown = [p for p in self.policies if p not in POLICIES]
+        if not self.policies or unknown:
+            raise SpaceXNetError(f"unknown policy {unknown[0] if unknown else '(none)'!r}; "
+                                 f"choose from {', '.join(POLICIES)}")
+        if len(set(self.policies)) != len(self.policies):
+            raise SpaceXNetError(f"policy listed twice in {','.join(self.policies)}")
+        for name in ("step_s", "chunk_steps", "n_samples", "workers"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise SpaceXNetError(f"--{name.replace('_', '-')} = {value!r} must be a positive number")
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s >= 0):
+            raise SpaceXNetError(f"--duration-s = {self.duration_s!r} must be a number >= 0")
+
+
+def geometry_chunk(constellation, times, topology, link_rules) -> dict:
+    """Positions and links of one chunk of steps: the parallel stage of a sweep.
+
+    Parameters
+    ----------
+    constellation : orbits.Constellation
+    times : ndarray of datetime64[ns]
+        The chunk's UTC instants.
+    topology : orbits.Topology
+        Candidate links (fixed for the whole sweep).
+    link_rules : dict
+        Options of :func:`orbits.isl_links`.
+
+    Returns
+    -------
+    dict of ndarray
+        ``distance_km``, ``up`` (time, link); ``arg_lat_deg``, ``altitude_km``,
+        ``status`` (time, sat); ``latitude_deg``, ``longitude_deg`` (time, sat).
+
+    Examples
+    --------
+    >>> c = orbits.walker("53:60/6/1", altitude_km=550)
+    >>> t = orbits.time_grid(c.reference_epoch, 60, 30)
+    >>> topo = orbits.isl_topology(c, orbits.propagate(c, t[:1]))
+    >>> g = geometry_chunk(c, t, topo, {})
+    >>> g["distance_km"].shape, g["arg_lat_deg"].shape
+    ((3, 120), (3, 60))
+    """
+    with warnings.catch_warnings():
+        # Failures are reported per step by the sweep, not once per chunk.
+        warnings.simplefilter("ignore", orbits.PropagationWarning)
+        state = orbits.propagate(constellation, times)
+    links = orbits.isl_links(constellation, state, topology=topology, **link_rules)
+    return {
+        "distance_km": links["distance_km"].values,
+        "up": links["up"].values,
+        "arg_lat_deg": state["argument_of_latitude_deg"].values,
+        "altitude_km": state["altitude_km"].values,
+        "latitude_deg": state["latitude_deg"].values.astype(np.float32),
+        "longitude_deg": state["longitude_deg"].values.astype(np.float32),
+        "status": state["sgp4_status"].values,
+    }
+
+
+class _Executor:
+    """Runs geometry chunks on local threads or a Dask cluster, in order, a bounded number at a time."""
+
+    def __init__(self, scheduler, workers):
+        self.client = None
+        self.pool = None
+        if scheduler:
+            try:
+                from distributed import Client
+            except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+                raise SpaceXNetError("--scheduler needs the 'distributed' package") from exc
+            try:
+                self.client = scheduler if hasattr(scheduler, "submit") else Client(scheduler, timeout=10)
+            except OSError as exc:
+                raise SpaceXNetError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        else:
+            self.pool = ThreadPoolExecutor(max_workers=int(workers))
+        self.workers = int(workers)
+
+    def map_ordered(self, fn, arg_lists):
+        """Yield ``fn(*args)`` for each args, in order, with at most ``workers + 1`` in flight."""
+        pending = deque()
+        it = iter(arg_lists)
+        submit = self.client.submit if self.client is not None else self.pool.submit
+        limit = self.workers + 1
+        for args in it:
+            pending.append(submit(fn, *args, pure=False) if self.client is not None else submit(fn, *args))
+            if len(pending) >= limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _strategy_kwargs(setup: ModelSetup, plane, belt_planes) -> dict:
+    times = setup.times.broadcast(setup.n_layers)
+    return dict(
+        capacity=setup.experts_per_sat,
+        plane=plane,
+        belt_planes=belt_planes,
+        gate_time_ms=np.asarray(times.dispatch_ms),
+        expert_time_ms=np.asarray(times.expert_ms).reshape(setup.n_layers, -1)[:, 0],
+    )
+
+
+def _gate_bytes(model) -> float:
+    """Bytes that move with a gate: the attention weights and the router (the KV cache is rebuilt)."""
+    router = max((model.router_params(layer) for layer in range(model.n_layers)), default=0)
+    return float((model.attention_params + router) * model.bytes_per_param)
+
+
+def _config_digest(constellation, setup, options, times) -> str:
+    """Fingerprint of everything that determines the result, so --resume refuses a different sweep."""
+    parts = {
+        "constellation": constellation.source,
+        "norad": hashlib.sha256(constellation.norad_id.tobytes()).hexdigest(),
+        "epochs": hashlib.sha256(np.asarray(constellation.epoch_jd).tobytes()).hexdigest(),
+        "setup": setup.attrs(),
+        "probs": hashlib.sha256(setup.probs.tobytes()).hexdigest(),
+        "options": {k: v for k, v in asdict(options).items() if k != "workers"},
+        "times": [str(times[0]), str(times[-1]), int(times.size)],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class _PartStore:
+    """Finished chunks as small NetCDF part files plus the policies' state, in a folder beside the output."""
+
+    def __init__(self, out: Path, digest: str, resume: bool):
+        self.dir = out.parent / f".{out.name}.parts"
+        self.digest = digest
+        manifest = self.dir / "manifest.json"
+        if self.dir.exists():
+            if not resume:
+                shutil.rmtree(self.dir)
+            else:
+                try:
+                    found = json.loads(manifest.read_text())["digest"]
+                except (OSError, ValueError, KeyError):
+                    found = None
+                if found != digest:
+                    raise SpaceXNetError(
+                        f"{self.dir}: the unfinished sweep there was run with other options; rerun without "
+                        "--resume to start over, or with the same options to continue it")
+        elif resume:
+            # Nothing to resume: start from scratch, like a fresh run.
+            pass
+        self.dir.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps({"digest": digest}))
+
+    def part(self, k: int) -> Path:
+        return self.dir / f"part-{k:06d}.nc"
+
+    def state(self, k: int) -> Path:
+        return self.dir / f"state-{k:06d}.pkl"
+
+    def finished(self) -> int:
+        """Number of leading chunks that are complete (part and state both written)."""
+        k = 0
+        while self.part(k).exists() and self.state(k).exists():
+            k += 1
+        return k
+
+    def save(self, k: int, ds: xr.Dataset, carry) -> None:
+        tmp = self.part(k).with_suffix(".tmp")
+        ds.to_netcdf(tmp, encoding=_encoding(ds))
+        os.replace(tmp, self.part(k))
+        tmp = self.state(k).with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.state(k))
+
+    def load_state(self, k: int):
+        with open(self.state(k), "rb") as fh:
+            return pickle.load(fh)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind == "M":
+            enc[name] = {"units": _TIME_UNITS, "calendar": "standard", "dtype": "float64"}
+        elif var.dtype.kind == "f":
+            enc[name] = {"_FillValue": None}
+    return enc
+
+
+@dataclass
+class _Carry:
+    """State handed from one chunk to the next (and saved for --resume)."""
+
+    policies: dict
+    failed: np.ndarray  # satellites whose SGP4 state failed at an earlier step (never trusted again)
+    steps_done: int
+
+
+def _measure(graph, rec, setup, n_samples, seed):
+    """Exact expectation and Monte Carlo tail of the placement in ``rec`` on this step's graph."""
+    n_layers = setup.n_layers
+    out = {"expected": math.inf, "p50": math.inf, "p99": math.inf, "layer": np.full(n_layers, math.inf),
+           "breakdown": dict.fromkeys(_BREAKDOWN, math.nan)}
+    if np.any(rec.gate_sat < 0) or np.any(rec.expert_sat < 0):
+        return out
+    with np.errstate(invalid="ignore"):
+        exact = latency.token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times)
+        out["expected"] = exact.expected_ms
+        out["layer"] = exact.layer_ms
+        out["breakdown"] = exact.breakdown.as_dict()
+        if exact.reachable and n_samples >= 2:
+            mc = latency.sample_token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times,
+                                              n_samples=n_samples, seed=seed)
+            out["p50"], out["p99"] = mc.p50_ms, mc.p99_ms
+    return out
+
+
+def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup) -> xr.Dataset:
+    """Dataset of one chunk (dims policy, time, layer, expert, sat)."""
+    n_t, n_p = len(times), len(policies)
+
+    def stack(fn, dtype=np.float64):
+        return np.array([[fn(records[p][i], measures[p][i]) for i in range(n_t)] for p in range(n_p)], dtype=dtype)
+
+    ms = {"units": "ms"}
+    data = {
+        "token_latency_expected_ms": (("policy", "time"), stack(lambda r, m: m["expected"]),
+                                      {**ms, "long_name": "expected in-orbit token latency (independent activations)"}),
+        "token_latency_p50_ms": (("policy", "time"), stack(lambda r, m: m["p50"]),
+                                 {**ms, "long_name": "median token latency (top-k routing, Monte Carlo)"}),
+        "token_latency_p99_ms": (("policy", "time"), stack(lambda r, m: m["p99"]),
+                                 {**ms, "long_name": "99th-percentile token latency (top-k routing, Monte Carlo)"}),
+        "layer_latency_expected_ms": (("policy", "time", "layer"),
+                                      np.array([[measures[p][i]["layer"] for i in range(n_t)] for p in range(n_p)]),
+                                      {**ms, "long_name": "expected time of each layer"}),
+        "gate_sat": (("policy", "time", "layer"),
+                     np.array([[r.gate_sat for r in records[p]] for p in range(n_p)], dtype=np.int32),
+                     {"units": "1", "long_name": "satellite index of each layer's gate (-1: unplaced)"}),
+        "expert_sat": (("policy", "time", "layer", "expert"),
+                       np.array([[r.expert_sat for r in records[p]] for p in range(n_p)], dtype=np.int32),
+                       {"units": "1", "long_name": "satellite index of each routed expert (-1: unplaced)"}),
+        "subnet": (("policy", "time", "sat"),
+                   np.array([[r.subnet for r in records[p]] for p in range(n_p)], dtype=np.int16),
+                   {"units": "1", "long_name": "layer whose subnet each satellite belongs to (-1: none)"}),
+        "migrations": (("policy", "time"), stack(lambda r, m: r.migrations, np.int32),
+                       {"units": "1", "long_name": "experts and gates whose migration started this step"}),
+        "forced_migrations": (("policy", "time"), stack(lambda r, m: r.forced_migrations, np.int32),
+                              {"units": "1", "long_name": "migrations forced off unusable satellites"}),
+        "bytes_moved": (("policy", "time"), stack(lambda r, m: r.bytes_moved),
+                        {"units": "bytes", "long_name": "weight bytes whose migration started this step"}),
+        "migration_time_s": (("policy", "time"), stack(lambda r, m: r.migration_time_s),
+                             {"units": "s", "long_name": "summed transfer time of the migrations started"}),
+        "policy_flags": (("policy", "time"), stack(lambda r, m: r.flags, np.int8),
+                         {"long_name": "what the policy did or met at this step",
+                          "flag_masks": np.array(list(FLAG_MEANINGS), dtype=np.int8),
+                          "flag_meanings": " ".join(FLAG_MEANINGS.values())}),
+        "reachable": (("policy", "time"), stack(lambda r, m: math.isfinite(m["expected"]), np.int8),
+                      {"units": "1", "long_name": "1 if every gate and expert was placed and reachable",
+                       "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "unreachable reachable"}),
+    }
+    for part in _BREAKDOWN:
+        data[part] = (("policy", "time"), stack(lambda r, m, part=part: m["breakdown"].get(part, math.nan)),
+                      {**ms, "long_name": f"expected token latency: {part[:-3]} part"})
+    for name, (values, attrs) in geo_summary.items():
+        data[name] = (("time",) + (("sat",) if values.ndim == 2 else ()), values, attrs)
+    return xr.Dataset(data, coords={"time": times, "policy": np.array(policies, dtype=object)})
+
+
+def _geo_summary(geo, usable, up_used):
+    return {
+        "satellites_usable": (usable.sum(axis=1).astype(np.int32),
+                              {"units": "1", "long_name": "satellites that may host a gate or expert"}),
+        "links_up": (up_used.sum(axis=1).astype(np.int32), {"units": "1", "long_name": "inter-satellite links up"}),
+    }
+
+
+def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coords: dict) -> None:
+    """Concatenate the part files along time into ``target`` (written through a temporary file)."""
+    first = xr.open_dataset(store.part(0), decode_times=False)
+    try:
+        template = first.load()
+    finally:
+        first.close()
+    template = template.assign_coords(coords)
+    template.attrs.update(attrs)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.part"
+    try:
+        template.to_netcdf(tmp, unlimited_dims=["time"], encoding={k: {"_FillValue": None}
+                                                                   for k, v in template.variables.items()
+                                                                   if v.dtype.kind == "f"})
+        with netCDF4.Dataset(tmp, "a") as dst:
+            dst.set_auto_maskandscale(False)
+            offset = template.sizes["time"]
+            for k in range(1, n_parts):
+                with netCDF4.Dataset(store.part(k)) as src:
+                    src.set_auto_maskandscale(False)
+                    n = src.dimensions["time"].size
+                    for name, var in src.variables.items():
+                        if "time" not in var.dimensions:
+                            continue
+                        axis = var.dimensions.index("time")
+                        index = [slice(None)] * var.ndim
+                        index[axis] = slice(offset, offset + n)
+                        dst.variables[name][tuple(index)] = var[...]
+                    offset += n
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{target}: could not write ({exc.strerror or exc})") from exc
+        raise
+
+
+def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
+          scheduler=None, faults=None, progress=None, command=None) -> Path:
+    """Run a sweep and write its dataset to ``out``.
+
+    Parameters
+    ----------
+    constellation : orbits.Constellation
+    setup : ModelSetup
+        Model, hardware, links, activation probabilities (:func:`spacexnet.scenario.model_setup`).
+    options : SweepOptions
+    out : path
+        NetCDF file to write (atomically, at the end).
+    overwrite : bool
+        Replace ``out`` if it exists.
+    resume : bool
+        Continue an interrupted sweep with the same options from its finished chunks.
+    scheduler : str or distributed.Client, optional
+        Dask scheduler address (or client) for the geometry chunks.
+    faults : spacexnet.faults.Faults, optional
+        User-given satellite and link outages.
+    progress : callable, optional
+        ``progress(steps_done, steps_total)`` after every step.
+    command : str, optional
+        Command line for the provenance attributes.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, os, xarray as xr
+    >>> from spacexnet.scenario import build_constellation, model_setup
+    >>> c = build_constellation(walker="53:360/18/1", altitude_km=550)
+    >>> opts = SweepOptions(duration_s=60, step_s=30, n_samples=200)
+    >>> p = sweep(c, model_setup("llama-moe-3.5b-2of8"), opts, os.path.join(tempfile.mkdtemp(), "s.nc"))
+    >>> xr.open_dataset(p)["token_latency_expected_ms"].dims
+    ('policy', 'time')
+    """
+    options.validate()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: file exists; pass --overwrite to replace it")
+    if not out.parent.is_dir():
+        raise OutputError(f"{out}: directory {out.parent} does not exist")
+    period_s = orbits.orbital_period_s(constellation)
+    duration_s = period_s if options.duration_s is None else options.duration_s
+    start = options.start if options.start is not None else constellation.reference_epoch
+    times = orbits.time_grid(start, duration_s, options.step_s)
+    n_steps, n_sat = times.size, len(constellation)
+    chunks = [times[i:i + int(options.chunk_steps)] for i in range(0, n_steps, int(options.chunk_steps))]
+    store = _PartStore(out, _config_digest(constellation, setup, options, times), resume)
+
+    state0 = orbits.propagate(constellation, times[:1])
+    topology = orbits.isl_topology(constellation, state0, options.topology)
+    model = setup.model
+    policy_kwargs = dict(strategy=options.strategy, expert_bytes=float(model.expert_bytes),
+                         gate_bytes=_gate_bytes(model), isl_rate_bps=float(setup.link_profile.isl_rate_bps),
+                         step_s=float(options.step_s), horizon_s=options.horizon_s,
+                         migration_price=options.migration_price, min_gain_ratio=options.min_gain_ratio,
+                         seed=setup.seed, **_strategy_kwargs(setup, constellation.plane, options.belt_planes))
+    done = store.finished() if resume else 0
+    if done:
+        carry = store.load_state(done - 1)
+    else:
+        carry = _Carry({name: placement.make_policy(name, **policy_kwargs) for name in options.policies},
+                       np.zeros(n_sat, dtype=bool), 0)
+    if progress is not None:
+        progress(carry.steps_done, n_steps)
+    sat_a, sat_b = topology.sat_a, topology.sat_b
+    rate_deg_s = 360.0 / period_s
+    t0 = times[0]
+    executor = _Executor(scheduler, options.workers)
+    try:
+        jobs = ((constellation, chunk, topology, options.link_rules) for chunk in chunks[done:])
+        for k, geo in enumerate(executor.map_ordered(geometry_chunk, jobs), start=done):
+            chunk = chunks[k]
+            n_t = chunk.size
+            records = {name: [] for name in options.policies}
+            measures = {name: [] for name in options.policies}
+            usable_all = np.zeros((n_t, n_sat), dtype=bool)
+            up_all = np.zeros((n_t, sat_a.size), dtype=bool)
+            for i in range(n_t):
+                step = carry.steps_done
+                bad = (geo["status"][i] != 0) | ~(geo["altitude_km"][i] >= MIN_ALTITUDE_KM)
+                carry.failed |= bad
+                down = carry.failed.copy()
+                link_down = np.zeros(sat_a.size, dtype=bool)
+                if faults is not None:
+                    down |= faults.sat_down(chunk[i:i + 1], n_sat)[0]
+                    link_down = faults.link_down(chunk[i:i + 1], sat_a, sat_b)[0]
+                up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
+                graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0), up,
+                                                        n_sat, setup.link_profile, model.hidden_state_bytes)
+                usable = largest_component(graph, ~down)
+                usable_all[i], up_all[i] = usable, up
+                elapsed_s = (chunk[i] - t0) / np.timedelta64(1, "s")
+                phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
+                phase = np.where(np.isfinite(phase), phase, 0.0)
+                for name, policy in carry.policies.items():
+                    with np.errstate(invalid="ignore"):
+                        rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs)
+                    records[name].append(rec)
+                    measures[name].append(_measure(graph, rec, setup, options.n_samples, setup.seed + step))
+                carry.steps_done += 1
+                if progress is not None:
+                    progress(carry.steps_done, n_steps)
+            ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
+                                [measures[n] for n in options.policies],
+                                _geo_summary(geo, usable_all, up_all), n_sat, setup)
+            store.save(k, ds, carry)
+    finally:
+        executor.close()
+    attrs = provenance_attrs(
+        source=constellation.source, command=command,
+        title="Space-XNet sweep: token latency of a MoE model on a moving constellation",
+        element_set_epochs=f"{np.datetime_as_string(constellation.epochs.min(), unit='s')}Z to "
+                           f"{np.datetime_as_string(constellation.epochs.max(), unit='s')}Z",
+        policies=",".join(options.policies), strategy=options.strategy, step_s=float(options.step_s),
+        horizon_s=float(options.horizon_s), migration_price=float(options.migration_price),
+        min_gain_ratio=float(options.min_gain_ratio), belt_planes=options.belt_planes or "off",
+        isl_topology=topology.name, monte_carlo_samples=int(options.n_samples),
+        partition_frame=f"argument of latitude minus {rate_deg_s:.9g} deg/s times time since start",
+        faults=faults.describe() if faults is not None else "none",
+        **setup.attrs(),
+    )
+    coords = {
+        "layer": ("layer", np.arange(setup.n_layers, dtype=np.int32), {"long_name": "layer of the ring"}),
+        "expert": ("expert", np.arange(setup.probs.shape[1], dtype=np.int32), {"long_name": "routed expert"}),
+        "norad_id": ("sat", constellation.norad_id, {"long_name": "catalogue number"}),
+        "activation_probability": (("layer", "expert"), setup.probs,
+                                   {"units": "1", "long_name": "probability that the expert is among the top-k"}),
+    }
+    _join_parts(store, len(chunks), out, attrs, coords)
+    store.remove()
+    return out
