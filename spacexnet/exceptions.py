@@ -29,3 +29,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from placement.exceptions import PlacementError
 
     return (OrbitsError, LatencyError, PlacementError, SpaceXNetError)
+
+
+class FaultFileError(SpaceXNetError):
+    """A fault list (failed satellites or links) is malformed or names an unknown satellite."""
