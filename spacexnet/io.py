@@ -18,10 +18,36 @@ import xarray as xr
 from . import __version__
 from .exceptions import OutputError
 
-__all__ = ["write_dataset", "atomic_write_text", "provenance_attrs"]
+__all__ = ["write_dataset", "atomic_write_text", "provenance_attrs", "command_line"]
 
 #: CF conventions version our datasets follow.
 CONVENTIONS = "CF-1.11"
+
+
+def command_line() -> str:
+    """The running ``spacexnet`` subcommand with every option it was given or defaulted to.
+
+    Rebuilt from click's parsed parameters rather than ``sys.argv``, so it
+    reads the same whether the command ran from a shell, a script or a test
+    runner, and it records the defaults that were in force.
+    """
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return " ".join(sys.argv)
+    words = ["spacexnet", ctx.info_name or ""]
+    for name, value in ctx.params.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, (tuple, list)):
+            words.append(f"{flag} {','.join(map(str, value))}")
+        else:
+            words.append(f"{flag} {value}")
+    return " ".join(words)
 
 
 def provenance_attrs(source: str = "", command: str | None = None, **extra) -> dict:
@@ -32,7 +58,8 @@ def provenance_attrs(source: str = "", command: str | None = None, **extra) -> d
     source : str
         What the data was computed from (constellation, TLE file and epochs).
     command : str, optional
-        The command line; defaults to ``sys.argv``.
+        The command line; defaults to the running ``spacexnet`` command with
+        its effective options (:func:`command_line`), else ``sys.argv``.
     **extra
         Further attributes (model, profiles, policy, seed); ``None`` values are dropped.
 
@@ -43,7 +70,7 @@ def provenance_attrs(source: str = "", command: str | None = None, **extra) -> d
     'CF-1.11'
     """
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    command = command if command is not None else " ".join(sys.argv)
+    command = command if command is not None else command_line()
     attrs = {
         "Conventions": CONVENTIONS,
         "title": "Space-XNet dataset",

@@ -125,7 +125,7 @@ def command(**kw):
 
     try:
         path = sweep(constellation, setup, options, out, overwrite=kw["overwrite"], resume=kw["resume"],
-                     scheduler=kw["scheduler"], faults=faults, progress=progress, command=" ".join(sys.argv))
+                     scheduler=kw["scheduler"], faults=faults, progress=progress)
     finally:
         if bar is not None:
             bar.close()
