@@ -56,7 +56,7 @@ from .exceptions import OutputError, SpaceXNetError
 from .io import provenance_attrs
 from .scenario import ModelSetup, largest_component
 
-__all__ = ["SweepOptions", "sweep", "geometry_chunk", "POLICIES"]
+__all__ = ["SweepOptions", "sweep", "geometry_chunk", "routing_trace", "POLICIES"]
 
 #: Lowest geodetic altitude at which a satellite still counts as in orbit, km. Below it SGP4 may
 #: still return status 0 for a decayed element set; such positions are not trusted.
@@ -85,7 +85,8 @@ class SweepOptions:
     chunk_steps : int
         Time steps per geometry chunk (and per part file).
     n_samples : int
-        Monte Carlo tokens per step and policy for the p50/p99 columns.
+        Tokens of the top-k routing trace replayed at every step and for
+        every policy, for the p50/p99 columns (:func:`routing_trace`).
     horizon_s, migration_price, min_gain_ratio : float
         Handover rule (:mod:`placement.policies`).
     belt_planes : int or None
@@ -315,8 +316,31 @@ class _Carry:
     steps_done: int
 
 
-def _measure(graph, rec, setup, n_samples, seed):
-    """Exact expectation and Monte Carlo tail of the placement in ``rec`` on this step's graph."""
+def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
+    """Expert ids ``(n_samples, layers, k_max)`` of tokens routed by a calibrated top-k router, −1 padded.
+
+    Which experts a token activates does not depend on where they sit, so the
+    sweep draws these tokens once and replays them at every step and for
+    every policy: common random numbers make steps and policies comparable
+    without Monte Carlo noise between them, and a step costs a gather instead
+    of a fresh draw.
+
+    Examples
+    --------
+    >>> ids = routing_trace([[0.5, 0.5, 1.0]], 3, seed=0)
+    >>> ids.shape, sorted(ids[0, 0].tolist())[-1]
+    ((3, 1, 2), 2)
+    """
+    mask = latency.sample_active(probs, n_samples, rng=seed, method="gumbel-topk")
+    k_max = max(int(mask.sum(axis=2).max()), 1)
+    # Stable sort puts each token's active experts first, in id order.
+    order = np.argsort(~mask, axis=2, kind="stable")[:, :, :k_max]
+    active = np.take_along_axis(mask, order, axis=2)
+    return np.where(active, order, -1).astype(np.int64)
+
+
+def _measure(graph, rec, setup, trace):
+    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``."""
     n_layers = setup.n_layers
     out = {"expected": math.inf, "p50": math.inf, "p99": math.inf, "layer": np.full(n_layers, math.inf),
            "breakdown": dict.fromkeys(_BREAKDOWN, math.nan)}
@@ -327,9 +351,9 @@ def _measure(graph, rec, setup, n_samples, seed):
         out["expected"] = exact.expected_ms
         out["layer"] = exact.layer_ms
         out["breakdown"] = exact.breakdown.as_dict()
-        if exact.reachable and n_samples >= 2:
+        if exact.reachable and trace is not None:
             mc = latency.sample_token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times,
-                                              n_samples=n_samples, seed=seed)
+                                              method=trace)
             out["p50"], out["p99"] = mc.p50_ms, mc.p99_ms
     return out
 
@@ -506,6 +530,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     if progress is not None:
         progress(carry.steps_done, n_steps)
     sat_a, sat_b = topology.sat_a, topology.sat_b
+    trace = routing_trace(setup.probs, int(options.n_samples), setup.seed) if options.n_samples >= 2 else None
     rate_deg_s = 360.0 / period_s
     t0 = times[0]
     executor = _Executor(scheduler, options.workers)
@@ -539,7 +564,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     with np.errstate(invalid="ignore"):
                         rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs)
                     records[name].append(rec)
-                    measures[name].append(_measure(graph, rec, setup, options.n_samples, setup.seed + step))
+                    measures[name].append(_measure(graph, rec, setup, trace))
                 carry.steps_done += 1
                 if progress is not None:
                     progress(carry.steps_done, n_steps)
