@@ -152,7 +152,7 @@ def write_dataset(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
 
 
 def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename (see :func:`write_dataset`).
+    r"""Write ``text`` to ``path`` through a temporary file and a rename (see :func:`write_dataset`).
 
     Examples
     --------
