@@ -228,7 +228,7 @@ def _gate_bytes(model) -> float:
     return float((model.attention_params + router) * model.bytes_per_param)
 
 
-def _config_digest(constellation, setup, options, times) -> str:
+def _config_digest(constellation, setup, options, times, faults=None) -> str:
     """Fingerprint of everything that determines the result, so --resume refuses a different sweep."""
     parts = {
         "constellation": constellation.source,
@@ -238,6 +238,7 @@ def _config_digest(constellation, setup, options, times) -> str:
         "probs": hashlib.sha256(setup.probs.tobytes()).hexdigest(),
         "options": {k: v for k, v in asdict(options).items() if k != "workers"},
         "times": [str(times[0]), str(times[-1]), int(times.size)],
+        "faults": faults.describe() if faults is not None else "none",
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -511,7 +512,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     times = orbits.time_grid(start, duration_s, options.step_s)
     n_steps, n_sat = times.size, len(constellation)
     chunks = [times[i:i + int(options.chunk_steps)] for i in range(0, n_steps, int(options.chunk_steps))]
-    store = _PartStore(out, _config_digest(constellation, setup, options, times), resume)
+    store = _PartStore(out, _config_digest(constellation, setup, options, times, faults), resume)
 
     state0 = orbits.propagate(constellation, times[:1])
     topology = orbits.isl_topology(constellation, state0, options.topology)
