@@ -160,7 +160,7 @@ def test_cli_fault_files(tmp_path):
     res = CliRunner().invoke(main, base + ["--fail-sats", str(good), "--out", str(tmp_path / "ok.nc")])
     assert res.exit_code == 0, res.output
     with xr.open_dataset(tmp_path / "ok.nc") as ds:
-        assert "80001" in ds.attrs["faults"]
+        assert "sats.csv" in ds.attrs["faults"]
         assert ds["satellites_usable"].values.tolist() == [360, 359, 359]
     res = CliRunner().invoke(main, base + ["--fail-sats", str(bad), "--out", str(tmp_path / "bad.nc")])
     assert res.exit_code == 1 and f"{bad}:2" in res.output and "Traceback" not in res.output
