@@ -55,6 +55,11 @@ def _policies(ctx, param, value):
               help="Experts one satellite may host.")
 @click.option("--belt-planes", type=click.IntRange(min=1), default=None, help="Use only this many adjacent planes.")
 @click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True)
+@click.option("--margin-km", type=float, default=None,
+              help="Atmosphere margin an ISL's line of sight must clear, km (default 80).")
+@click.option("--max-range-km", type=float, default=None, help="Laser terminal range, km (default 5,016).")
+@click.option("--latitude-cutoff-deg", type=float, default=None,
+              help="Inter-plane ISLs are down while either end is above this |latitude| (default: off).")
 @click.option("--horizon-s", type=click.FloatRange(min=0), default=600.0, show_default=True,
               help="Handover: horizon over which a migration must pay off, s.")
 @click.option("--migration-price", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -73,7 +78,11 @@ def _policies(ctx, param, value):
               help="CSV of satellite outages: norad_id,start,end.")
 @click.option("--fail-links", type=click.Path(dir_okay=False, exists=True), default=None,
               help="CSV of link outages: norad_id_a,norad_id_b,start,end.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output NetCDF file.")
+@click.option("--check-step", is_flag=True, default=False,
+              help="Print the time-step error budget (this step against one 10x finer) and exit.")
+@click.option("--max-tle-age-days", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="Warn when the sweep runs this far from its element-set epochs (SGP4 error grows with age).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output NetCDF file (required).")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace the output file if it exists.")
 @click.option("--resume", is_flag=True, default=False,
               help="Continue an interrupted sweep with the same options from its finished chunks.")
@@ -85,8 +94,10 @@ def command(**kw):
     policies, one orbital period at 10 s steps.
     """
     quiet = kw.pop("quiet")
-    out = Path(kw["out"])
-    if out.exists() and not kw["overwrite"]:
+    if kw["out"] is None and not kw["check_step"]:
+        raise click.UsageError("Missing option '--out' (the NetCDF file to write).")
+    out = Path(kw["out"]) if kw["out"] else None
+    if out is not None and out.exists() and not kw["overwrite"] and not kw["check_step"]:
         raise SpaceXNetError(f"{out}: file exists; pass --overwrite to replace it")
     constellation = constellation_from_kwargs(kw, quiet=quiet)
     log = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
@@ -100,6 +111,17 @@ def command(**kw):
             log(f"  shell {i}: {shell.label()} ({int((constellation.shell == i).sum())} satellites)")
     setup = model_setup(kw["model"], kw["model_file"], kw["hardware"], kw["link_profile"], kw["activation"],
                         kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
+    link_rules = {name: kw[name] for name in ("margin_km", "max_range_km", "latitude_cutoff_deg")
+                  if kw[name] is not None}
+    if kw["check_step"]:
+        from ..accuracy import step_error
+
+        budget = step_error(constellation, setup, kw["step_s"], start=kw["start"], topology=kw["topology"],
+                            link_rules=link_rules)
+        click.echo(f"time-step error of {budget.step_s:g} s steps against {budget.fine_step_s:g} s steps over "
+                   f"{budget.window_s:g} s, one placement fixed at the start:")
+        click.echo(render(budget.rows(), "table"), nl=False)
+        return
     faults = None
     if kw["fail_sats"] or kw["fail_links"]:
         from ..faults import load_faults
@@ -109,9 +131,11 @@ def command(**kw):
                            duration_s=kw["duration_s"], start=kw["start"], chunk_steps=kw["chunk_steps"],
                            n_samples=kw["n_samples"], horizon_s=kw["horizon_s"],
                            migration_price=kw["migration_price"], min_gain_ratio=kw["min_gain_ratio"],
-                           belt_planes=kw["belt_planes"], topology=kw["topology"], workers=kw["workers"])
+                           belt_planes=kw["belt_planes"], topology=kw["topology"], link_rules=link_rules,
+                           workers=kw["workers"])
     log(f"{len(constellation)} satellites ({constellation.source}); {setup.model.name} on {setup.hardware.name}; "
         f"policies {','.join(options.policies)}")
+    _warn_tle_age(constellation, options, kw["max_tle_age_days"])
     bar = None
 
     def progress(done, total):
@@ -133,6 +157,22 @@ def command(**kw):
         text = render(summary_rows(ds), "table")
     click.echo(text, nl=False)
     log(f"wrote {path}")
+
+
+def _warn_tle_age(constellation, options, max_age_days):
+    import orbits
+
+    from ..accuracy import element_set_age_days
+
+    start = options.start if options.start is not None else constellation.reference_epoch
+    duration = options.duration_s if options.duration_s is not None else orbits.orbital_period_s(constellation)
+    ends = orbits.to_datetime64_utc(np.array([start])).astype("datetime64[ns]")
+    ends = np.concatenate([ends, ends + np.timedelta64(int(duration * 1e9), "ns")])
+    age = element_set_age_days(constellation, ends)
+    if age > max_age_days:
+        click.echo(f"spacexnet: warning: the sweep runs up to {age:.1f} days from its element-set epochs "
+                   f"(--max-tle-age-days {max_age_days:g}); SGP4 position errors grow with age, about a "
+                   "kilometre a day in LEO and more for manoeuvring satellites", err=True)
 
 
 def summary_rows(ds) -> list[dict]:
