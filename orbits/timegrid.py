@@ -48,6 +48,30 @@ _JD_UNIX_EPOCH = 2440587.5
 #: Julian date minus modified Julian date (IAU 1973).
 _MJD_OFFSET = 2400000.5
 _NS_PER_DAY = 86_400 * 10**9
+# datetime64[ns] holds 1677-09-21 to 2262-04-11; numpy wraps around silently outside.
+_NS_MAX = np.iinfo(np.int64).max
+_NS_FIRST = np.datetime64(np.iinfo(np.int64).min + 1, "ns")
+_NS_LAST = np.datetime64(_NS_MAX, "ns")
+_MAX_SPAN_S = _NS_MAX / 1e9 - 1.0
+_UNIT_ORDER = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns")
+
+
+def _range_complaint(what) -> str:
+    return (f"{what} is outside the range of UTC datetime64[ns], {_NS_FIRST} to {_NS_LAST}; "
+            "give a time between the years 1678 and 2261")
+
+
+def _checked_ns(value):
+    """``value`` (datetime64 scalar or array, any unit) as datetime64[ns], refusing silent wrap-around."""
+    unit = np.datetime_data(value.dtype)[0]
+    out = value.astype("datetime64[ns]")
+    if unit in _UNIT_ORDER and unit != "ns":
+        # A coarser unit converts exactly when in range: a round trip that differs means overflow.
+        wrapped = (out.astype(value.dtype) != value) & ~np.isnat(value)
+        if np.any(wrapped):
+            bad = np.asarray(value).ravel()[int(np.flatnonzero(np.ravel(wrapped))[0])]
+            raise TimeGridError(_range_complaint(f"time {bad}"))
+    return out
 
 
 
@@ -83,14 +107,21 @@ def _parse_iso(text: str) -> np.datetime64:
             offset_min = sign * (60 * hours + minutes)
     try:
         value = np.datetime64(main.replace(" ", "T"), "ns")
+        # Parsed again at day resolution, where no year numpy accepts overflows: a mismatch is wrap-around.
+        day = np.datetime64(main.replace(" ", "T"), "D")
     except ValueError:
         raise TimeGridError(
             f"time {text!r} is not an ISO 8601 UTC time; expected e.g. '2026-01-01T00:00:00Z'"
         ) from None
     if np.isnat(value):
         raise TimeGridError(f"time {text!r} is not a time (NaT); expected e.g. '2026-01-01T00:00:00Z'")
+    if value.astype("datetime64[D]") != day:
+        raise TimeGridError(_range_complaint(f"time {text!r}"))
     # Local time = UTC + offset, so UTC = local − offset.
-    return value - np.timedelta64(offset_min, "m")
+    utc = value - np.timedelta64(offset_min, "m")
+    if (offset_min > 0 and utc > value) or (offset_min < 0 and utc < value):
+        raise TimeGridError(_range_complaint(f"time {text!r}"))
+    return utc
 
 
 def _scalar_to_datetime64(value) -> np.datetime64:
@@ -101,12 +132,12 @@ def _scalar_to_datetime64(value) -> np.datetime64:
             raise TimeGridError(_naive_complaint(value))
         utc = value.astimezone(timezone.utc)
         nanosecond = getattr(value, "nanosecond", 0)  # pandas.Timestamp keeps ns
-        base = np.datetime64(utc.replace(tzinfo=None), "ns")
+        base = _checked_ns(np.datetime64(utc.replace(tzinfo=None), "us"))
         return base + np.timedelta64(nanosecond, "ns")
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise TimeGridError("time is NaT (not a time)")
-        return value.astype("datetime64[ns]")
+        return _checked_ns(value)
     raise TimeGridError(
         f"cannot read a UTC time from {value!r} ({type(value).__name__}); give an ISO string "
         "('2026-01-01T00:00:00Z'), a numpy datetime64, or a timezone-aware datetime"
@@ -140,7 +171,7 @@ def to_datetime64_utc(times) -> np.ndarray:
     array('2026-01-01T00:00:00.000000000', dtype='datetime64[ns]')
     """
     if isinstance(times, np.ndarray) and times.dtype.kind == "M":
-        out = times.astype("datetime64[ns]")
+        out = _checked_ns(times)
         if np.isnat(out).any():
             bad = int(np.flatnonzero(np.isnat(out).ravel())[0])
             raise TimeGridError(f"times[{bad}] is NaT (not a time)")
@@ -158,6 +189,9 @@ def _seconds_to_ns(value, what: str, allow_zero: bool) -> int:
         raise TimeGridError(f"{what}={value!r} is not a number of seconds") from None
     if not np.isfinite(seconds):
         raise TimeGridError(f"{what}={value!r} must be a finite number of seconds")
+    if abs(seconds) > _MAX_SPAN_S:
+        raise TimeGridError(f"{what}={value!r} s is longer than datetime64[ns] can span "
+                            f"(about ±{_MAX_SPAN_S / (365.25 * DAY_S):.0f} years)")
     ns = int(round(seconds * 1e9))
     if ns < 0 or (ns == 0 and not allow_zero):
         rule = "≥ 0" if allow_zero else "> 0 (at least 1 ns)"
@@ -204,6 +238,9 @@ def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:
     duration_ns = _seconds_to_ns(duration_s, "duration_s", allow_zero=True)
     step_ns = _seconds_to_ns(step_s, "step_s", allow_zero=False)
     n = duration_ns // step_ns + 1
+    if int(start64.astype(np.int64)) + (n - 1) * step_ns > _NS_MAX:
+        raise TimeGridError(f"time grid from {start64} over {duration_s!r} s ends after {_NS_LAST}, "
+                            "the last instant datetime64[ns] can hold")
     return start64[()] + np.arange(n, dtype=np.int64) * np.timedelta64(step_ns, "ns")
 
 
