@@ -137,7 +137,7 @@ def _build(record):
     sat = Satrec()
     try:
         sgp4_omm.initialize(sat, fields)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, OverflowError) as exc:  # OverflowError: a count beyond a C long
         raise _FieldError(f"sgp4 cannot build the element set ({exc})") from None
     name = fields.get("OBJECT_NAME") or f"NORAD-{sat.satnum}"
     return sat, name
@@ -145,7 +145,11 @@ def _build(record):
 
 def _records_csv(text, source):
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise OMMFormatError(f"{source}:1: bad CSV header ({exc})") from None
+    if not fieldnames:
         raise OMMFormatError(f"{source}:1: no CSV header (found an empty file, expected a header line "
                              "with OMM field names like NORAD_CAT_ID,EPOCH,...)")
     header = [str(name).strip().upper() for name in reader.fieldnames]
@@ -178,6 +182,8 @@ def _records_json(text, source):
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise OMMFormatError(f"{source}:{exc.lineno}: bad JSON ({exc.msg}, column {exc.colno})") from None
+    except RecursionError:
+        raise OMMFormatError(f"{source}: bad JSON (nested too deeply, expected an array of OMM objects)") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
