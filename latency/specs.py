@@ -42,12 +42,24 @@ def _data_file(*parts):
     return files(_DATA).joinpath(*parts)
 
 
+def _read_user_file(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read {what} file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: {what} file is not UTF-8 text (found byte 0x{exc.object[exc.start]:02x} "
+                        f"at offset {exc.start}, expected UTF-8 JSON)") from None
+
+
 def _read_json(text: str, origin: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{origin}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); "
                         "fix the syntax (quotes around names, no trailing commas)") from None
+    except RecursionError:
+        raise SpecError(f"{origin}: JSON nested too deeply (expected one object of fields)") from None
 
 
 # --------------------------------------------------------------------------- models
@@ -57,6 +69,9 @@ _MODEL_REQUIRED = (
     "expert_intermediate_size", "attention", "n_heads", "n_kv_heads", "head_dim",
     "vocab_size", "bytes_per_param",
 )
+#: Upper bound of ``n_layers``: a sanity limit so that a typo cannot ask for a billion layers.
+_MAX_LAYERS = 100_000
+_FLOAT_MAX = 1.7976931348623157e308
 _MLA_FIELDS = ("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
 _MODEL_OPTIONAL = (
     "description", "source", "notes", "n_shared_experts", "shared_expert_intermediate_size",
@@ -274,8 +289,9 @@ class ModelSpec:
 
         def number(key, default=None, low=0.0):
             value = data.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value <= low:
+            # An int too large for a float (JSON allows 1e400 written out) is not a finite number either.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not (abs(value) <= _FLOAT_MAX and math.isfinite(value)) or value <= low:
                 raise SpecError(f"{origin}: field {key!r} = {value!r} must be a finite number > {low:g}")
             return float(value)
 
@@ -283,6 +299,9 @@ class ModelSpec:
         if not isinstance(name, str) or not name:
             raise SpecError(f"{origin}: field 'name' = {name!r} must be a non-empty string")
         n_layers = integer("n_layers")
+        if n_layers > _MAX_LAYERS:
+            raise SpecError(f"{origin}: field 'n_layers' = {n_layers} must be at most {_MAX_LAYERS:,} "
+                            "(the largest published decoders have a few hundred)")
         n_experts = integer("n_routed_experts")
         top_k = integer("top_k")
         if top_k > n_experts:
@@ -349,9 +368,15 @@ def _parse_moe_layers(value, n_layers: int, origin: str) -> tuple:
         if extra or "stop" not in value:
             raise SpecError(f"{origin}: field 'moe_layers' = {value!r} must be {rule}")
         try:
-            layers = list(range(value.get("start", 0), value["stop"], value.get("step", 1)))
-        except (TypeError, ValueError):
+            selected = range(value.get("start", 0), value["stop"], value.get("step", 1))
+            too_many = len(selected) > n_layers
+        except (TypeError, ValueError, OverflowError):
             raise SpecError(f"{origin}: field 'moe_layers' = {value!r} must be {rule}") from None
+        if too_many:
+            # Checked before building the list: {"stop": 10**15} would otherwise never finish.
+            raise SpecError(f"{origin}: field 'moe_layers' = {value!r} selects more layers than "
+                            f"n_layers = {n_layers}")
+        layers = list(selected)
     elif isinstance(value, list):
         layers = value
     else:
@@ -407,10 +432,7 @@ def load_model(name_or_path=DEFAULT_MODEL) -> ModelSpec:
                                    origin=f"models/{text}.json")
     path = Path(text)
     if path.suffix.lower() == ".json" or path.exists():
-        try:
-            content = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError(f"{path}: cannot read model spec file ({exc.strerror})") from None
+        content = _read_user_file(path, "model spec")
         return ModelSpec.from_dict(_read_json(content, str(path)), origin=str(path))
     raise SpecError(f"unknown model {text!r}; choose one of {', '.join(model_names())} "
                     "or give the path of a JSON spec file (--model-file)")
@@ -560,7 +582,7 @@ def load_hardware(name: str | None = None) -> HardwareSpec:
             raise SpecError(f"unknown hardware profile {name!r}; choose one of {', '.join(hardware_names())} "
                             "or give the path of a JSON profile file")
         origin = str(path)
-        entry = _read_json(path.read_text(encoding="utf-8"), origin)
+        entry = _read_json(_read_user_file(path, "profile"), origin)
         name = path.stem
     values, description, sources = _check_profile(name, entry, _HW_FIELDS, origin)
     return HardwareSpec(name=name, description=description, sources=sources, **values)
@@ -599,7 +621,7 @@ def load_link_profile(name: str | None = None) -> LinkProfile:
             raise SpecError(f"unknown link profile {name!r}; choose one of {', '.join(link_profile_names())} "
                             "or give the path of a JSON profile file")
         origin = str(path)
-        entry = _read_json(path.read_text(encoding="utf-8"), origin)
+        entry = _read_json(_read_user_file(path, "profile"), origin)
         name = path.stem
     values, description, sources = _check_profile(
         name, entry, _LINK_FIELDS, origin, allow_zero=("forwarding_delay_ms", "gsl_min_elevation_deg"))
