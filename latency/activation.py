@@ -33,6 +33,7 @@ profile.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import warnings
 from pathlib import Path
@@ -169,7 +170,10 @@ def activation_profile(model, spec: str = "zipf:1.0", seed: int = 0) -> np.ndarr
         raise ActivationError(f"activation spec {spec!r} must be a string: {_SPEC_HELP}")
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise ActivationError(f"seed = {seed!r} must be a whole number >= 0 (CLI --seed)") from None
     if kind == "uniform" and not arg:
         return np.full((n_layers, n_experts), k / n_experts)
     if kind == "file":
@@ -291,18 +295,29 @@ def load_counts(path, model=None) -> np.ndarray:
     return counts
 
 
+def _csv_rows(reader, path):
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise ActivationError(f"{path}:{reader.line_num}: bad CSV ({exc})") from None
+
+
 def _read_counts_csv(path: Path, model) -> np.ndarray:
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        # Decoded up front so that a non-UTF-8 file is one clear error, not a UnicodeDecodeError mid-loop.
+        handle = io.StringIO(path.read_text(encoding="utf-8"), newline="")
     except OSError as exc:
         raise ActivationError(f"{path}: cannot read counts file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ActivationError(f"{path}: counts file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     entries = {}
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
+        rows = _csv_rows(reader, path)
+        header = next(rows, None)
         if header is None or [h.strip().lower() for h in header] != ["layer", "expert", "count"]:
             raise ActivationError(f"{path}:1: header must be 'layer,expert,count', got {header!r}")
-        for row in reader:
+        for row in rows:
             line = reader.line_num
             if not row or all(not cell.strip() for cell in row):
                 continue
