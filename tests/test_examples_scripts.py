@@ -36,3 +36,12 @@ def test_open_dataset(monkeypatch, capsys, tmp_path):
     png = tmp_path / "layer.png"
     out = _run("open_dataset.py", ["--png", str(png)], monkeypatch, capsys)
     assert "slowest layer" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tle_age(monkeypatch, capsys):
+    if not SNAPSHOT.exists():
+        pytest.skip("../shared/data/starlink_tle_snapshot.txt is not present")
+    out = _run("tle_age.py", [str(SNAPSHOT), "--days", "0,1"], monkeypatch, capsys)
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert [r[0] for r in rows] == ["0", "1"]
+    assert rows[0][3] == rows[0][5]  # at day 0 the kept placement is the placement
