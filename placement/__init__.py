@@ -1,6 +1,5 @@
-"""Optimization of Space-XNet placements on plain cost arrays: ring partition, gates, expert mapping, baselines.
-
-(Placement over time — static, recompute, handover — is not here yet.)
+"""Optimization of Space-XNet placements on plain cost arrays: ring partition, gates, expert mapping, baselines,
+and placement over time (static, recompute, handover in :mod:`placement.policies`).
 
 Works on arrays (orbital phase per satellite, activation probabilities)
 and a distance oracle ``path_ms(sources) -> (len(sources), n_sat)``; never

@@ -37,16 +37,10 @@ def main():
 
 
 def _register() -> None:
-    # Imported here so that each subcommand module stays independent.
-    from importlib import import_module
+    # One module per subcommand, each exposing ``command``.
+    from . import compare, links, place, plot, propagate, sweep
 
-    for name in ("sweep", "compare", "place", "propagate", "links", "plot"):
-        try:
-            module = import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # subcommand not present in this build
-            raise
+    for module in (sweep, compare, place, propagate, links, plot):
         main.add_command(module.command)
 
 
