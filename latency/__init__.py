@@ -55,6 +55,7 @@ from .token import (
     GroundUser,
     TokenLatency,
     TokenSamples,
+    TraceReplay,
     all_layer_costs_ms,
     ground_latency_ms,
     layer_costs_ms,
@@ -80,6 +81,6 @@ __all__ = [
     "RoutingGraph", "PathBreakdown",
     # token latency
     "expected_max", "critical_probabilities", "layer_costs_ms", "all_layer_costs_ms", "token_latency",
-    "sample_token_latency", "ground_latency_ms", "GroundUser", "GroundLatency", "Breakdown", "TokenLatency",
+    "sample_token_latency", "TraceReplay", "ground_latency_ms", "GroundUser", "GroundLatency", "Breakdown", "TokenLatency",
     "TokenSamples",
 ]

@@ -58,8 +58,9 @@ def expected_max(costs, probs, axis: int = -1):
     # Probability that every costlier item is idle: shifted cumulative product.
     before = np.concatenate([np.ones_like(idle[..., :1]), idle[..., :-1]], axis=-1)
     weight = p * before
-    # 0 * inf must stay 0 for items that are never active.
-    term = np.where(weight > 0, c * weight, 0.0)
+    # 0 * inf must stay 0 for items that are never active (np.where evaluates both sides).
+    with np.errstate(invalid="ignore"):
+        term = np.where(weight > 0, c * weight, 0.0)
     return term.sum(axis=-1)
 
 

@@ -130,6 +130,7 @@ class RoutingGraph:
             raise SpecError(f"r_itrs_km has shape {self.r_itrs_km.shape}; expected ({n_sat}, 3)")
         self._dist = {}
         self._pred = {}
+        self._hops = {}
 
     # ------------------------------------------------------------------ construction
 
@@ -277,25 +278,32 @@ class RoutingGraph:
     def hops_from(self, sources) -> np.ndarray:
         """Hop count of each shortest path, ``(n_sources, n_sat)`` int, -1 where unreachable.
 
-        Computed on the predecessor tree by pointer doubling (log2(depth) vector steps).
+        Computed once per source on the predecessor tree by pointer doubling
+        (log2(depth) vector steps) and cached like the latencies.
         """
         src = self._sources(sources)
         out = np.empty((src.size, self.n_sat), dtype=np.int64)
-        nodes = np.arange(self.n_sat)
-        for i, s in enumerate(src):
-            pred = self._pred[int(s)]
-            has_parent = pred >= 0
-            # anc[v]: an ancestor of v (a root points to itself); hops[v]: edges from v up to anc[v].
-            anc = np.where(has_parent, pred, nodes)
-            hops = has_parent.astype(np.int64)
-            while True:
-                anc2 = anc[anc]
-                if np.array_equal(anc2, anc):
-                    break
-                hops = hops + hops[anc]
-                anc = anc2
-            out[i] = np.where(np.isfinite(self._dist[int(s)]), hops, -1)
+        for i, s in enumerate(src.tolist()):
+            hops = self._hops.get(s)
+            if hops is None:
+                hops = self._hops[s] = self._tree_hops(s)
+            out[i] = hops
         return out
+
+    def _tree_hops(self, s: int) -> np.ndarray:
+        pred = self._pred[s]
+        nodes = np.arange(self.n_sat)
+        has_parent = pred >= 0
+        # anc[v]: an ancestor of v (a root points to itself); hops[v]: edges from v up to anc[v].
+        anc = np.where(has_parent, pred, nodes)
+        hops = has_parent.astype(np.int64)
+        while True:
+            anc2 = anc[anc]
+            if np.array_equal(anc2, anc):
+                break
+            hops = hops + hops[anc]
+            anc = anc2
+        return np.where(np.isfinite(self._dist[s]), hops, -1)
 
     def breakdown_from(self, sources) -> PathBreakdown:
         """Split each shortest path from ``sources`` into propagation, transmission and forwarding.

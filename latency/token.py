@@ -48,6 +48,7 @@ __all__ = [
     "all_layer_costs_ms",
     "token_latency",
     "sample_token_latency",
+    "TraceReplay",
     "ground_latency_ms",
 ]
 
@@ -145,6 +146,9 @@ class TokenLatency:
         Layers whose expected time is infinite.
     ground : GroundLatency or None
         Delivery to the ground user, reported apart from the in-orbit time.
+    samples : TokenSamples or None
+        The replayed router trace (``token_latency(..., trace=...)``), from
+        the same shortest paths; None without a trace or when unreachable.
     """
 
     expected_ms: float
@@ -154,6 +158,7 @@ class TokenLatency:
     reachable: bool
     unreachable_layers: tuple = ()
     ground: GroundLatency | None = None
+    samples: TokenSamples | None = None
 
 
 @dataclass(frozen=True)
@@ -271,22 +276,38 @@ def _ring(graph, gates, expert_sats, probs, times) -> _Ring:
 
     uniq, inv = np.unique(gates, return_inverse=True)
     nxt = np.roll(inv, -1)
-    bd = graph.breakdown_from(uniq)
-    rows_out, rows_in = inv[:, None], nxt[:, None]
+    latency = graph.latency_ms_from(uniq)
+    hops = graph.hops_from(uniq)
     next_gate = np.roll(gates, -1)
+    # Each item needs two path ends: out of g_l into the expert (or straight to g_{l+1}), and into g_{l+1}.
+    rows_a = np.concatenate([np.broadcast_to(inv[:, None], expert_sats.shape), inv[:, None]], axis=1)
+    cols_a = np.concatenate([expert_sats, next_gate[:, None]], axis=1)
+    rows_b = np.broadcast_to(nxt[:, None], expert_sats.shape)
 
-    def item(array):
-        experts = array[rows_out, expert_sats] + array[rows_in, expert_sats]
-        direct = array[inv, next_gate]
-        return np.concatenate([experts, direct[:, None]], axis=1)
+    def breakdown(rows, cols):
+        # The split of :meth:`RoutingGraph.breakdown_from`, on the entries used only.
+        lat = latency[rows, cols]
+        h_int = hops[rows, cols]
+        reach = h_int >= 0
+        h = np.where(reach, h_int, 0).astype(np.float64)
+        return {"latency_ms": lat,
+                "propagation_ms": np.where(reach, np.maximum(lat - h * graph.hop_ms, 0.0), np.inf),
+                "transmission_ms": np.where(reach, h * graph.transmission_ms, np.inf),
+                "forwarding_ms": np.where(reach, h * graph.forwarding_ms, np.inf)}
+
+    out_a, in_b = breakdown(rows_a, cols_a), breakdown(rows_b, expert_sats)
+
+    def item(name):
+        a = out_a[name]
+        return np.concatenate([a[:, :-1] + in_b[name], a[:, -1:]], axis=1)
 
     parts = {
-        "propagation_ms": item(bd.propagation_ms),
-        "transmission_ms": item(bd.transmission_ms),
-        "forwarding_ms": item(bd.forwarding_ms),
+        "propagation_ms": item("propagation_ms"),
+        "transmission_ms": item("transmission_ms"),
+        "forwarding_ms": item("forwarding_ms"),
         "compute_ms": np.concatenate([expert_ms, times.local_ms[:, None]], axis=1),
     }
-    network = item(bd.latency_ms)
+    network = item("latency_ms")
     cost = network + parts["compute_ms"]
     prob = np.concatenate([np.minimum(probs, 1.0), np.ones((n_layers, 1))], axis=1)
     return _Ring(cost, prob, parts, times.dispatch_ms, times.head_ms)
@@ -295,7 +316,7 @@ def _ring(graph, gates, expert_sats, probs, times) -> _Ring:
 # --------------------------------------------------------------------------- expectation
 
 def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: ComputeTimes,
-                  user: GroundUser | None = None) -> TokenLatency:
+                  user: GroundUser | None = None, trace=None) -> TokenLatency:
     """Expected latency of one token, exact for independently active experts.
 
     Parameters
@@ -315,6 +336,12 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
         Ground user; the token then travels from ``gates[0]`` (where the LM
         head runs) to the user's serving satellite and down. Needs
         ``graph.r_itrs_km``.
+    trace : TraceReplay or array_like, optional
+        A router trace to replay on the same paths (see
+        :func:`sample_token_latency`): the result's ``samples`` then holds
+        its p50/p99, at the cost of one gather instead of a second pass
+        over the routing graph. Skipped (``samples`` None) when a path is
+        missing.
 
     Returns
     -------
@@ -334,17 +361,20 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
     (5.0, [2.5, 2.5])
     """
     ring = _ring(graph, gates, expert_sats, probs, times)
-    layer = ring.dispatch + expected_max(ring.cost, ring.prob)
+    with np.errstate(invalid="ignore"):  # 0 · inf for never-active experts on unreachable satellites
+        layer = ring.dispatch + expected_max(ring.cost, ring.prob)
+        weight = critical_probabilities(ring.cost, ring.prob)
+        sums = {name: float(np.where(weight > 0, weight * values, 0.0).sum())
+                for name, values in ring.parts.items()}
     expected = float(layer.sum() + ring.head_ms)
-    weight = critical_probabilities(ring.cost, ring.prob)
-    sums = {}
-    for name, values in ring.parts.items():
-        with np.errstate(invalid="ignore"):
-            sums[name] = float(np.where(weight > 0, weight * values, 0.0).sum())
     sums["compute_ms"] += float(ring.dispatch.sum() + ring.head_ms)
     unreachable = tuple(int(i) for i in np.flatnonzero(~np.isfinite(layer)))
     ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
-    return TokenLatency(expected, layer, ring.head_ms, Breakdown(**sums), not unreachable, unreachable, ground)
+    samples = None
+    if trace is not None and not unreachable:
+        samples = _samples_from_ring(ring, trace, 2, 0, ground)
+    return TokenLatency(expected, layer, ring.head_ms, Breakdown(**sums), not unreachable, unreachable, ground,
+                        samples)
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -382,7 +412,8 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
         :func:`token_latency` computes exactly); an int array
         ``(tokens, layers, slots)`` of expert ids: a router trace, replayed
         (-1 marks an empty slot; ``layers`` is L or the number of rows of
-        ``probs`` with a non-zero sum, i.e. the MoE layers).
+        ``probs`` with a non-zero sum, i.e. the MoE layers), or the same
+        checked once as a :class:`TraceReplay`.
     user : GroundUser, optional
         Ground user (see :func:`token_latency`).
 
@@ -397,6 +428,59 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
     [2.0, 4.0]
     """
     ring = _ring(graph, gates, expert_sats, probs, times)
+    ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
+    return _samples_from_ring(ring, method, n_samples, seed, ground)
+
+
+class TraceReplay:
+    """A router trace checked once against a model's ``(L, E)`` probabilities, to replay many times.
+
+    :func:`sample_token_latency` and :func:`token_latency` accept it where
+    they accept a trace array; it saves the checks and the expansion of the
+    trace to all L layers at every call (a sweep replays one trace at every
+    step and for every policy).
+
+    Parameters
+    ----------
+    trace : array_like of int, shape (tokens, layers, slots)
+        Expert ids, -1 for an empty slot; ``layers`` is L or the number of
+        rows of ``probs`` with a non-zero sum (the MoE layers).
+    probs : array_like, shape (L, E)
+        The activation probabilities the trace will be replayed with.
+
+    Examples
+    --------
+    >>> r = TraceReplay([[[1]], [[0]]], [[0.5, 0.5]])
+    >>> r.ids.shape
+    (2, 1, 1)
+    """
+
+    def __init__(self, trace, probs):
+        p = np.minimum(np.asarray(probs, dtype=np.float64), 1.0)
+        if p.ndim != 2:
+            raise ActivationError(f"probs must be (L, E), got shape {p.shape}")
+        n_layers, n_experts = p.shape
+        ids = _check_trace(trace, "trace", n_experts)
+        if ids.shape[1] != n_layers:
+            moe_rows = np.flatnonzero(p.sum(axis=1) > 0)
+            if ids.shape[1] != moe_rows.size:
+                raise ActivationError(f"trace has {ids.shape[1]} layers; expected L = {n_layers} or the "
+                                      f"{moe_rows.size} layers with non-zero probabilities")
+            full = np.full((ids.shape[0], n_layers, ids.shape[2]), -1, dtype=np.int64)
+            full[:, moe_rows] = ids
+            ids = full
+        self.shape = (n_layers, n_experts)
+        self.ids = ids
+        self.ids.flags.writeable = False
+        # Flat (layer, expert) position of every slot, for one gather per replay; an empty
+        # slot points one past the last expert, where the replay puts -inf.
+        flat = np.where(ids >= 0, np.arange(n_layers)[None, :, None] * n_experts + ids, n_layers * n_experts)
+        # Slots first: the maximum over slots is then an elementwise maximum of contiguous planes.
+        self._flat = np.ascontiguousarray(np.moveaxis(flat, 2, 0))
+
+
+def _samples_from_ring(ring, method, n_samples, seed, ground) -> TokenSamples:
+    """Monte Carlo or trace replay on the item costs of one ring (shared by the public functions)."""
     n_layers, n_items = ring.cost.shape
     n_experts = n_items - 1
     cost_e = ring.cost[:, :n_experts]
@@ -404,6 +488,7 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
     p = ring.prob[:, :n_experts]
     rng = np.random.default_rng(seed)
 
+    replay = None
     if isinstance(method, str):
         if method not in ("gumbel-topk", "independent"):
             raise ActivationError(f"method {method!r} must be 'gumbel-topk', 'independent' or a trace array")
@@ -414,28 +499,22 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
         logits = _cached_logits(p) if method == "gumbel-topk" else None
         ks = np.round(p.sum(axis=1)).astype(int)
     else:
-        trace = _check_trace(method, "trace", n_experts)
-        if trace.shape[1] != n_layers:
-            moe_rows = np.flatnonzero(p.sum(axis=1) > 0)
-            if trace.shape[1] != moe_rows.size:
-                raise ActivationError(f"trace has {trace.shape[1]} layers; expected L = {n_layers} or the "
-                                      f"{moe_rows.size} layers with non-zero probabilities")
-            full = np.full((trace.shape[0], n_layers, trace.shape[2]), -1, dtype=np.int64)
-            full[:, moe_rows] = trace
-            trace = full
-        total = trace.shape[0]
+        replay = method if isinstance(method, TraceReplay) else TraceReplay(method, p)
+        if replay.shape != (n_layers, n_experts):
+            raise ActivationError(f"the trace was prepared for (layers, experts) = {replay.shape}, "
+                                  f"not {(n_layers, n_experts)}")
+        total = replay.ids.shape[0]
         name = "trace"
 
     chunk = max(1, 2_000_000 // (n_layers * max(n_experts, 1)))
     samples = np.empty(total)
     layer_sum = np.zeros(n_layers)
     neg_inf = -np.inf
+    flat_cost = np.append(cost_e.ravel(), neg_inf)
     for start in range(0, total, chunk):
         size = min(chunk, total - start)
         if name == "trace":
-            ids = trace[start:start + size]                                   # (n, L, slots)
-            gathered = cost_e[np.arange(n_layers)[None, :, None], np.maximum(ids, 0)]
-            worst = np.where(ids >= 0, gathered, neg_inf).max(axis=2, initial=neg_inf)
+            worst = flat_cost[replay._flat[:, start:start + size]].max(axis=0, initial=neg_inf)   # (n, L)
         else:
             if name == "independent":
                 active = rng.random((size, n_layers, n_experts)) < p
@@ -458,7 +537,6 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
     mean = float(samples.mean())
     sem = float(samples.std(ddof=1) / math.sqrt(total)) if finite and total > 1 else float("nan")
     p50, p95, p99 = (float(v) for v in np.percentile(samples, [50, 95, 99]))
-    ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
     return TokenSamples(samples, mean, sem, p50, p95, p99, layer_sum / total, finite, name, ground)
 
 

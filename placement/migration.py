@@ -55,6 +55,7 @@ class StepOracle:
         self._path_ms = path_ms
         self.n_sat = int(n_sat)
         self._rows: dict[int, np.ndarray] = {}
+        self._stack = None  # the known rows as one array, for relay_ms (rebuilt when rows are added)
         self.calls = 0
         self.sources = 0
 
@@ -64,6 +65,7 @@ class StepOracle:
         if missing:
             rows = oracle_rows(self._path_ms, np.array(missing, dtype=np.int64), self.n_sat)
             self._rows.update(zip(missing, rows))
+            self._stack = None
             self.calls += 1
             self.sources += len(missing)
         if src.size == 0:
@@ -79,7 +81,9 @@ class StepOracle:
         b = np.asarray(b, dtype=np.int64)
         if not self._rows or a.size == 0:
             return np.where(a == b, 0.0, np.inf)
-        rows = np.stack(list(self._rows.values()))
+        if self._stack is None:
+            self._stack = np.stack(list(self._rows.values()))
+        rows = self._stack
         return np.where(a == b, 0.0, (rows[:, a] + rows[:, b]).min(axis=0))
 
 

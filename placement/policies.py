@@ -329,7 +329,7 @@ class Policy:
         return Placement(subnet=subnet.copy(), gate_sat=gate.copy(), expert_sat=expert.copy(),
                          strategy=self.strategy, experts_confined=confined, seed=self.seed)
 
-    def step(self, t_index, arg_lat_deg, path_ms, usable=None, probs=None, *, lookahead=()) -> StepRecord:
+    def step(self, t_index, arg_lat_deg, path_ms, usable=None, probs=None, *, lookahead=(), memo=None) -> StepRecord:
         """Advance to step ``t_index`` and return what the policy did.
 
         Parameters
@@ -349,6 +349,13 @@ class Policy:
         lookahead : sequence of callables, optional
             Oracles of the following steps ``t+1, t+2, …`` (handover only;
             at most ``H − 1`` are used).
+        memo : dict, optional
+            One fresh dict per step, handed to every policy of that step
+            (same ``path_ms``): a strategy placement made by one policy is
+            reused by the next with the same strategy, options and inputs
+            (recompute and handover both re-place at every step). Its
+            oracle calls are replayed, so each policy knows the same rows
+            and records the same as if it had placed itself.
 
         Returns
         -------
@@ -385,6 +392,7 @@ class Policy:
                    as_capacity(self._kw.get("capacity", 1), n_sat),
                    as_layer_times(self._kw.get("gate_time_ms", 0.0), p.shape[0], "gate_time_ms"),
                    as_layer_times(self._kw.get("expert_time_ms", 0.0), p.shape[0], "expert_time_ms"))
+        ctx.memo = memo
         record = self._decide(ctx, tuple(lookahead))
         self._shape, self._last_t = shape, int(t_index)
         return record
@@ -394,11 +402,38 @@ class Policy:
     def _place(self, ctx) -> Placement:
         """The strategy's placement at this step (raises InfeasiblePlacementError)."""
         extra = {k: v for k, v in self._kw.items() if k not in _OWN_KW}
-        # Unreachable candidates make harmless 0 · inf products inside the strategies.
-        with np.errstate(invalid="ignore"):
-            return STRATEGIES[self.strategy](ctx.arg_lat_deg, ctx.oracle, ctx.probs, capacity=ctx.capacity,
-                                             eligible=ctx.allowed, seed=self.seed, gate_time_ms=ctx.t_gate,
-                                             expert_time_ms=ctx.t_exp, **extra)
+        inputs = (self.strategy, self.seed, ctx.arg_lat_deg, ctx.allowed, ctx.probs, ctx.capacity, ctx.t_gate,
+                  ctx.t_exp, extra)
+        memo = getattr(ctx, "memo", None)
+        if memo is not None:
+            for entry in memo.get("placements", ()):
+                if _same_inputs(entry["inputs"], inputs):
+                    for sources in entry["calls"]:
+                        ctx.oracle(sources)
+                    if entry["error"] is not None:
+                        raise entry["error"]
+                    return entry["placement"]
+        calls = []
+
+        def oracle(sources):
+            calls.append(np.array(sources, dtype=np.int64, copy=True))
+            return ctx.oracle(sources)
+
+        placement, error = None, None
+        try:
+            # Unreachable candidates make harmless 0 · inf products inside the strategies.
+            with np.errstate(invalid="ignore"):
+                placement = STRATEGIES[self.strategy](ctx.arg_lat_deg, oracle, ctx.probs, capacity=ctx.capacity,
+                                                      eligible=ctx.allowed, seed=self.seed, gate_time_ms=ctx.t_gate,
+                                                      expert_time_ms=ctx.t_exp, **extra)
+        except InfeasiblePlacementError as exc:
+            error = exc
+        if memo is not None:
+            memo.setdefault("placements", []).append(
+                {"inputs": inputs, "calls": calls, "placement": placement, "error": error})
+        if error is not None:
+            raise error
+        return placement
 
     def _per_layer_ms(self, ctx, oracle, subnet, gate, expert) -> np.ndarray:
         """Expected time of each layer; ``inf`` where a part is unplaced."""
@@ -746,6 +781,19 @@ class HandoverPolicy(Policy):
                 locked[l, e] = True
                 layer_ms[:, l] = new_l[:, b]
         return moves, total_net
+
+
+def _same_inputs(a, b) -> bool:
+    """Whether two strategy calls get equal inputs (arrays compared by value)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_inputs(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_inputs(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return a is b or (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b))
+    return a is b or a == b
 
 
 _CLASSES = {"static": StaticPolicy, "recompute": RecomputePolicy, "handover": HandoverPolicy}

@@ -341,21 +341,18 @@ def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
 
 
 def _measure(graph, rec, setup, trace):
-    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``."""
+    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``, on one ring."""
     n_layers = setup.n_layers
     out = {"expected": math.inf, "p50": math.inf, "p99": math.inf, "layer": np.full(n_layers, math.inf),
            "breakdown": dict.fromkeys(_BREAKDOWN, math.nan)}
     if np.any(rec.gate_sat < 0) or np.any(rec.expert_sat < 0):
         return out
-    with np.errstate(invalid="ignore"):
-        exact = latency.token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times)
-        out["expected"] = exact.expected_ms
-        out["layer"] = exact.layer_ms
-        out["breakdown"] = exact.breakdown.as_dict()
-        if exact.reachable and trace is not None:
-            mc = latency.sample_token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times,
-                                              method=trace)
-            out["p50"], out["p99"] = mc.p50_ms, mc.p99_ms
+    exact = latency.token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times, trace=trace)
+    out["expected"] = exact.expected_ms
+    out["layer"] = exact.layer_ms
+    out["breakdown"] = exact.breakdown.as_dict()
+    if exact.samples is not None:
+        out["p50"], out["p99"] = exact.samples.p50_ms, exact.samples.p99_ms
     return out
 
 
@@ -531,7 +528,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     if progress is not None:
         progress(carry.steps_done, n_steps)
     sat_a, sat_b = topology.sat_a, topology.sat_b
-    trace = routing_trace(setup.probs, int(options.n_samples), setup.seed) if options.n_samples >= 2 else None
+    trace = (latency.TraceReplay(routing_trace(setup.probs, int(options.n_samples), setup.seed), setup.probs)
+             if options.n_samples >= 2 else None)
     rate_deg_s = 360.0 / period_s
     t0 = times[0]
     executor = _Executor(scheduler, options.workers)
@@ -561,9 +559,10 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 elapsed_s = (chunk[i] - t0) / np.timedelta64(1, "s")
                 phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
                 phase = np.where(np.isfinite(phase), phase, 0.0)
+                memo = {}  # recompute's placement serves as handover's candidate
                 for name, policy in carry.policies.items():
                     with np.errstate(invalid="ignore"):
-                        rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs)
+                        rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
                     records[name].append(rec)
                     measures[name].append(_measure(graph, rec, setup, trace))
                 carry.steps_done += 1
