@@ -6,20 +6,23 @@ Each up link is an undirected edge with weight, in ms,
 
 that is propagation + transmission (store-and-forward of the whole hidden
 state on every hop) + per-hop forwarding. Shortest paths run from the few
-sources that matter (the layer gates) with Dijkstra from
-:mod:`scipy.sparse.csgraph`; since the graph is undirected, the same tree
-gives the paths into a gate. A pair with no path gets ``inf`` and a False
+sources that matter (the layer gates) with Dijkstra (a Numba kernel that
+gives the same values as :func:`scipy.sparse.csgraph.dijkstra` and counts
+hops on the way; it releases the GIL, so the sources of one call can be
+split among threads); since the graph is undirected, the same tree gives
+the paths into a gate. A pair with no path gets ``inf`` and a False
 reachable flag, never a finite number.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
+from ._kernels import dijkstra_rows
 from .exceptions import NoRouteError, SpecError
 from .specs import LinkProfile, ModelSpec, load_link_profile
 
@@ -125,6 +128,11 @@ class RoutingGraph:
         cols = np.concatenate([self.sat_b, self.sat_a])
         self._csr = csr_matrix((np.concatenate([self.edge_ms, self.edge_ms]), (rows, cols)),
                                shape=(n_sat, n_sat))
+        self._indptr = self._csr.indptr.astype(np.int64)
+        self._indices = self._csr.indices.astype(np.int64)
+        self._weights = np.ascontiguousarray(self._csr.data, dtype=np.float64)
+        #: Threads that share the searches of one call (each source is one task); 1: this thread.
+        self.threads = 1
         self.r_itrs_km = None if r_itrs_km is None else np.asarray(r_itrs_km, dtype=np.float64)
         if self.r_itrs_km is not None and self.r_itrs_km.shape != (n_sat, 3):
             raise SpecError(f"r_itrs_km has shape {self.r_itrs_km.shape}; expected ({n_sat}, 3)")
@@ -249,10 +257,23 @@ class RoutingGraph:
                             f"0..{self.n_sat - 1}")
         missing = np.unique(src[[int(s) not in self._dist for s in src]]) if src.size else src
         if missing.size:
-            dist, pred = dijkstra(self._csr, directed=True, indices=missing, return_predecessors=True)
-            for i, s in enumerate(missing):
-                self._dist[int(s)] = dist[i]
-                self._pred[int(s)] = pred[i]
+            dist = np.empty((missing.size, self.n_sat))
+            pred = np.empty((missing.size, self.n_sat), dtype=np.int32)
+            hops = np.empty((missing.size, self.n_sat), dtype=np.int64)
+            n_threads = max(1, min(int(self.threads), missing.size))
+            args = (self._indptr, self._indices, self._weights)
+            if n_threads == 1:
+                dijkstra_rows(*args, missing, dist, pred, hops)
+            else:
+                cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
+                jobs = [_pool(n_threads).submit(dijkstra_rows, *args, missing[a:b], dist[a:b], pred[a:b], hops[a:b])
+                        for a, b in zip(cuts[:-1], cuts[1:])]
+                for job in jobs:
+                    job.result()
+            for i, s in enumerate(missing.tolist()):
+                self._dist[s] = dist[i]
+                self._pred[s] = pred[i]
+                self._hops[s] = hops[i]
         return src
 
     def latency_ms_from(self, sources) -> np.ndarray:
@@ -278,32 +299,13 @@ class RoutingGraph:
     def hops_from(self, sources) -> np.ndarray:
         """Hop count of each shortest path, ``(n_sources, n_sat)`` int, -1 where unreachable.
 
-        Computed once per source on the predecessor tree by pointer doubling
-        (log2(depth) vector steps) and cached like the latencies.
+        Counted during the search along the predecessor tree, and cached
+        with the latencies.
         """
         src = self._sources(sources)
-        out = np.empty((src.size, self.n_sat), dtype=np.int64)
-        for i, s in enumerate(src.tolist()):
-            hops = self._hops.get(s)
-            if hops is None:
-                hops = self._hops[s] = self._tree_hops(s)
-            out[i] = hops
-        return out
-
-    def _tree_hops(self, s: int) -> np.ndarray:
-        pred = self._pred[s]
-        nodes = np.arange(self.n_sat)
-        has_parent = pred >= 0
-        # anc[v]: an ancestor of v (a root points to itself); hops[v]: edges from v up to anc[v].
-        anc = np.where(has_parent, pred, nodes)
-        hops = has_parent.astype(np.int64)
-        while True:
-            anc2 = anc[anc]
-            if np.array_equal(anc2, anc):
-                break
-            hops = hops + hops[anc]
-            anc = anc2
-        return np.where(np.isfinite(self._dist[s]), hops, -1)
+        if src.size == 0:
+            return np.empty((0, self.n_sat), dtype=np.int64)
+        return np.stack([self._hops[int(s)] for s in src])
 
     def breakdown_from(self, sources) -> PathBreakdown:
         """Split each shortest path from ``sources`` into propagation, transmission and forwarding.
@@ -387,3 +389,13 @@ class RoutingGraph:
     def __repr__(self):
         return (f"RoutingGraph(n_sat={self.n_sat}, n_link={self.sat_a.size}, "
                 f"link_profile={self.link_profile.name!r}, payload_bytes={self.payload_bytes:g})")
+
+
+_POOLS: dict = {}
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``n_threads`` threads for the searches (made once)."""
+    if n_threads not in _POOLS:
+        _POOLS[n_threads] = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="dijkstra")
+    return _POOLS[n_threads]

@@ -1,0 +1,55 @@
+"""The routing kernel against its twin, scipy's Dijkstra: same latencies bit for bit, consistent hops."""
+
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import dijkstra
+
+import latency
+from latency.specs import LinkProfile
+
+
+def _random_graph(rng, n_sat, n_link, integer_km=False):
+    a = rng.integers(0, n_sat, n_link)
+    b = rng.integers(0, n_sat, n_link)
+    d = rng.integers(1, 4, n_link) * 1000.0 if integer_km else rng.uniform(100.0, 5000.0, n_link)
+    up = rng.random(n_link) < 0.9
+    return latency.RoutingGraph.from_links(a, b, d, up, n_sat, None, 8192)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_latencies_equal_scipy_bit_for_bit(seed, threads):
+    rng = np.random.default_rng(seed)
+    # Integer lengths make many exact ties between paths; sparse graphs leave some nodes unreachable.
+    g = _random_graph(rng, 60 + 40 * seed, 90 + 70 * seed, integer_km=seed % 2 == 0)
+    g.threads = threads
+    src = rng.choice(g.n_sat, size=min(17, g.n_sat), replace=False)
+    ours = g.latency_ms_from(src)
+    theirs = dijkstra(g._csr, directed=True, indices=src)
+    np.testing.assert_array_equal(ours, theirs)
+    hops = g.hops_from(src)
+    np.testing.assert_array_equal(hops < 0, ~np.isfinite(theirs))
+
+
+def test_hops_follow_the_returned_paths():
+    rng = np.random.default_rng(7)
+    g = _random_graph(rng, 80, 200)
+    src = [0, 5, 9]
+    hops = g.hops_from(src)
+    lat = g.latency_ms_from(src)
+    for i, s in enumerate(src):
+        for t in rng.choice(g.n_sat, 25, replace=False):
+            if not np.isfinite(lat[i, t]):
+                assert hops[i, t] == -1
+                continue
+            nodes = g.path(s, int(t))
+            assert len(nodes) - 1 == hops[i, t]
+            # networkx's rule: the weights of the returned path add up to its reported length.
+            assert g.path_latency_ms(nodes) == pytest.approx(lat[i, t], rel=1e-12)
+
+
+def test_single_node_and_isolated_sources():
+    free = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
+    g = latency.RoutingGraph.from_links([0], [1], [3000.0], [True], 3, free, 0)
+    np.testing.assert_array_equal(g.hops_from([2, 0]), [[-1, -1, 0], [0, 1, -1]])
+    assert g.latency_ms_from([]).shape == (0, 3)
