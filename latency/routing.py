@@ -260,7 +260,8 @@ class RoutingGraph:
             dist = np.empty((missing.size, self.n_sat))
             pred = np.empty((missing.size, self.n_sat), dtype=np.int32)
             hops = np.empty((missing.size, self.n_sat), dtype=np.int64)
-            n_threads = max(1, min(int(self.threads), missing.size))
+            # A thread hand-off costs more than a few searches: split only big calls.
+            n_threads = max(1, min(int(self.threads), missing.size // _MIN_SOURCES_PER_THREAD))
             args = (self._indptr, self._indices, self._weights)
             if n_threads == 1:
                 dijkstra_rows(*args, missing, dist, pred, hops)
@@ -392,6 +393,7 @@ class RoutingGraph:
 
 
 _POOLS: dict = {}
+_MIN_SOURCES_PER_THREAD = 16
 
 
 def _pool(n_threads: int) -> ThreadPoolExecutor:

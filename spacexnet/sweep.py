@@ -11,8 +11,13 @@ Two stages (DESIGN.md, "Scale"):
 2. **Policies** (sequential, in time order, in this process): at every step
    the routing graph of the up links, the usable satellites, then each
    policy of :mod:`placement.policies` decides, and the latency layer
-   measures the placement that serves (exact expectation and a top-k Monte
-   Carlo tail).
+   measures the placement that serves (exact expectation and a replayed
+   top-k routing trace, from one pass over the shortest paths). The
+   shortest paths from a source are searched once per step whichever
+   policy asks (the graph caches them), recompute's placement is handover's
+   candidate (a per-step memo), and a step's searches are split among
+   ``workers`` threads; none of this changes a number, so any worker count
+   writes the same file.
 
 Chunks are consumed in order with a bounded number in flight, and every
 finished chunk is written at once to a part file beside the output, with
@@ -37,8 +42,11 @@ import math
 import os
 import pickle
 import shutil
+import threading
+import time
 import warnings
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -96,7 +104,9 @@ class SweepOptions:
     link_rules : dict
         ``margin_km``, ``max_range_km``, ``latitude_cutoff_deg`` for :func:`orbits.isl_links`.
     workers : int
-        Geometry chunks computed at once (local threads or Dask tasks in flight).
+        Geometry chunks computed at once (local threads or Dask tasks in
+        flight), and threads sharing each step's shortest-path searches
+        (local runs).
     """
 
     policies: tuple = POLICIES
@@ -458,7 +468,7 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
 
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
-          scheduler=None, faults=None, progress=None, command=None) -> Path:
+          scheduler=None, faults=None, progress=None, command=None, timings=None) -> Path:
     """Run a sweep and write its dataset to ``out``.
 
     Parameters
@@ -481,6 +491,14 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         ``progress(steps_done, steps_total)`` after every step.
     command : str, optional
         Command line for the provenance attributes.
+    timings : dict, optional
+        Filled with the wall time of each stage, s: ``geometry_wait``
+        (this process waiting for geometry chunks), ``geometry_compute``
+        (time inside the chunks, summed over threads), ``graph`` (routing
+        graphs and usable masks), ``policies`` (placement, with the
+        shortest paths it asks for), ``latency`` (exact expectation and
+        trace tail), ``writing`` (part files and the final join) and
+        ``total``; for ``bench/sweep.py``.
 
     Returns
     -------
@@ -498,6 +516,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     ('policy', 'time')
     """
     options.validate()
+    clock = _Clock(timings)
     out = Path(out)
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: file exists; pass --overwrite to replace it")
@@ -533,9 +552,16 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     rate_deg_s = 360.0 / period_s
     t0 = times[0]
     executor = _Executor(scheduler, options.workers)
+    # Local runs split each step's shortest-path searches among the workers' threads (the same
+    # numbers: each search is one task); on a cluster this process keeps to one thread.
+    threads = 1 if scheduler else int(options.workers)
+    chunk_fn = geometry_chunk if timings is None or scheduler else clock.timed_chunk
     try:
         jobs = ((constellation, chunk, topology, options.link_rules) for chunk in chunks[done:])
-        for k, geo in enumerate(executor.map_ordered(geometry_chunk, jobs), start=done):
+        geo_iter = executor.map_ordered(chunk_fn, jobs)
+        for k in range(done, len(chunks)):
+            with clock("geometry_wait"):
+                geo = next(geo_iter)
             chunk = chunks[k]
             n_t = chunk.size
             records = {name: [] for name in options.policies}
@@ -552,26 +578,30 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     down |= faults.sat_down(chunk[i:i + 1], n_sat)[0]
                     link_down = faults.link_down(chunk[i:i + 1], sat_a, sat_b)[0]
                 up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
-                graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0), up,
-                                                        n_sat, setup.link_profile, model.hidden_state_bytes)
-                usable = largest_component(graph, ~down)
+                with clock("graph"):
+                    graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0),
+                                                            up, n_sat, setup.link_profile, model.hidden_state_bytes)
+                    graph.threads = threads
+                    usable = largest_component(graph, ~down)
                 usable_all[i], up_all[i] = usable, up
                 elapsed_s = (chunk[i] - t0) / np.timedelta64(1, "s")
                 phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
                 phase = np.where(np.isfinite(phase), phase, 0.0)
                 memo = {}  # recompute's placement serves as handover's candidate
                 for name, policy in carry.policies.items():
-                    with np.errstate(invalid="ignore"):
+                    with clock("policies"), np.errstate(invalid="ignore"):
                         rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
                     records[name].append(rec)
-                    measures[name].append(_measure(graph, rec, setup, trace))
+                    with clock("latency"):
+                        measures[name].append(_measure(graph, rec, setup, trace))
                 carry.steps_done += 1
                 if progress is not None:
                     progress(carry.steps_done, n_steps)
-            ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
-                                [measures[n] for n in options.policies],
-                                _geo_summary(geo, usable_all, up_all), n_sat, setup)
-            store.save(k, ds, carry)
+            with clock("writing"):
+                ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
+                                    [measures[n] for n in options.policies],
+                                    _geo_summary(geo, usable_all, up_all), n_sat, setup)
+                store.save(k, ds, carry)
     finally:
         executor.close()
     attrs = provenance_attrs(
@@ -594,6 +624,44 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         "activation_probability": (("layer", "expert"), setup.probs,
                                    {"units": "1", "long_name": "probability that the expert is among the top-k"}),
     }
-    _join_parts(store, len(chunks), out, attrs, coords)
-    store.remove()
+    with clock("writing"):
+        _join_parts(store, len(chunks), out, attrs, coords)
+        store.remove()
+    clock.finish()
     return out
+
+
+class _Clock:
+    """Adds up wall time per stage into a caller's dict (a no-op without one)."""
+
+    def __init__(self, timings):
+        self.timings = timings
+        self.start = time.perf_counter()
+        self.stage = None
+        if timings is not None:
+            timings.clear()
+            timings.update(dict.fromkeys(("geometry_wait", "geometry_compute", "graph", "policies", "latency",
+                                          "writing", "total"), 0.0))
+            self._lock = threading.Lock()
+
+    @contextmanager
+    def __call__(self, stage):
+        if self.timings is None:
+            yield
+            return
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - t0
+
+    def timed_chunk(self, *args):
+        t0 = time.perf_counter()
+        geo = geometry_chunk(*args)
+        with self._lock:
+            self.timings["geometry_compute"] += time.perf_counter() - t0
+        return geo
+
+    def finish(self):
+        if self.timings is not None:
+            self.timings["total"] = time.perf_counter() - self.start

@@ -1,0 +1,99 @@
+"""Speed-ups that must not change results: worker count, shared strategy memo, one ring for both latencies."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import latency
+from latency.specs import LinkProfile
+from placement import make_policy
+from spacexnet.scenario import build_constellation, model_setup, snapshot
+from spacexnet.sweep import SweepOptions, routing_trace, sweep
+
+
+@pytest.fixture(scope="module")
+def small():
+    return build_constellation(walker="53:360/18/1", altitude_km=550), model_setup("llama-moe-3.5b-2of8", seed=2)
+
+
+def _load(path):
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds.attrs.pop("history", None)
+    return ds
+
+
+def test_worker_count_gives_the_same_file_and_stage_times(tmp_path, small):
+    constellation, setup = small
+    files, timings = [], []
+    for workers in (1, 3):
+        t = {}
+        opts = SweepOptions(duration_s=150, step_s=30, n_samples=200, chunk_steps=2, workers=workers)
+        files.append(sweep(constellation, setup, opts, tmp_path / f"{workers}.nc", timings=t))
+        timings.append(t)
+    xr.testing.assert_identical(_load(files[0]), _load(files[1]))
+    for t in timings:
+        stages = ("geometry_wait", "graph", "policies", "latency", "writing")
+        assert set(stages) <= set(t) and t["geometry_compute"] > 0
+        assert 0 < sum(t[s] for s in stages) <= t["total"]
+
+
+def _ring_oracle(n):
+    pos = np.arange(float(n))
+
+    def ring(s):
+        d = np.abs(pos - pos[np.asarray(s)][:, None])
+        return np.minimum(d, n - d)
+
+    return pos, ring
+
+
+@pytest.mark.parametrize("price", [0.0, 1.0])
+def test_shared_memo_changes_no_record(price):
+    """Handover reusing recompute's placement records exactly what it records placing itself."""
+    pos, ring = _ring_oracle(24)
+    probs = [[0.6, 0.3, 0.1], [0.5, 0.3, 0.2], [0.4, 0.4, 0.2]]
+    kw = dict(expert_bytes=1e8, isl_rate_bps=1e11, step_s=10.0, migration_price=price, min_gain_ratio=0.0)
+    alone = [make_policy(n, **kw) for n in ("recompute", "handover")]
+    shared = [make_policy(n, **kw) for n in ("recompute", "handover")]
+    usable = np.ones(24, dtype=bool)
+    for t in range(8):
+        phase = (pos * 15.0 + 7.0 * t) % 360.0
+        usable[(3 * t) % 24] = t % 3 != 0
+        memo = {}
+        for a, b in zip(alone, shared):
+            ra = a.step(t, phase, ring, usable.copy(), probs)
+            rb = b.step(t, phase, ring, usable.copy(), probs, memo=memo)
+            for field in ra.__dataclass_fields__:
+                np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
+        assert len(memo["placements"]) == 1  # placed once, reused once
+
+
+def test_one_ring_gives_both_latencies(small):
+    constellation, setup = small
+    snap = snapshot(constellation, constellation.reference_epoch, setup)
+    rng = np.random.default_rng(0)
+    n_layers, n_experts = setup.probs.shape
+    gates = rng.choice(np.flatnonzero(snap.eligible), n_layers, replace=False)
+    experts = rng.choice(np.flatnonzero(snap.eligible), (n_layers, n_experts))
+    ids = routing_trace(setup.probs, 300, seed=1)
+    both = latency.token_latency(snap.graph, gates, experts, setup.probs, setup.times,
+                                 trace=latency.TraceReplay(ids, setup.probs))
+    exact = latency.token_latency(snap.graph, gates, experts, setup.probs, setup.times)
+    tail = latency.sample_token_latency(snap.graph, gates, experts, setup.probs, setup.times, method=ids)
+    assert both.expected_ms == exact.expected_ms and both.breakdown == exact.breakdown
+    np.testing.assert_array_equal(both.samples.samples_ms, tail.samples_ms)
+    assert (both.samples.p50_ms, both.samples.p99_ms) == (tail.p50_ms, tail.p99_ms)
+
+
+def test_no_samples_when_unreachable():
+    free = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
+    g = latency.RoutingGraph.from_links([0], [1], [300.0], [True], 3, free, 0)
+    t = latency.ComputeTimes(dispatch_ms=0.0, local_ms=0.0, expert_ms=0.0)
+    with np.errstate(all="raise"):  # an idle expert on an unreachable satellite: 0 * inf, no warning
+        idle = latency.token_latency(g, [0], [[2, 1]], [[0.0, 1.0]], t, trace=[[[1]]])
+        cut = latency.token_latency(g, [0], [[1, 2]], [[0.0, 1.0]], t, trace=[[[1]]])
+    assert idle.reachable and idle.samples.p99_ms == idle.expected_ms
+    assert not cut.reachable and cut.samples is None
+    with pytest.raises(latency.ActivationError, match="layers"):
+        latency.TraceReplay(np.zeros((2, 3, 1), dtype=int), [[0.5, 0.5]])
