@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from ._kernels import dijkstra_rows
 from .exceptions import NoRouteError, SpecError
 from .specs import LinkProfile, ModelSpec, load_link_profile
 
@@ -257,6 +256,10 @@ class RoutingGraph:
                             f"0..{self.n_sat - 1}")
         missing = np.unique(src[[int(s) not in self._dist for s in src]]) if src.size else src
         if missing.size:
+            # Imported on first search: numba then loads only for routing, so placement/ (which
+            # imports latency.expectation) stays free of it.
+            from ._kernels import dijkstra_rows
+
             dist = np.empty((missing.size, self.n_sat))
             pred = np.empty((missing.size, self.n_sat), dtype=np.int32)
             hops = np.empty((missing.size, self.n_sat), dtype=np.int64)
