@@ -65,7 +65,8 @@ def test_decaying_satellite_is_dropped_and_the_sweep_goes_on(decay_run):
     has already left its slot, so the placement does not use it.)
     """
     index, constellation, ds = decay_run
-    state = orbits.propagate(constellation, ds["time"].values)
+    with pytest.warns(orbits.PropagationWarning, match="decayed"):
+        state = orbits.propagate(constellation, ds["time"].values)
     status = state["sgp4_status"].values[:, index]
     gone = (status != 0) | ~(state["altitude_km"].values[:, index] >= 100.0)
     assert not gone[0] and gone[-1] and status[-1] != 0, "the scenario must start healthy and end decayed"
