@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,10 +19,55 @@ import xarray as xr
 from . import __version__
 from .exceptions import OutputError
 
-__all__ = ["write_dataset", "atomic_write_text", "provenance_attrs", "command_line"]
+__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "provenance_attrs", "command_line"]
 
 #: CF conventions version our datasets follow.
 CONVENTIONS = "CF-1.11"
+
+
+@contextmanager
+def atomic_target(path, overwrite: bool = False):
+    """Yield a temporary path beside ``path``; on success it becomes ``path``, on any failure it vanishes.
+
+    The finished file is flushed to disk, given the user's usual permissions
+    (``mkstemp`` creates it 0600) and renamed into place, which is atomic on
+    POSIX filesystems: a crash, a full disk or Ctrl-C never leaves a partial
+    file under the final name. ``OSError`` becomes :class:`OutputError` naming
+    the path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with atomic_target(target) as tmp:
+    ...     _ = open(tmp, "w").write("done")
+    >>> open(target).read()
+    'done'
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: file exists; pass --overwrite to replace it")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise OutputError(f"{path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: could not write ({exc.strerror or exc})") from exc
+        raise
 
 
 def command_line() -> str:
@@ -118,37 +164,14 @@ def write_dataset(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
     >>> float(xr.open_dataset(p)["x_km"].sum())
     3.0
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: file exists; pass --overwrite (overwrite=True) to replace it")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError(f"{path}: directory {directory} does not exist")
     encoding = {}
     for name, var in ds.variables.items():
         if var.dtype.kind == "M":
             encoding[name] = {"units": "seconds since 1970-01-01T00:00:00Z", "calendar": "standard",
                               "dtype": "float64"}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    os.close(fd)
-    # mkstemp creates the file 0600; a finished dataset gets the user's usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)
+    with atomic_target(path, overwrite) as tmp:
         ds.to_netcdf(tmp, encoding=encoding)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: could not write ({exc.strerror or exc})") from exc
-        raise
-    return path
+    return Path(path)
 
 
 def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
@@ -161,28 +184,7 @@ def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
     >>> p.read_text()
     'a,b\n1,2\n'
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: file exists; pass --overwrite to replace it")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_target(path, overwrite) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: could not write ({exc.strerror or exc})") from exc
-        raise
-    return path
+    return Path(path)
