@@ -16,6 +16,7 @@ __all__ = [
     "time_options",
     "output_options",
     "model_options",
+    "placement_options",
     "quiet_option",
     "constellation_from_kwargs",
 ]
@@ -76,6 +77,15 @@ model_options = _compose(
                  help="Seed of generated activation profiles and random baselines."),
     click.option("--context-tokens", type=click.IntRange(min=0), default=None,
                  help="Tokens in the KV cache read by attention (default: the latency layer's)."),
+)
+
+placement_options = _compose(
+    click.option("--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="Experts one satellite may host (1 is the paper's setting)."),
+    click.option("--belt-planes", type=click.IntRange(min=1), default=None,
+                 help="Use only this many adjacent planes (beyond the paper)."),
+    click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True,
+                 help="ISL topology: +Grid from planes and slots, or each satellite's nearest visible."),
 )
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, default=False,

@@ -22,7 +22,7 @@ from ..compare import DEFAULT_STRATEGIES, compare
 from ..exceptions import SpaceXNetError
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
-from ._options import constellation_from_kwargs, constellation_options, model_options, quiet_option
+from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
 from ._tables import FORMATS, render
 
 __all__ = ["command"]
@@ -57,12 +57,7 @@ def _check_new(path, overwrite, what):
               help="Runs of each randomized strategy.")
 @click.option("--samples", "n_samples", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Monte Carlo tokens per placement (top-k routing) for p50/p95/p99.")
-@click.option("--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Experts one satellite may host (1 is the paper's setting).")
-@click.option("--belt-planes", type=click.IntRange(min=1), default=None,
-              help="Use only this many adjacent planes (beyond the paper).")
-@click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True,
-              help="ISL topology.")
+@placement_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Output format (default: table on stdout; from the suffix of --out).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table (.csv/.json/.txt).")

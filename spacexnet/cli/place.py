@@ -21,7 +21,7 @@ import placement
 from ..compare import place
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
-from ._options import constellation_from_kwargs, constellation_options, model_options, quiet_option
+from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
 from ._tables import render
 
 __all__ = ["command"]
@@ -33,10 +33,7 @@ __all__ = ["command"]
 @model_options
 @click.option("--strategy", type=click.Choice([n for n in placement.STRATEGIES if n != "lower-bound"]),
               default="space-xnet", show_default=True, help="Placement strategy.")
-@click.option("--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Experts one satellite may host.")
-@click.option("--belt-planes", type=click.IntRange(min=1), default=None, help="Use only this many adjacent planes.")
-@click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True)
+@placement_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the output to this file.")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace --out if it exists.")

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from ..exceptions import SpaceXNetError
 from ..scenario import model_setup
 from ..sweep import POLICIES, SweepOptions, sweep
-from ._options import constellation_from_kwargs, constellation_options, model_options, quiet_option
+from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
 from ._tables import render
 
 __all__ = ["command"]
@@ -51,10 +51,7 @@ def _policies(ctx, param, value):
 @click.option("--strategy", default="space-xnet", show_default=True,
               type=click.Choice(["space-xnet", "joint", "random", "ring-random", "random-optimized"]),
               help="Placement strategy the policies use.")
-@click.option("--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Experts one satellite may host.")
-@click.option("--belt-planes", type=click.IntRange(min=1), default=None, help="Use only this many adjacent planes.")
-@click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True)
+@placement_options
 @click.option("--margin-km", type=float, default=None,
               help="Atmosphere margin an ISL's line of sight must clear, km (default 80).")
 @click.option("--max-range-km", type=float, default=None, help="Laser terminal range, km (default 5,016).")
