@@ -47,8 +47,8 @@ STRATEGIES = ("space-xnet", "joint", *BASELINES, "lower-bound")
 CLAIM = 3.0
 SKEWS = ("uniform", "zipf:0.5", "zipf:1.0", "zipf:1.5", "zipf:2.0", "dirichlet:1.0", "dirichlet:0.1")
 
-COLUMNS = ("constellation", "model", "experts/sat", "hardware", "ISL", "belt", "instant", "activation",
-           "top-k share", "space-xnet ms", "joint ÷", "random ÷", "ring-random ÷", "random-optimized ÷", "lower-bound ÷",
+COLUMNS = ("constellation", "model", "experts/sat", "hardware", "ISL", "belt", "instant", "gate cand.",
+           "activation", "top-k share", "space-xnet ms", "joint ÷", "random ÷", "ring-random ÷", "random-optimized ÷", "lower-bound ÷",
            "claim ≥3×")
 
 
@@ -66,6 +66,7 @@ class Case:
     belt_planes: int | None = None
     offset_min: float = 0.0
     activation: str = "zipf:1.0"
+    gate_candidates: int | None = None  # K of the gate rule; None: what compare() uses (placement's default, 4)
 
 
     @property
@@ -92,13 +93,65 @@ class Row:
         c = self.case
         head = [c.constellation, c.model, str(c.experts_per_sat), c.hardware.split("-")[0], c.link_profile,
                 "-" if c.belt_planes is None else f"{c.belt_planes} planes", f"+{c.offset_min:g} min",
-                c.activation, "-" if math.isnan(self.topk_share) else f"{self.topk_share:.2f}"]
+                "default (4)" if c.gate_candidates is None else str(c.gate_candidates), c.activation, "-" if math.isnan(self.topk_share) else f"{self.topk_share:.2f}"]
         if self.error is not None:
             return head + ["infeasible"] + ["-"] * 5 + [self.error]
         rat = [f"{self.ratios[s]:.2f}" for s in ("joint", *BASELINES, "lower-bound")]
         worst = min(BASELINES, key=self.ratios.get)
         verdict = "holds" if self.holds else f"fails ({worst} {self.ratios[worst]:.2f})"
         return head + [f"{self.space_xnet_ms:,.1f}"] + rat + [verdict]
+
+
+@dataclass
+class _ExpectedRow:
+    """The fields of :class:`spacexnet.compare.StrategyRow` that this script reads."""
+
+    strategy: str
+    expected_ms: float
+    ratio_to_space_xnet: float = float("nan")
+    breakdown_ms: dict | None = None
+    placements: list | None = None
+
+
+def compare_gate_candidates(snap, setup, n_gate_candidates, n_seeds, belt_planes=None):
+    """The expected-latency part of :func:`spacexnet.compare.compare` with the gate rule's K set.
+
+    ``compare`` calls each strategy with placement's default of 4 gate
+    candidates per subnet (the satellites nearest the middle of its arc). This
+    calls the same registry functions with the same arguments and seeds, plus
+    ``n_gate_candidates``, and measures them with the same
+    :func:`latency.token_latency` (with K = 4 it reproduces ``compare``'s
+    expected values exactly). ``random`` and ``random-optimized`` draw their
+    gates at random and ignore K.
+    """
+    import latency
+    import placement
+
+    times = setup.times.broadcast(setup.n_layers)
+    kwargs = dict(capacity=setup.experts_per_sat, eligible=snap.eligible, plane=snap.plane, belt_planes=belt_planes,
+                  gate_time_ms=np.asarray(times.dispatch_ms),
+                  expert_time_ms=np.asarray(times.expert_ms).reshape(setup.n_layers, -1)[:, 0],
+                  n_gate_candidates=int(n_gate_candidates))
+    out = {}
+    for name in STRATEGIES:
+        fn = placement.STRATEGIES[name]
+        if name == "lower-bound":
+            g = snap.graph
+            nearest = np.full(g.n_sat, np.inf)
+            np.minimum.at(nearest, g.sat_a, g.edge_ms)
+            np.minimum.at(nearest, g.sat_b, g.edge_ms)
+            ev = fn(snap.arg_lat_deg, snap.path_ms, setup.probs, nearest_ms=nearest, **kwargs)
+            out[name] = _ExpectedRow(name, float(ev.total_ms + setup.times.head_ms))
+            continue
+        seeds = [setup.seed + i for i in range(n_seeds)] if name in placement.RANDOMIZED else [None]
+        pls = [fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **kwargs) for seed in seeds]
+        exact = [latency.token_latency(snap.graph, pl.gate_sat, pl.expert_sat, setup.probs, setup.times)
+                 for pl in pls]
+        out[name] = _ExpectedRow(name, float(np.mean([e.expected_ms for e in exact])),
+                                 breakdown_ms=exact[0].breakdown.as_dict(), placements=pls)
+    for row in out.values():
+        row.ratio_to_space_xnet = row.expected_ms / out["space-xnet"].expected_ms
+    return list(out.values())
 
 
 def top_k_share(probs) -> float:
@@ -139,8 +192,11 @@ class Runner:
                                 activation=case.activation, seed=act_seed, experts_per_sat=case.experts_per_sat)
             snap = self._snapshot(case, setup)
             try:
-                rows = compare(snap, setup, strategies=STRATEGIES, n_seeds=self.n_seeds, n_samples=self.n_samples,
-                               belt_planes=case.belt_planes)
+                if case.gate_candidates is None:
+                    rows = compare(snap, setup, strategies=STRATEGIES, n_seeds=self.n_seeds,
+                                   n_samples=self.n_samples, belt_planes=case.belt_planes)
+                else:
+                    rows = compare_gate_candidates(snap, setup, case.gate_candidates, self.n_seeds, case.belt_planes)
             except Exception as exc:  # an infeasible partition is a result, reported as such
                 msg = str(exc).split(";")[0]
                 self.log(f"  {case}: {type(exc).__name__}: {msg}")
@@ -215,6 +271,11 @@ def groups(quick: bool):
          [replace(base, preset="oneweb", activation=a) for a in ("uniform", "zipf:1.0", "dirichlet:0.1")]
          + [replace(base, walker=w, activation=a) for w in ("53:1000/10/1", "53:1584/24/1", "53:1584/36/1")
             for a in ("uniform", "zipf:1.0", "dirichlet:0.1")], 1),
+        ("Gate candidates per subnet (the gate rule's K; `spacexnet compare` uses 4)",
+         [replace(base, gate_candidates=k, activation=a) for a in ("uniform", "zipf:1.0", "dirichlet:0.1")
+          for k in (4, 16, 64)]
+         + [replace(kuiper, gate_candidates=k, activation=a) for a in ("uniform", "zipf:1.0", "dirichlet:0.1")
+            for k in (4, 64)], 1),
         ("Instant (the constellation moves; minutes after the epoch)",
          [replace(c, offset_min=m) for c in (base, kuiper) for m in (7.0, 31.0)], 1),
     ]
@@ -265,15 +326,19 @@ def main(argv=None) -> int:
     for r in holds:
         c = r.case
         where = ", ".join(x for x in (c.constellation, c.model, c.activation, c.hardware,
-                                      c.belt_planes and f"belt {c.belt_planes} planes") if x)
+                                      c.belt_planes and f"belt {c.belt_planes} planes",
+                                      c.gate_candidates and f"{c.gate_candidates} gate candidates") if x)
         print(f"- holds on {where}: " + ", ".join(f"{b} {r.ratios[b]:.2f}" for b in BASELINES) + ".")
-    for preset in ("starlink-shell1", "kuiper-630"):
-        r = next((r for r in ok if r.case == replace(Case(), preset=preset)), None)
+    diagnosed = [replace(Case(), preset=p, gate_candidates=k) for p in ("starlink-shell1", "kuiper-630")
+                 for k in (None, 64)]
+    for case in diagnosed:  # the default scenario (and with every arc member a gate candidate): why
+        r = next((r for r in ok if r.case == case), None)
         if r is None:
             continue
         bd = r.breakdown_ms
         total = sum(bd.values())
-        print(f"- {preset}, {r.case.model}, {r.case.activation}: space-xnet's {r.space_xnet_ms:,.1f} ms = "
+        k = "default 4" if r.case.gate_candidates is None else r.case.gate_candidates
+        print(f"- {r.case.preset}, {r.case.model}, {r.case.activation}, {k} gate candidates: space-xnet's {r.space_xnet_ms:,.1f} ms = "
               + ", ".join(f"{k.removesuffix('_ms')} {v:,.1f} ms ({100 * v / total:.0f}%)" for k, v in bd.items())
               + f"; its gate ring alone (sum of path(g_l → g_l+1)) is {r.gate_ring_ms:,.1f} ms; "
               f"its subnets span {r.planes_per_subnet:.1f} orbital planes on average.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +33,11 @@ def _tables(text: str) -> list[list[dict]]:
 
 @pytest.fixture(scope="module")
 def quick_output() -> str:
+    # The repository first on the path, as in the test process itself (a stale install cannot shadow it).
+    path = os.pathsep.join(filter(None, [str(EXAMPLES.parent), os.environ.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, str(EXAMPLES / "paper_claim.py"), "--quick", "--quiet"],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": path})
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -53,8 +57,7 @@ def test_paper_claim_quick_table(quick_output):
         assert float(row["lower-bound ÷"]) < 1
 
 
-def test_paper_claim_space_xnet_is_its_own_unit():
-    """space-xnet's own ratio is exactly 1 (it is every ratio's denominator)."""
+def _load_paper_claim():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("paper_claim", EXAMPLES / "paper_claim.py")
@@ -64,6 +67,12 @@ def test_paper_claim_space_xnet_is_its_own_unit():
         spec.loader.exec_module(mod)
     finally:
         del sys.modules["paper_claim"]
+    return mod
+
+
+def test_paper_claim_space_xnet_is_its_own_unit():
+    """space-xnet's own ratio is exactly 1 (it is every ratio's denominator)."""
+    mod = _load_paper_claim()
     runner = mod.Runner([0], n_seeds=1, n_samples=100, log=lambda msg: None)
     row = runner.run(mod.Case(preset="kuiper-630", activation="uniform"))
     assert row.error is None
@@ -73,3 +82,14 @@ def test_paper_claim_space_xnet_is_its_own_unit():
 
 def test_paper_claim_verdict_counts_rows(quick_output):
     assert "holds on" in quick_output and "of 3 feasible rows" in quick_output
+
+
+def test_gate_candidates_axis_reproduces_compare():
+    """With the default K = 4, the script's direct gate-candidates path gives compare()'s expected values."""
+    mod = _load_paper_claim()
+    runner = mod.Runner([0], n_seeds=2, n_samples=100, log=lambda msg: None)
+    via_compare = runner.run(mod.Case(preset="kuiper-630"))
+    direct = runner.run(mod.Case(preset="kuiper-630", gate_candidates=4))
+    assert direct.space_xnet_ms == pytest.approx(via_compare.space_xnet_ms, rel=1e-12)
+    for name, ratio in via_compare.ratios.items():
+        assert direct.ratios[name] == pytest.approx(ratio, rel=1e-12), name
