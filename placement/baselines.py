@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validate import as_capacity, as_eligible, as_phase_deg, as_probs, oracle_rows
 from .capacity import check_capacity
-from .gates import _choose_gates, subnet_members
+from .gates import DEFAULT_GATE_CANDIDATES, _choose_gates, subnet_members
 from .model import Placement
 from .ring import belt_mask, ring_partition
 from .two_level import place_experts_in_subnets
@@ -95,7 +95,7 @@ def _pool(phase, eligible, plane, belt_planes):
 
 def random_layers_random_experts(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
                                  belt_planes=None, seed=None, gate_time_ms=0.0, expert_time_ms=0.0,
-                                 n_gate_candidates: int = 4) -> Placement:
+                                 n_gate_candidates: int = DEFAULT_GATE_CANDIDATES) -> Placement:
     """Baseline "random": random layers, random gates, random experts.
 
     Parameters
@@ -128,7 +128,7 @@ def random_layers_random_experts(arg_lat_deg, path_ms, probs, *, capacity=1, eli
 
 def ring_layers_random_experts(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
                                belt_planes=None, seed=None, gate_time_ms=0.0, expert_time_ms=0.0,
-                               n_gate_candidates: int = 4) -> Placement:
+                               n_gate_candidates: int = DEFAULT_GATE_CANDIDATES) -> Placement:
     """Baseline "ring-random": the paper's layer placement, random experts.
 
     Layers and gates exactly as :func:`placement.space_xnet` (one oracle
@@ -162,7 +162,7 @@ def ring_layers_random_experts(arg_lat_deg, path_ms, probs, *, capacity=1, eligi
 
 def random_layers_optimized_experts(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
                                     belt_planes=None, seed=None, gate_time_ms=0.0, expert_time_ms=0.0,
-                                    n_gate_candidates: int = 4) -> Placement:
+                                    n_gate_candidates: int = DEFAULT_GATE_CANDIDATES) -> Placement:
     """Baseline "random-optimized": random layers and gates, sorted experts.
 
     One oracle call with the L random gates, then the sorted rule inside

@@ -28,6 +28,7 @@ from ._validate import as_capacity, as_eligible, as_layer_times, as_probs, oracl
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .experts import sorted_expected_max
 from .model import Evaluation
+from .gates import DEFAULT_GATE_CANDIDATES
 
 __all__ = ["lower_bound", "nearest_neighbour_ms"]
 
@@ -56,7 +57,7 @@ def nearest_neighbour_ms(path_ms, eligible) -> np.ndarray:
 
 
 def lower_bound(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None,
-                seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = 4,
+                seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES,
                 nearest_ms=None) -> Evaluation:
     """Lower bound on the expected token latency of any placement.
 

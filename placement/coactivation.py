@@ -30,6 +30,7 @@ from ._validate import as_layer_times, as_probs, oracle_rows
 from .exceptions import PlacementError
 from .model import Evaluation, Placement, layer_costs_ms
 from .two_level import space_xnet
+from .gates import DEFAULT_GATE_CANDIDATES
 
 __all__ = ["coactivation", "trace_latency_ms"]
 
@@ -93,7 +94,7 @@ def trace_latency_ms(placement: Placement, path_ms, traces, gate_time_ms=0.0, ex
 
 def coactivation(arg_lat_deg, path_ms, probs, traces, *, capacity=1, eligible=None, plane=None,
                  belt_planes=None, seed=None, gate_time_ms=0.0, expert_time_ms=0.0,
-                 n_gate_candidates: int = 4, start: Placement | None = None, max_passes: int = 100) -> Placement:
+                 n_gate_candidates: int = DEFAULT_GATE_CANDIDATES, start: Placement | None = None, max_passes: int = 100) -> Placement:
     """Refine a placement's expert assignment on a router trace (2-opt).
 
     Parameters

@@ -1,7 +1,12 @@
 """Gate selection: one gate per subnet, chosen for the whole ring at once.
 
-Rule. Each subnet offers K candidate gates: its K satellites nearest the
-middle of its arc in ring order (phase, then plane). A layer's cost for a
+Rule. Each subnet offers K candidate gates (default 8), spread evenly over
+its arc in ring order (phase, then plane): the first and last satellites of
+the arc and evenly spaced ones between. A gate near the end of its arc can
+sit next to the following arc's gate, so the spread lets the gate ring be
+short; candidates bunched at the arcs' middles cannot (on Starlink shell 1
+with llama-moe-3.5b, 4 middle candidates give 1,513 ms per token, 8 spread
+candidates 950 ms, every satellite of the arc 948 ms). A layer's cost for a
 pair of gates ``(a, b)`` — ``a`` gate of layer ``l``, ``b`` gate of layer
 ``l+1`` — is its exact expected time with its experts placed optimally by
 the sorted rule inside subnet ``l`` (gate excluded). The gates minimise the
@@ -27,10 +32,14 @@ from .capacity import check_capacity
 from .exceptions import PlacementError
 from .experts import sorted_expected_max
 
-__all__ = ["choose_gates"]
+__all__ = ["choose_gates", "DEFAULT_GATE_CANDIDATES"]
+
+#: Candidate gates per subnet (K). Spread over the arc, 8 come within 0.3 % of
+#: trying every satellite on Starlink shell 1, at 1/6 of the shortest-path searches.
+DEFAULT_GATE_CANDIDATES = 8
 
 
-def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates: int = 4) -> np.ndarray:
+def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates: int = DEFAULT_GATE_CANDIDATES) -> np.ndarray:
     """Choose the gate satellite of every subnet (exact over the candidates).
 
     Parameters
@@ -43,7 +52,7 @@ def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1,
     probs : array_like, shape (L, E)
         Activation probabilities of the experts of each layer.
     arg_lat_deg : array_like, shape (n_sat,)
-        Phase of each satellite in degrees, to find each arc's middle.
+        Phase of each satellite in degrees, to order each arc.
     plane : array_like of int, shape (n_sat,), optional
         Plane labels, breaking phase ties as in :func:`ring_partition`.
     capacity : int or array_like of int, shape (n_sat,)
@@ -59,8 +68,8 @@ def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1,
     Examples
     --------
     Two arcs of a 6-satellite ring 1 ms apart. On this symmetric ring every
-    gate pair costs 6 ms per token; ties go to the candidates nearest the
-    middle of each arc:
+    gate pair costs 6 ms per token; ties go to the first candidates, the
+    first satellite of each arc:
 
     >>> import numpy as np
     >>> pos = np.arange(6.0)
@@ -69,7 +78,7 @@ def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1,
     >>> phase = pos * 60.0
     >>> sub = np.array([0, 0, 0, 1, 1, 1])
     >>> choose_gates(sub, ring, [[1.0], [1.0]], arg_lat_deg=phase).tolist()
-    [1, 4]
+    [0, 3]
     """
     gate_sat, _ = _choose_gates(subnet, path_ms, probs, arg_lat_deg=arg_lat_deg, plane=plane,
                                 capacity=capacity, n_candidates=n_candidates)
@@ -93,7 +102,8 @@ def subnet_members(subnet: np.ndarray, n_layers: int, arg_lat_deg, plane=None) -
     return members
 
 
-def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates=4):
+def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1,
+                  n_candidates=DEFAULT_GATE_CANDIDATES):
     """:func:`choose_gates`, also returning the gates' rows ``d(g_l, ·)`` (L, n_sat)."""
     subnet = np.asarray(subnet, dtype=np.int64)
     p = as_probs(probs)
@@ -110,13 +120,10 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     m_max = members.shape[1]
     size = (members >= 0).sum(axis=1)
     k = int(min(n_candidates, m_max))
-    # Positions nearest the middle of each arc (lower position on ties);
-    # small subnets repeat their last choice, which the DP handles as a tie.
-    middle = (size[:, None] - 1) / 2.0
-    pos = np.arange(m_max)[None, :]
-    dist = np.where(pos < size[:, None], np.abs(pos - middle), np.inf)
-    cand_pos = np.argsort(dist, axis=1, kind="stable")[:, :k]
-    cand_pos = np.minimum(cand_pos, size[:, None] - 1)
+    # Evenly spread positions from the first to the last member of each arc; a subnet smaller
+    # than K repeats positions, which the DP handles as ties.
+    spread = np.linspace(0.0, 1.0, k) if k > 1 else np.array([0.5])
+    cand_pos = np.round(spread[None, :] * (size[:, None] - 1)).astype(np.int64)
     cand = np.take_along_axis(members, cand_pos, axis=1)  # (L, K)
 
     sources, inverse = np.unique(cand, return_inverse=True)

@@ -38,6 +38,7 @@ from .experts import experts_to_slots, sorted_expected_max
 from .model import Placement, objective_from_rows
 from .ring import ring_partition
 from .two_level import two_level_on_subnets
+from .gates import DEFAULT_GATE_CANDIDATES
 
 __all__ = ["joint"]
 
@@ -49,7 +50,7 @@ _COMPACT_SLACK = 1.25
 
 
 def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None,
-          seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = 4,
+          seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES,
           max_rounds: int = 4, n_moves: int = 4) -> Placement:
     """Gates and experts placed together (greedy starts + local search).
 

@@ -21,6 +21,7 @@ from .exceptions import PlacementError
 from .joint import joint
 from .model import Evaluation, evaluate
 from .two_level import space_xnet
+from .gates import DEFAULT_GATE_CANDIDATES
 
 __all__ = ["STRATEGIES", "RANDOMIZED", "StrategyResult", "compare_strategies"]
 
@@ -78,7 +79,7 @@ class StrategyResult:
 
 def compare_strategies(arg_lat_deg, path_ms, probs, *, strategies=None, n_seeds: int = 5, seed: int = 0,
                        capacity=1, eligible=None, plane=None, belt_planes=None, gate_time_ms=0.0,
-                       expert_time_ms=0.0, n_gate_candidates: int = 4, nearest_ms=None) -> dict:
+                       expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES, nearest_ms=None) -> dict:
     """Run and evaluate several strategies on one scenario.
 
     Parameters

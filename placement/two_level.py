@@ -13,7 +13,7 @@ import numpy as np
 from ._validate import as_capacity, as_phase_deg, as_probs
 from .capacity import check_capacity
 from .experts import experts_to_slots, fill_sorted
-from .gates import _choose_gates, subnet_members
+from .gates import DEFAULT_GATE_CANDIDATES, _choose_gates, subnet_members
 from .model import Placement
 from .ring import ring_partition
 
@@ -21,7 +21,7 @@ __all__ = ["space_xnet", "place_experts_in_subnets", "two_level_on_subnets"]
 
 
 def space_xnet(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None,
-               seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = 4) -> Placement:
+               seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES) -> Placement:
     """Space-XNet placement: ring partition, gate ring, sorted experts.
 
     Parameters

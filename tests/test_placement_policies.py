@@ -341,7 +341,8 @@ def line_oracle(weights_ms):
 
 
 def test_handover_rule_by_hand():
-    # Seven satellites on a line, one layer, one expert always active, gate 3 (middle).
+    # Seven satellites on a line, one layer, one expert always active, gate 3 (middle: one gate
+    # candidate per subnet, which the spread rule puts at the arc's middle).
     # Step 0, all links 1 ms: the expert sits next to the gate, on 2 (ties to the lower index).
     # Step 1, links 2–3 at 2 ms and 3–4 at 0.5 ms: moving the expert from 2 to 4 takes its
     # layer from 2·2 = 4 ms to 2·0.5 = 1 ms, a gain of 3/4 of the decode time per token.
@@ -351,7 +352,8 @@ def test_handover_rule_by_hand():
     phase = np.arange(7) * 10.0
     even = line_oracle([1.0] * 6)
     shifted = line_oracle([1.0, 1.0, 2.0, 0.5, 1.0, 1.0])
-    kw = dict(expert_bytes=1.25e9, isl_rate_bps=1e10, step_s=10.0, horizon_s=50.0, min_gain_ratio=0.0)
+    kw = dict(expert_bytes=1.25e9, isl_rate_bps=1e10, step_s=10.0, horizon_s=50.0, min_gain_ratio=0.0,
+              n_gate_candidates=1)
 
     def after_step1(lookahead=(), **extra):
         pol = make_policy("handover", **{**kw, **extra})
