@@ -24,7 +24,7 @@ random placements (activation seed + i) never repeat between them.
 
 Run::
 
-    python examples/paper_claim.py            # full grid (72 rows), about 5 min on 2 busy cores
+    python examples/paper_claim.py            # full grid (86 rows), about 5 min on 2 busy cores
     python examples/paper_claim.py --quick    # 3 rows, a few seconds (used by the tests)
 """
 
@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from placement.gates import DEFAULT_GATE_CANDIDATES
 from spacexnet.compare import compare
 from spacexnet.scenario import build_constellation, model_setup, snapshot
 
@@ -45,6 +46,8 @@ BASELINES = ("random", "ring-random", "random-optimized")
 STRATEGIES = ("space-xnet", "joint", *BASELINES, "lower-bound")
 #: Ratio every baseline must reach for the paper's claim to hold on a row.
 CLAIM = 3.0
+#: The gate-candidates axis: fewer than the default, the default, every satellite of an arc (≤ 64).
+GATE_K = (4, DEFAULT_GATE_CANDIDATES, 64)
 SKEWS = ("uniform", "zipf:0.5", "zipf:1.0", "zipf:1.5", "zipf:2.0", "dirichlet:1.0", "dirichlet:0.1")
 
 COLUMNS = ("constellation", "model", "experts/sat", "hardware", "ISL", "belt", "instant", "gate cand.",
@@ -66,7 +69,7 @@ class Case:
     belt_planes: int | None = None
     offset_min: float = 0.0
     activation: str = "zipf:1.0"
-    gate_candidates: int | None = None  # K of the gate rule; None: what compare() uses (placement's default, 4)
+    gate_candidates: int | None = None  # K of the gate rule; None: what compare() uses (placement's default)
 
 
     @property
@@ -93,7 +96,7 @@ class Row:
         c = self.case
         head = [c.constellation, c.model, str(c.experts_per_sat), c.hardware.split("-")[0], c.link_profile,
                 "-" if c.belt_planes is None else f"{c.belt_planes} planes", f"+{c.offset_min:g} min",
-                "default (4)" if c.gate_candidates is None else str(c.gate_candidates), c.activation, "-" if math.isnan(self.topk_share) else f"{self.topk_share:.2f}"]
+                f"default ({DEFAULT_GATE_CANDIDATES})" if c.gate_candidates is None else str(c.gate_candidates), c.activation, "-" if math.isnan(self.topk_share) else f"{self.topk_share:.2f}"]
         if self.error is not None:
             return head + ["infeasible"] + ["-"] * 5 + [self.error]
         rat = [f"{self.ratios[s]:.2f}" for s in ("joint", *BASELINES, "lower-bound")]
@@ -116,13 +119,14 @@ class _ExpectedRow:
 def compare_gate_candidates(snap, setup, n_gate_candidates, n_seeds, belt_planes=None):
     """The expected-latency part of :func:`spacexnet.compare.compare` with the gate rule's K set.
 
-    ``compare`` calls each strategy with placement's default of 4 gate
-    candidates per subnet (the satellites nearest the middle of its arc). This
-    calls the same registry functions with the same arguments and seeds, plus
-    ``n_gate_candidates``, and measures them with the same
-    :func:`latency.token_latency` (with K = 4 it reproduces ``compare``'s
-    expected values exactly). ``random`` and ``random-optimized`` draw their
-    gates at random and ignore K.
+    ``compare`` calls each strategy with placement's default of
+    ``DEFAULT_GATE_CANDIDATES`` (8) gate candidates per subnet, spread evenly
+    over its arc from the first to the last satellite; every K uses that same
+    spread rule. This calls the same registry functions with the same
+    arguments and seeds, plus ``n_gate_candidates``, and measures them with
+    the same :func:`latency.token_latency` (with the default K it reproduces
+    ``compare``'s expected values exactly). ``random`` and
+    ``random-optimized`` draw their gates at random and ignore K.
     """
     import latency
     import placement
@@ -271,11 +275,10 @@ def groups(quick: bool):
          [replace(base, preset="oneweb", activation=a) for a in ("uniform", "zipf:1.0", "dirichlet:0.1")]
          + [replace(base, walker=w, activation=a) for w in ("53:1000/10/1", "53:1584/24/1", "53:1584/36/1")
             for a in ("uniform", "zipf:1.0", "dirichlet:0.1")], 1),
-        ("Gate candidates per subnet (the gate rule's K; `spacexnet compare` uses 4)",
-         [replace(base, gate_candidates=k, activation=a) for a in ("uniform", "zipf:1.0", "dirichlet:0.1")
-          for k in (4, 16, 64)]
-         + [replace(kuiper, gate_candidates=k, activation=a) for a in ("uniform", "zipf:1.0", "dirichlet:0.1")
-            for k in (4, 64)], 1),
+        (f"Gate candidates per subnet (the gate rule's K, spread evenly over each arc; "
+         f"`spacexnet compare` uses {DEFAULT_GATE_CANDIDATES})",
+         [replace(c, gate_candidates=k, activation=a) for c in (base, kuiper)
+          for a in ("uniform", "zipf:1.0", "dirichlet:0.1") for k in GATE_K], 1),
         ("Instant (the constellation moves; minutes after the epoch)",
          [replace(c, offset_min=m) for c in (base, kuiper) for m in (7.0, 31.0)], 1),
     ]
@@ -326,7 +329,9 @@ def main(argv=None) -> int:
     for r in holds:
         c = r.case
         where = ", ".join(x for x in (c.constellation, c.model, c.activation, c.hardware,
+                                      c.link_profile != Case.link_profile and c.link_profile,
                                       c.belt_planes and f"belt {c.belt_planes} planes",
+                                      c.offset_min and f"+{c.offset_min:g} min",
                                       c.gate_candidates and f"{c.gate_candidates} gate candidates") if x)
         print(f"- holds on {where}: " + ", ".join(f"{b} {r.ratios[b]:.2f}" for b in BASELINES) + ".")
     diagnosed = [replace(Case(), preset=p, gate_candidates=k) for p in ("starlink-shell1", "kuiper-630")
@@ -337,7 +342,7 @@ def main(argv=None) -> int:
             continue
         bd = r.breakdown_ms
         total = sum(bd.values())
-        k = "default 4" if r.case.gate_candidates is None else r.case.gate_candidates
+        k = f"default {DEFAULT_GATE_CANDIDATES}" if r.case.gate_candidates is None else r.case.gate_candidates
         print(f"- {r.case.preset}, {r.case.model}, {r.case.activation}, {k} gate candidates: space-xnet's {r.space_xnet_ms:,.1f} ms = "
               + ", ".join(f"{k.removesuffix('_ms')} {v:,.1f} ms ({100 * v / total:.0f}%)" for k, v in bd.items())
               + f"; its gate ring alone (sum of path(g_l → g_l+1)) is {r.gate_ring_ms:,.1f} ms; "

@@ -85,11 +85,11 @@ def test_paper_claim_verdict_counts_rows(quick_output):
 
 
 def test_gate_candidates_axis_reproduces_compare():
-    """With the default K = 4, the script's direct gate-candidates path gives compare()'s expected values."""
+    """With the default K, the script's direct gate-candidates path gives compare()'s expected values."""
     mod = _load_paper_claim()
     runner = mod.Runner([0], n_seeds=2, n_samples=100, log=lambda msg: None)
     via_compare = runner.run(mod.Case(preset="kuiper-630"))
-    direct = runner.run(mod.Case(preset="kuiper-630", gate_candidates=4))
+    direct = runner.run(mod.Case(preset="kuiper-630", gate_candidates=mod.DEFAULT_GATE_CANDIDATES))
     assert direct.space_xnet_ms == pytest.approx(via_compare.space_xnet_ms, rel=1e-12)
     for name, ratio in via_compare.ratios.items():
         assert direct.ratios[name] == pytest.approx(ratio, rel=1e-12), name
