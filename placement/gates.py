@@ -34,8 +34,9 @@ from .experts import sorted_expected_max
 
 __all__ = ["choose_gates", "DEFAULT_GATE_CANDIDATES"]
 
-#: Candidate gates per subnet (K). Spread over the arc, 8 come within 0.3 % of
-#: trying every satellite on Starlink shell 1, at 1/6 of the shortest-path searches.
+#: Candidate gates per subnet (K). Spread over the arc, 8 come within 0.3 % of trying every
+#: satellite on Starlink shell 1 at zipf:1.0 activation, at 1/6 of the shortest-path searches;
+#: with very skewed activation (dirichlet:0.1) trying every satellite is about 10 % faster.
 DEFAULT_GATE_CANDIDATES = 8
 
 
