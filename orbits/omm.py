@@ -30,6 +30,7 @@ import numpy as np
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
+from ._textfile import read_text_file
 from .constellation import Constellation, recorded
 from .exceptions import OMMFormatError, OrbitsError
 from .tle import _drop_duplicates
@@ -353,21 +354,7 @@ def read_omm(path, skip_invalid=False, structure=True, *, fmt=None, duplicates="
     1
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise OMMFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise OMMFormatError(f"{path}: is a directory (expected an OMM file)") from None
-    if b"\x00" in data:
-        lineno = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise OMMFormatError(f"{path}:{lineno}: NUL byte (found binary data, expected OMM text)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        lineno = data[:exc.start].count(b"\n") + 1
-        raise OMMFormatError(f"{path}:{lineno}: not UTF-8 text (found byte 0x{data[exc.start]:02x}, "
-                             "expected OMM CSV, JSON or XML)") from None
+    text, _ = read_text_file(path, OMMFormatError, "OMM CSV, JSON or XML")
     fmt = fmt or _sniff(text, path.suffix)
     return parse_omm_text(text, source=str(path), skip_invalid=skip_invalid, structure=structure,
                           fmt=fmt, duplicates=duplicates)

@@ -33,6 +33,7 @@ import numpy as np
 from sgp4.api import Satrec
 from sgp4.exporter import export_tle
 
+from ._textfile import read_text_file
 from .constellation import Constellation, recorded
 from .exceptions import ConstellationError, OrbitsError, TLEFormatError
 
@@ -400,21 +401,7 @@ def read_tle(path, skip_invalid=False, structure=True, *, check_checksum=True, d
     (1, 'NORAD-25544')
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise TLEFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TLEFormatError(f"{path}: is a directory (expected a TLE text file)") from None
-    if b"\x00" in data:
-        lineno = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise TLEFormatError(f"{path}:{lineno}: NUL byte (found binary data, expected a TLE text file)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        lineno = data[:exc.start].count(b"\n") + 1
-        raise TLEFormatError(f"{path}:{lineno}: not UTF-8 text (found byte 0x{data[exc.start]:02x}, "
-                             "expected a TLE text file)") from None
+    text, _ = read_text_file(path, TLEFormatError, "a TLE text file")
     return parse_tle_text(text, source=str(path), skip_invalid=skip_invalid, structure=structure,
                           check_checksum=check_checksum, duplicates=duplicates)
 

@@ -59,6 +59,8 @@ from pathlib import Path
 
 import numpy as np
 
+from orbits._textfile import read_text_file
+
 from orbits.exceptions import TimeGridError
 from orbits.timegrid import to_datetime64_utc
 
@@ -312,25 +314,8 @@ class Faults:
 # --------------------------------------------------------------------------- parsing
 
 def _read_text(path: Path) -> tuple[str, str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FaultFileError(f"{path}: no such fault file") from None
-    except IsADirectoryError:
-        raise FaultFileError(f"{path}: is a directory (expected a CSV fault file)") from None
-    except OSError as exc:
-        raise FaultFileError(f"{path}: cannot read fault file ({exc.strerror or exc})") from None
-    digest = hashlib.sha256(data).hexdigest()
-    if b"\x00" in data:
-        lineno = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise FaultFileError(f"{path}:{lineno}: NUL byte (found binary data, expected CSV text)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        lineno = data[:exc.start].count(b"\n") + 1
-        raise FaultFileError(f"{path}:{lineno}: not UTF-8 text (found byte 0x{data[exc.start]:02x}, "
-                             "expected UTF-8 CSV)") from None
-    return text, digest
+    text, data = read_text_file(path, FaultFileError, "a CSV fault file", missing="no such fault file")
+    return text, hashlib.sha256(data).hexdigest()
 
 
 def _norad(text, where, column):
