@@ -19,6 +19,7 @@ __all__ = [
     "placement_options",
     "quiet_option",
     "constellation_from_kwargs",
+    "times_from_kwargs",
 ]
 
 
@@ -92,6 +93,20 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, default=False,
                             help="No progress bars or summaries on stderr.")
 
 _CONSTELLATION_KEYS = ("preset", "walker", "altitude_km", "star", "epoch", "tle", "omm", "skip_invalid")
+
+
+def times_from_kwargs(kwargs: dict, constellation):
+    """Pop ``--start/--duration-s/--step-s`` and build the UTC grid.
+
+    Defaults: the constellation's newest element-set epoch (to the minute) and one orbital period.
+    """
+    import orbits
+
+    start = kwargs.pop("start") or constellation.reference_epoch
+    duration_s = kwargs.pop("duration_s")
+    if duration_s is None:
+        duration_s = orbits.orbital_period_s(constellation)
+    return orbits.time_grid(start, duration_s, kwargs.pop("step_s"))
 
 
 def constellation_from_kwargs(kwargs: dict, quiet: bool = False):

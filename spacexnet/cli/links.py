@@ -23,12 +23,18 @@ from orbits.links import (
     DEFAULT_MIN_ELEVATION_DEG,
     links_from_chunks,
 )
-from orbits.propagate import iter_propagate, orbital_period_s
-from orbits.timegrid import time_grid
+from orbits.propagate import iter_propagate
 from orbits.topology import TOPOLOGIES
 
 from ..io import provenance_attrs, write_dataset
-from ._options import constellation_from_kwargs, constellation_options, output_options, quiet_option, time_options
+from ._options import (
+    constellation_from_kwargs,
+    constellation_options,
+    output_options,
+    quiet_option,
+    time_options,
+    times_from_kwargs,
+)
 
 __all__ = ["command"]
 
@@ -98,14 +104,8 @@ def command(**kwargs):
     """
     quiet = kwargs.pop("quiet")
     constellation = constellation_from_kwargs(kwargs, quiet=quiet)
-    start = kwargs.pop("start")
-    duration_s = kwargs.pop("duration_s")
-    step_s = kwargs.pop("step_s")
-    if start is None:
-        start = constellation.reference_epoch
-    if duration_s is None:
-        duration_s = orbital_period_s(constellation)
-    times = time_grid(start, duration_s, step_s)
+    step_s = kwargs["step_s"]
+    times = times_from_kwargs(kwargs, constellation)
     if not quiet:
         click.echo(f"{constellation!r}: {len(times)} steps of {step_s:g} s from {times[0]} UTC", err=True)
 

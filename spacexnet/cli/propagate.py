@@ -19,12 +19,18 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from orbits.propagate import PropagationWarning, orbital_period_s, propagate
-from orbits.timegrid import time_grid
+from orbits.propagate import PropagationWarning, propagate
 
 from ..exceptions import OutputError
 from ..io import provenance_attrs, write_dataset
-from ._options import constellation_from_kwargs, constellation_options, output_options, quiet_option, time_options
+from ._options import (
+    constellation_from_kwargs,
+    constellation_options,
+    output_options,
+    quiet_option,
+    time_options,
+    times_from_kwargs,
+)
 
 __all__ = ["command"]
 
@@ -80,14 +86,8 @@ def command(**kwargs):
         # Fail before the work, not after it.
         raise OutputError(f"{out}: file exists; pass --overwrite to replace it")
     constellation = constellation_from_kwargs(kwargs, quiet=quiet)
-    start = kwargs.pop("start")
-    duration_s = kwargs.pop("duration_s")
-    step_s = kwargs.pop("step_s")
-    if start is None:
-        start = constellation.reference_epoch
-    if duration_s is None:
-        duration_s = orbital_period_s(constellation)
-    times = time_grid(start, duration_s, step_s)
+    step_s = kwargs["step_s"]
+    times = times_from_kwargs(kwargs, constellation)
     polar_motion = not kwargs.pop("no_polar_motion")
 
     with warnings.catch_warnings():
