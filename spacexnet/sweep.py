@@ -15,9 +15,11 @@ Two stages (DESIGN.md, "Scale"):
    top-k routing trace, from one pass over the shortest paths). The
    shortest paths from a source are searched once per step whichever
    policy asks (the graph caches them), recompute's placement is handover's
-   candidate (a per-step memo), and a step's searches are split among
-   ``workers`` threads; none of this changes a number, so any worker count
-   writes the same file.
+   candidate (a per-step memo), a step's searches are split among
+   ``workers`` threads, and with two or more workers the next step's graph
+   is searched on a spare thread, while this step's policies run, from the
+   sources the previous step asked for; none of this changes a number, so
+   any worker count writes the same file.
 
 Chunks are consumed in order with a bounded number in flight, and every
 finished chunk is written at once to a part file beside the output, with
@@ -556,6 +558,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     # numbers: each search is one task); on a cluster this process keeps to one thread.
     threads = 1 if scheduler else int(options.workers)
     chunk_fn = geometry_chunk if timings is None or scheduler else clock.timed_chunk
+    # With two or more threads, the next step's searches start during this step (see prepare).
+    prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") if threads > 1 else None
+    pending, prev_sources = None, None
     try:
         jobs = ((constellation, chunk, topology, options.link_rules) for chunk in chunks[done:])
         geo_iter = executor.map_ordered(chunk_fn, jobs)
@@ -568,8 +573,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             measures = {name: [] for name in options.policies}
             usable_all = np.zeros((n_t, n_sat), dtype=bool)
             up_all = np.zeros((n_t, sat_a.size), dtype=bool)
-            for i in range(n_t):
-                step = carry.steps_done
+            def prepare(i):
+                # Called in step order: carry.failed accumulates over the steps.
                 bad = (geo["status"][i] != 0) | ~(geo["altitude_km"][i] >= MIN_ALTITUDE_KM)
                 carry.failed |= bad
                 down = carry.failed.copy()
@@ -583,6 +588,25 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                                                             up, n_sat, setup.link_profile, model.hidden_state_bytes)
                     graph.threads = threads
                     usable = largest_component(graph, ~down)
+                return graph, usable, up
+
+            upcoming = prepare(0)
+            for i in range(n_t):
+                step = carry.steps_done
+                graph, usable, up = upcoming
+                if pending is not None:
+                    with clock("policies"):
+                        pending.result()
+                    pending = None
+                    graph.threads = threads
+                if i + 1 < n_t:
+                    upcoming = prepare(i + 1)
+                    if prefetcher is not None and prev_sources is not None:
+                        # While this step's policies run, search the next step's graph from the
+                        # sources the previous step asked for (at small steps nearly the same
+                        # ones) on one spare thread; a search gives the same row whenever it runs.
+                        upcoming[0].threads = 1
+                        pending = prefetcher.submit(upcoming[0]._sources, prev_sources)
                 usable_all[i], up_all[i] = usable, up
                 elapsed_s = (chunk[i] - t0) / np.timedelta64(1, "s")
                 phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
@@ -594,6 +618,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     records[name].append(rec)
                     with clock("latency"):
                         measures[name].append(_measure(graph, rec, setup, trace))
+                prev_sources = np.fromiter(graph._dist.keys(), dtype=np.int64)
                 carry.steps_done += 1
                 if progress is not None:
                     progress(carry.steps_done, n_steps)
@@ -603,6 +628,10 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                                     _geo_summary(geo, usable_all, up_all), n_sat, setup)
                 store.save(k, ds, carry)
     finally:
+        if pending is not None:
+            pending.cancel()
+        if prefetcher is not None:
+            prefetcher.shutdown(wait=True, cancel_futures=True)
         executor.close()
     attrs = provenance_attrs(
         source=constellation.source, command=command,
