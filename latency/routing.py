@@ -294,7 +294,7 @@ class RoutingGraph:
         src = self._sources(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat))
-        return np.stack([self._dist[int(s)] for s in src])
+        return self._gather(self._dist, src, np.float64)
 
     def reachable_from(self, sources) -> np.ndarray:
         """Whether each satellite can be reached from each source, ``(n_sources, n_sat)`` bool."""
@@ -309,7 +309,14 @@ class RoutingGraph:
         src = self._sources(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat), dtype=np.int64)
-        return np.stack([self._hops[int(s)] for s in src])
+        return self._gather(self._hops, src, np.int64)
+
+    def _gather(self, cache, src, dtype) -> np.ndarray:
+        # Row by row into one array: the same values as np.stack, at a fraction of its overhead.
+        out = np.empty((src.size, self.n_sat), dtype=dtype)
+        for i, s in enumerate(src.tolist()):
+            out[i] = cache[s]
+        return out
 
     def breakdown_from(self, sources) -> PathBreakdown:
         """Split each shortest path from ``sources`` into propagation, transmission and forwarding.

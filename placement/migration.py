@@ -70,7 +70,10 @@ class StepOracle:
             self.sources += len(missing)
         if src.size == 0:
             return np.empty((0, self.n_sat))
-        return np.stack([self._rows[s] for s in src.tolist()])
+        out = np.empty((src.size, self.n_sat))  # row by row: np.stack's values, less overhead
+        for i, s in enumerate(src.tolist()):
+            out[i] = self._rows[s]
+        return out
 
     def relay_ms(self, a, b) -> np.ndarray:
         """Upper bound on ``d(a_i, b_i)``: ``min over known sources r of d(r, a_i) + d(r, b_i)``.
