@@ -26,14 +26,13 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
 from ._textfile import read_text_file
 from .constellation import Constellation, recorded
 from .exceptions import OMMFormatError, OrbitsError
-from .tle import _drop_duplicates
+from .tle import _constellation_of, _drop_duplicates
 
 __all__ = ["read_omm", "parse_omm_text", "OMM_REQUIRED_FIELDS"]
 
@@ -308,18 +307,7 @@ def parse_omm_text(text, source="<string>", skip_invalid=False, structure=True, 
         detail = f"; {len(skipped)} skipped, first: {skipped[0]}" if skipped else ""
         raise OMMFormatError(f"{source}: no valid OMM record{detail}")
     keep = _drop_duplicates(satrecs, locations, source, duplicates, skipped, error=OMMFormatError)
-    constellation = Constellation(
-        satrecs=tuple(satrecs[k] for k in keep),
-        norad_id=np.array([satrecs[k].satnum for k in keep], dtype=np.int64),
-        name=np.array([names[k] for k in keep]),
-        source=f"omm {source}",
-        skipped=tuple(skipped),
-    )
-    if structure:
-        from .shells import find_shells
-
-        constellation = find_shells(constellation)
-    return constellation
+    return _constellation_of(satrecs, names, keep, f"omm {source}", skipped, structure)
 
 
 def read_omm(path, skip_invalid=False, structure=True, *, fmt=None, duplicates="newest") -> Constellation:

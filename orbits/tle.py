@@ -324,11 +324,16 @@ def parse_tle_text(text, source="<string>", skip_invalid=False, structure=True, 
     keep = _drop_duplicates(satrecs, [f"{source}:{n}" for n in first_lines], source, duplicates, skipped)
     if not keep:
         raise TLEFormatError(f"{source}: no valid TLE record ({len(skipped)} skipped; first: {skipped[0]})")
+    return _constellation_of(satrecs, names, keep, f"tle {source}", skipped, structure)
+
+
+def _constellation_of(satrecs, names, keep, source, skipped, structure) -> Constellation:
+    """The constellation of the kept records, with shells, planes and slots found when ``structure``."""
     constellation = Constellation(
         satrecs=tuple(satrecs[k] for k in keep),
         norad_id=np.array([satrecs[k].satnum for k in keep], dtype=np.int64),
         name=np.array([names[k] for k in keep]),
-        source=f"tle {source}",
+        source=source,
         skipped=tuple(skipped),
     )
     if structure:
