@@ -549,6 +549,19 @@ def _profiles(filename):
     return data, origin
 
 
+def _profile_entry(filename: str, name, what: str):
+    """``(name, entry, origin)`` of a shipped profile by name (default when None) or of a user's JSON file."""
+    data, origin = _profiles(filename)
+    name = name or data["default"]
+    if name in data["profiles"]:
+        return name, data["profiles"][name], origin
+    path = Path(str(name))
+    if not path.is_file():
+        raise SpecError(f"unknown {what} {name!r}; choose one of {', '.join(sorted(data['profiles']))} "
+                        "or give the path of a JSON profile file")
+    return path.stem, _read_json(_read_user_file(path, "profile"), str(path)), str(path)
+
+
 def hardware_names() -> list[str]:
     """Names of the shipped hardware profiles.
 
@@ -572,18 +585,7 @@ def load_hardware(name: str | None = None) -> HardwareSpec:
     >>> load_hardware().name
     'jetson-agx-orin-64gb'
     """
-    data, origin = _profiles("hardware.json")
-    name = name or data["default"]
-    if name in data["profiles"]:
-        entry = data["profiles"][name]
-    else:
-        path = Path(str(name))
-        if not path.is_file():
-            raise SpecError(f"unknown hardware profile {name!r}; choose one of {', '.join(hardware_names())} "
-                            "or give the path of a JSON profile file")
-        origin = str(path)
-        entry = _read_json(_read_user_file(path, "profile"), origin)
-        name = path.stem
+    name, entry, origin = _profile_entry("hardware.json", name, "hardware profile")
     values, description, sources = _check_profile(name, entry, _HW_FIELDS, origin)
     return HardwareSpec(name=name, description=description, sources=sources, **values)
 
@@ -611,18 +613,7 @@ def load_link_profile(name: str | None = None) -> LinkProfile:
     >>> p.isl_rate_bps, p.forwarding_delay_ms
     (100000000000.0, 0.1)
     """
-    data, origin = _profiles("links.json")
-    name = name or data["default"]
-    if name in data["profiles"]:
-        entry = data["profiles"][name]
-    else:
-        path = Path(str(name))
-        if not path.is_file():
-            raise SpecError(f"unknown link profile {name!r}; choose one of {', '.join(link_profile_names())} "
-                            "or give the path of a JSON profile file")
-        origin = str(path)
-        entry = _read_json(_read_user_file(path, "profile"), origin)
-        name = path.stem
+    name, entry, origin = _profile_entry("links.json", name, "link profile")
     values, description, sources = _check_profile(
         name, entry, _LINK_FIELDS, origin, allow_zero=("forwarding_delay_ms", "gsl_min_elevation_deg"))
     if values["gsl_min_elevation_deg"] >= 90:
