@@ -71,6 +71,9 @@ _MODEL_REQUIRED = (
 )
 #: Upper bound of ``n_layers``: a sanity limit so that a typo cannot ask for a billion layers.
 _MAX_LAYERS = 100_000
+# Any size field (widths, heads, experts, vocabulary). Far above every published model, yet small
+# enough that products like 3 × hidden × width stay exact in float64 arithmetic (< 2**53·…) and finite.
+_MAX_SIZE = 10**9
 _FLOAT_MAX = 1.7976931348623157e308
 _MLA_FIELDS = ("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
 _MODEL_OPTIONAL = (
@@ -281,10 +284,13 @@ class ModelSpec:
         if missing:
             raise SpecError(f"{origin}: missing field(s) {', '.join(map(repr, missing))}")
 
-        def integer(key, minimum=1, default=None):
+        def integer(key, minimum=1, default=None, maximum=_MAX_SIZE):
             value = data.get(key, default)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise SpecError(f"{origin}: field {key!r} = {value!r} must be an integer >= {minimum}")
+            if maximum is not None and value > maximum:
+                raise SpecError(f"{origin}: field {key!r} = {value} must be at most {maximum:,} "
+                                "(larger than any published model by orders of magnitude)")
             return value
 
         def number(key, default=None, low=0.0):
@@ -298,7 +304,7 @@ class ModelSpec:
         name = data["name"]
         if not isinstance(name, str) or not name:
             raise SpecError(f"{origin}: field 'name' = {name!r} must be a non-empty string")
-        n_layers = integer("n_layers")
+        n_layers = integer("n_layers", maximum=None)
         if n_layers > _MAX_LAYERS:
             raise SpecError(f"{origin}: field 'n_layers' = {n_layers} must be at most {_MAX_LAYERS:,} "
                             "(the largest published decoders have a few hundred)")
@@ -620,4 +626,5 @@ def load_link_profile(name: str | None = None) -> LinkProfile:
         raise SpecError(f"{origin}: profile {name!r} field 'gsl_min_elevation_deg' = "
                         f"{values['gsl_min_elevation_deg']} must be below 90 degrees")
     return LinkProfile(name=name, description=description, sources=sources,
-                       speed_of_light_km_per_s=float(data["speed_of_light_km_per_s"]), **values)
+                       speed_of_light_km_per_s=float(_profiles("links.json")[0]["speed_of_light_km_per_s"]),
+                       **values)

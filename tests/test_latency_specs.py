@@ -169,3 +169,17 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(f"latency.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_absurd_sizes_are_refused_not_overflowing():
+    """A width too large for float arithmetic downstream (found by the fuzz tests) is a spec error."""
+    import copy
+    import json
+
+    from importlib.resources import files
+
+    data = json.loads(files("spacexnet_data").joinpath("models/llama-moe-3.5b.json").read_text())
+    data = copy.deepcopy(data)
+    data["hidden_size"] = 10**400
+    with pytest.raises(SpecError, match="'hidden_size' = 1000.* must be at most 1,000,000,000"):
+        latency.ModelSpec.from_dict(data, origin="x.json")
