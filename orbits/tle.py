@@ -147,7 +147,10 @@ def _check_line1(line, lineno, check_checksum):
         _check_char(line, lineno, col, (" ",), "separator")
     _catalogue_number(line, lineno)
     _check_char(line, lineno, 8, ("U", "C", "S", " "), "classification")
-    _integer(line, lineno, 19, 20, "epoch year", blank_ok=False)
+    # Both year digits must be there: SGP4 reads the year with scanf("%2d"), which skips a blank and
+    # takes the first digit of the day instead (" 8264.5…" would become year 82, day 64.5).
+    if not (line[18:20].isdigit() and line[18:20].isascii()):
+        raise _RecordError(lineno, f"bad epoch year in columns 19-20 (found {line[18:20]!r}, expected two digits)")
     if line[23] != ".":
         raise _RecordError(lineno, f"bad epoch day in columns 21-32 (found {line[20:32]!r}, expected DDD.DDDDDDDD)")
     _decimal(line, lineno, 21, 32, "epoch day", 1.0, 367.0, "of the year ", high_open=True)

@@ -314,3 +314,12 @@ def test_mutated_record_parses_correctly_or_raises_tle_format_error(record, whic
     assert math.isclose(sat.bstar, expected["bstar"], rel_tol=1e-12, abs_tol=1e-20)
     year, day = expected["epoch"]
     assert sat.epochyr % 100 == year % 100 and math.isclose(sat.epochdays, day, rel_tol=1e-14)
+
+
+def test_epoch_year_needs_both_digits():
+    """Found by the mutation test: SGP4 reads ' 8264.5…' as year 82, day 64.5; we refuse it instead."""
+    line1 = "1 25544U 98067A    8264.51782528 -.00002182  00000-0 -11606-4 0  292"
+    line1 += str(tle_checksum(line1))
+    line2 = "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537"
+    with pytest.raises(TLEFormatError, match=r"<string>:1: bad epoch year in columns 19-20 \(found ' 8'"):
+        parse_tle_text(line1 + "\n" + line2 + "\n", structure=False)
