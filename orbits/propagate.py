@@ -85,12 +85,9 @@ def _datetime64_from_jd(jd_utc, fr_utc) -> np.ndarray:
     return ns.astype("datetime64[ns]")
 
 
-def _run_chunk(satrec_array, jd, fr, polar_motion):
-    """SGP4 + frames + geodesy for one chunk: dict of (T, S[, 3]) arrays."""
-    err, r_st, v_st = satrec_array.sgp4(jd, fr)
-    n_sat, n_time = err.shape
-    rot = np.ascontiguousarray(_rotation_from_jd(jd, fr, polar_motion))
-    out = {
+def _empty_outputs(n_time, n_sat) -> dict:
+    """Uninitialised (time, sat[, xyz]) arrays of every quantity the post-SGP4 kernel writes."""
+    return {
         "r_teme": np.empty((n_time, n_sat, 3)),
         "v_teme": np.empty((n_time, n_sat, 3)),
         "r_itrs": np.empty((n_time, n_sat, 3)),
@@ -100,6 +97,14 @@ def _run_chunk(satrec_array, jd, fr, polar_motion):
         "u": np.empty((n_time, n_sat)),
         "status": np.empty((n_time, n_sat), dtype=np.int8),
     }
+
+
+def _run_chunk(satrec_array, jd, fr, polar_motion):
+    """SGP4 + frames + geodesy for one chunk: dict of (T, S[, 3]) arrays."""
+    err, r_st, v_st = satrec_array.sgp4(jd, fr)
+    n_sat, n_time = err.shape
+    rot = np.ascontiguousarray(_rotation_from_jd(jd, fr, polar_motion))
+    out = _empty_outputs(n_time, n_sat)
     _geodesy.post_sgp4_kernel(err, r_st, v_st, rot, WGS84_A_KM, WGS84_F,
                               out["r_teme"], out["v_teme"], out["r_itrs"], out["lat"], out["lon"],
                               out["alt"], out["u"], out["status"])
@@ -371,16 +376,7 @@ def _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progre
     n_time, n_sat = times64.size, len(constellation)
     step = _chunk_steps(n_sat, chunk_steps)
     # Preallocate the result and fill it chunk by chunk: no concatenation copies.
-    full = {
-        "r_teme": np.empty((n_time, n_sat, 3)),
-        "v_teme": np.empty((n_time, n_sat, 3)),
-        "r_itrs": np.empty((n_time, n_sat, 3)),
-        "lat": np.empty((n_time, n_sat)),
-        "lon": np.empty((n_time, n_sat)),
-        "alt": np.empty((n_time, n_sat)),
-        "u": np.empty((n_time, n_sat)),
-        "status": np.empty((n_time, n_sat), dtype=np.int8),
-    }
+    full = _empty_outputs(n_time, n_sat)
     satrec_array = constellation.satrec_array
     for start in range(0, n_time, step):
         stop = min(start + step, n_time)
