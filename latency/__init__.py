@@ -36,7 +36,7 @@ from .compute import (
 )
 from .exceptions import ActivationError, LatencyError, NoRouteError, SpecError
 from .expectation import critical_probabilities, expected_max
-from .routing import PathBreakdown, RoutingGraph
+from .routing import PathBreakdown, RoutingGraph, SearchMemory
 from .specs import (
     DEFAULT_MODEL,
     HardwareSpec,
@@ -78,7 +78,7 @@ __all__ = [
     "roofline_ms", "expert_time_ms", "gate_time_ms", "head_time_ms", "ComputeTimes", "compute_times",
     "DEFAULT_CONTEXT_TOKENS",
     # routing
-    "RoutingGraph", "PathBreakdown",
+    "RoutingGraph", "PathBreakdown", "SearchMemory",
     # token latency
     "expected_max", "critical_probabilities", "layer_costs_ms", "all_layer_costs_ms", "token_latency",
     "sample_token_latency", "TraceReplay", "ground_latency_ms", "GroundUser", "GroundLatency", "Breakdown", "TokenLatency",

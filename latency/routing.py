@@ -25,7 +25,7 @@ from scipy.sparse import csr_matrix
 from .exceptions import NoRouteError, SpecError
 from .specs import LinkProfile, ModelSpec, load_link_profile
 
-__all__ = ["RoutingGraph", "PathBreakdown"]
+__all__ = ["RoutingGraph", "PathBreakdown", "SearchMemory"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,8 @@ class RoutingGraph:
         self.r_itrs_km = None if r_itrs_km is None else np.asarray(r_itrs_km, dtype=np.float64)
         if self.r_itrs_km is not None and self.r_itrs_km.shape != (n_sat, 3):
             raise SpecError(f"r_itrs_km has shape {self.r_itrs_km.shape}; expected ({n_sat}, 3)")
+        #: Trees of earlier timesteps to start searches from (:class:`SearchMemory`); None: none.
+        self.memory = None
         self._dist = {}
         self._pred = {}
         self._hops = {}
@@ -258,19 +260,26 @@ class RoutingGraph:
         if missing.size:
             # Imported on first search: numba then loads only for routing, so placement/ (which
             # imports latency.expectation) stays free of it.
-            from ._kernels import dijkstra_rows
+            from ._kernels import shortest_rows
 
             dist = np.empty((missing.size, self.n_sat))
             pred = np.empty((missing.size, self.n_sat), dtype=np.int32)
             hops = np.empty((missing.size, self.n_sat), dtype=np.int64)
+            memory = self.memory
+            old = [memory.tree(s) if memory is not None else None for s in missing.tolist()]
+            warm = np.array([t is not None for t in old], dtype=bool)
+            old_pred = np.empty((missing.size, self.n_sat if warm.any() else 0), dtype=np.int32)
+            for i in np.flatnonzero(warm):
+                old_pred[i] = old[i]
             # A thread hand-off costs more than a few searches: split only big calls.
             n_threads = max(1, min(int(self.threads), missing.size // _MIN_SOURCES_PER_THREAD))
             args = (self._indptr, self._indices, self._weights)
             if n_threads == 1:
-                dijkstra_rows(*args, missing, dist, pred, hops)
+                shortest_rows(*args, missing, old_pred, warm, dist, pred, hops)
             else:
                 cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
-                jobs = [_pool(n_threads).submit(dijkstra_rows, *args, missing[a:b], dist[a:b], pred[a:b], hops[a:b])
+                jobs = [_pool(n_threads).submit(shortest_rows, *args, missing[a:b], old_pred[a:b], warm[a:b],
+                                                dist[a:b], pred[a:b], hops[a:b])
                         for a, b in zip(cuts[:-1], cuts[1:])]
                 for job in jobs:
                     job.result()
@@ -278,6 +287,8 @@ class RoutingGraph:
                 self._dist[s] = dist[i]
                 self._pred[s] = pred[i]
                 self._hops[s] = hops[i]
+                if memory is not None:
+                    memory.keep(s, pred[i])
         return src
 
     def latency_ms_from(self, sources) -> np.ndarray:
@@ -400,6 +411,51 @@ class RoutingGraph:
     def __repr__(self):
         return (f"RoutingGraph(n_sat={self.n_sat}, n_link={self.sat_a.size}, "
                 f"link_profile={self.link_profile.name!r}, payload_bytes={self.payload_bytes:g})")
+
+
+class SearchMemory:
+    """Shortest-path trees of the last timesteps, to start the next timestep's searches from.
+
+    Give one to each :class:`RoutingGraph` of a time series (``graph.memory =
+    memory``, then :meth:`next_step` before the next graph) on the same
+    satellites. A source searched at the previous timestep starts from its
+    tree of then: at small steps one or two predecessors change, so
+    the search touches a few satellites instead of the whole graph. The
+    rows are the same as without a memory, bit for bit (see
+    :mod:`latency._kernels`): a memory changes only the time taken.
+
+    Examples
+    --------
+    >>> memory = SearchMemory()
+    >>> rows = []
+    >>> for km in (1000.0, 1010.0):  # the same chain, its links a little longer
+    ...     g = RoutingGraph.from_links([0, 1], [1, 2], [km, km], [True, True], 3, None, 0)
+    ...     g.memory = memory
+    ...     rows.append(g.latency_ms_from([0])[0, 2])
+    ...     memory.next_step()
+    >>> cold = RoutingGraph.from_links([0, 1], [1, 2], [1010.0, 1010.0], [True, True], 3, None, 0)
+    >>> bool(rows[1] == cold.latency_ms_from([0])[0, 2]), len(memory)
+    (True, 1)
+    """
+
+    def __init__(self):
+        self._now: dict = {}
+        self._before: dict = {}
+
+    def tree(self, source: int):
+        """The predecessor row of ``source`` at the previous timestep, or None."""
+        return self._before.get(source)
+
+    def keep(self, source: int, pred: np.ndarray) -> None:
+        """Remember the tree of ``source`` found at the current timestep."""
+        self._now[source] = pred
+
+    def next_step(self) -> None:
+        """Move to the next timestep: only the trees found at the current one are kept."""
+        self._before, self._now = self._now, {}
+
+    def __len__(self):
+        return len(self._before)
 
 
 _POOLS: dict = {}

@@ -53,3 +53,32 @@ def test_single_node_and_isolated_sources():
     g = latency.RoutingGraph.from_links([0], [1], [3000.0], [True], 3, free, 0)
     np.testing.assert_array_equal(g.hops_from([2, 0]), [[-1, -1, 0], [0, 1, -1]])
     assert g.latency_ms_from([]).shape == (0, 3)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_searches_started_from_an_earlier_tree_equal_fresh_ones(seed):
+    # The next timestep: every link a little longer or shorter, some links cut, some restored.
+    rng = np.random.default_rng(100 + seed)
+    n_sat, n_link = 50 + 30 * seed, 120 + 60 * seed
+    a, b = rng.integers(0, n_sat, n_link), rng.integers(0, n_sat, n_link)
+    ties = seed % 2 == 0  # integer lengths: many equal paths
+    d0 = rng.integers(1, 4, n_link) * 1000.0 if ties else rng.uniform(100.0, 5000.0, n_link)
+    up0 = rng.random(n_link) < 0.9
+    memory = latency.SearchMemory()
+    src = rng.choice(n_sat, size=min(20, n_sat), replace=False)
+    d, up = d0, up0
+    for step in range(4):
+        g = latency.RoutingGraph.from_links(a, b, d, up, n_sat, None, 8192)
+        g.memory = memory
+        cold = latency.RoutingGraph.from_links(a, b, d, up, n_sat, None, 8192)
+        if step:
+            assert len(memory) == src.size  # every source starts warm
+        np.testing.assert_array_equal(g.latency_ms_from(src), cold.latency_ms_from(src))
+        np.testing.assert_array_equal(g.latency_ms_from(src), dijkstra(cold._csr, directed=True, indices=src))
+        np.testing.assert_array_equal(g.hops_from(src), cold.hops_from(src))
+        for s in src.tolist():
+            np.testing.assert_array_equal(g._pred[s], cold._pred[s])
+        memory.next_step()
+        jitter = 1000.0 * rng.integers(-1, 2, n_link) if ties else rng.normal(0.0, 30.0, n_link)
+        d = np.maximum(d + jitter, 100.0)
+        up = np.where(rng.random(n_link) < 0.1, ~up, up)
