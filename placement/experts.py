@@ -176,6 +176,64 @@ def sorted_expected_max(costs: np.ndarray, free: np.ndarray, probs: np.ndarray):
     return np.where(feasible, value, np.inf), slot_sat
 
 
+def cheapest_slot_costs(costs: np.ndarray, free: np.ndarray, n_experts: int):
+    """Costs of the E cheapest slots of each row, ascending (the sorted rule's, without satellites).
+
+    The values equal ``np.take_along_axis(costs, fill_sorted(costs, free, E)[0], axis=1)``
+    on every feasible row: equal costs are interchangeable, so which of
+    several tied satellites offers a slot changes no value, and an unordered
+    selection followed by a sort of E values gives the same vector as
+    sorting the whole row.
+
+    Parameters
+    ----------
+    costs : ndarray, shape (..., n)
+        Cost in ms of each satellite, one row per independent problem.
+    free : ndarray of int, broadcastable to ``costs``
+        Free expert slots on each satellite.
+    n_experts : int
+        Number of slots wanted (E).
+
+    Returns
+    -------
+    slot_cost : ndarray, shape (..., E)
+        Cost of each slot, cheapest first; meaningless on infeasible rows.
+    feasible : ndarray of bool, shape (...)
+        Whether the row had room for E experts.
+    """
+    free = np.broadcast_to(free, costs.shape)
+    feasible = free.sum(axis=-1) >= n_experts
+    return cheapest_masked_slot_costs(np.where(free > 0, costs, np.inf), free, n_experts), feasible
+
+
+def cheapest_masked_slot_costs(masked: np.ndarray, free: np.ndarray, n_experts: int) -> np.ndarray:
+    """:func:`cheapest_slot_costs` (without ``feasible``) on costs already ``inf`` where ``free == 0``.
+
+    A satellite without room is then picked only after every slot with a
+    finite cost, that is only on rows too short to be feasible or where
+    the remaining slots cost ``inf`` as well: the values are unchanged.
+    """
+    n = masked.shape[-1]
+    if np.max(free, initial=0) <= 1:
+        # One slot per satellite: the E cheapest slots are the E cheapest entries.
+        if n > n_experts:
+            masked = np.partition(masked, n_experts - 1, axis=-1)[..., :n_experts]
+        out = np.sort(masked, axis=-1)
+        if n < n_experts:
+            out = np.concatenate([out, np.full(out.shape[:-1] + (n_experts - n,), np.inf)], axis=-1)
+        return out
+    free = np.broadcast_to(free, masked.shape)
+    if n > n_experts:
+        # Each of the E cheapest satellites with room offers a slot and none is dearer
+        # than a satellite left out, so the E cheapest slots lie on them.
+        sub = np.argpartition(masked, n_experts - 1, axis=-1)[..., :n_experts]
+        masked = np.take_along_axis(masked, sub, axis=-1)
+        free = np.take_along_axis(free, sub, axis=-1)
+    flat = masked.reshape(-1, masked.shape[-1])
+    slot_pos, _ = fill_sorted(flat, free.reshape(flat.shape), n_experts)
+    return np.take_along_axis(flat, slot_pos, axis=1).reshape(masked.shape[:-1] + (n_experts,))
+
+
 def experts_to_slots(slot_sat: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Give slot j (j-th cheapest) to the j-th most probable expert.
 

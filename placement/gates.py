@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from latency.expectation import expected_max
+
 from ._validate import as_capacity, as_phase_deg, as_probs, oracle_rows
 from .capacity import check_capacity
 from .exceptions import PlacementError
-from .experts import sorted_expected_max
+from .experts import cheapest_masked_slot_costs
 
 __all__ = ["choose_gates", "DEFAULT_GATE_CANDIDATES"]
 
@@ -129,27 +131,27 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
 
     sources, inverse = np.unique(cand, return_inverse=True)
     rows = oracle_rows(path_ms, sources, n_sat)
-    cand_rows = rows[inverse.reshape(cand.shape)]  # (L, K, n_sat)
+    src = inverse.reshape(cand.shape)  # (L, K): row of each candidate in ``rows``
 
+    # Gather only the members' columns: c[l, a, b, s] = d(a, s) + d(s, b) for member s of subnet l,
+    # a candidate of layer l, b candidate of layer l + 1.
     safe = np.maximum(members, 0)
-    pad = members < 0
-    here = np.take_along_axis(cand_rows, np.broadcast_to(safe[:, None, :], (n_layers, k, m_max)), axis=2)
-    nxt = np.roll(cand_rows, -1, axis=0)
-    there = np.take_along_axis(nxt, np.broadcast_to(safe[:, None, :], (n_layers, k, m_max)), axis=2)
-    cost = here[:, :, None, :] + there[:, None, :, :]  # (L, K_a, K_b, m)
-    cost = np.where(pad[:, None, None, :], np.inf, cost)
-    free = np.where(pad, 0, cap[safe])  # (L, m)
-    free = np.broadcast_to(free[:, None, None, :], cost.shape).copy()
+    here = rows[src[:, :, None], safe[:, None, :]]  # (L, K_a, m)
+    there = rows[np.roll(src, -1, axis=0)[:, :, None], safe[:, None, :]]  # (L, K_b, m)
+    free = np.where(members < 0, 0, cap[safe])  # (L, m)
     # The gate hosts no expert.
-    is_gate = members[:, None, :] == cand[:, :, None]  # (L, K_a, m)
-    free[np.broadcast_to(is_gate[:, :, None, :], cost.shape)] = 0
-    prob_rows = np.repeat(p, k * k, axis=0)
-    value, _ = sorted_expected_max(cost.reshape(-1, m_max), free.reshape(-1, m_max), prob_rows)
-    layer_cost = value.reshape(n_layers, k, k)
+    free = np.where(members[:, None, :] == cand[:, :, None], 0, free[:, None, :])  # (L, K_a, m)
+    # A satellite without room is never used: inf there keeps it out of the cheapest slots.
+    cost = np.where(free > 0, here, np.inf)[:, :, None, :] + there[:, None, :, :]  # (L, K_a, K_b, m)
+    slot_cost = cheapest_masked_slot_costs(cost, free[:, :, None, :], n_experts)  # (L, K_a, K_b, E)
+    p_desc = -np.sort(-p, axis=1)
+    value = expected_max(slot_cost, p_desc[:, None, None, :])
+    feasible = free.sum(axis=2) >= n_experts  # (L, K_a)
+    layer_cost = np.where(feasible[:, :, None], value, np.inf)
 
     choice = _min_cycle(layer_cost)
     gate_sat = cand[np.arange(n_layers), choice]
-    gate_rows = cand_rows[np.arange(n_layers), choice]
+    gate_rows = rows[src[np.arange(n_layers), choice]]
     return gate_sat, gate_rows
 
 
@@ -165,7 +167,7 @@ def _min_cycle(f: np.ndarray) -> np.ndarray:
     for l in range(1, n_layers):
         total = best[:, :, None] + f[l][None, :, :]  # (i, via, j)
         back[l] = np.argmin(total, axis=1)
-        best = np.take_along_axis(total, back[l][:, None, :], axis=1)[:, 0, :]
+        best = total.min(axis=1)  # the values at back[l]
     start = int(np.argmin(np.diagonal(best)))
     choice = np.empty(n_layers, dtype=np.int64)
     choice[0] = start

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from latency.expectation import expected_max
 from placement import InfeasiblePlacementError, assign_experts
+from placement.experts import cheapest_slot_costs, fill_sorted
 
 
 def brute_force_ms(costs, probs, capacity):
@@ -119,3 +120,18 @@ def test_large_candidate_sets_match_a_plain_stable_sort(n_experts, n_sats, seed)
     expect = np.empty(n_experts, dtype=np.int64)
     expect[np.argsort(-probs, kind="stable")] = slots
     np.testing.assert_array_equal(assign_experts(costs, probs, capacity=free), expect)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 60), st.sampled_from([1, 2, 3]), st.integers(0, 2**32 - 1))
+def test_cheapest_slot_costs_equal_the_sorted_rules_slots(n_experts, n_sats, max_cap, seed):
+    # The gate DP only needs the slot costs; they must be the sorted rule's, bit for bit,
+    # ties, inf costs and satellites without room included.
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(0, 5, (7, n_sats)).astype(float) + rng.choice([0.0, 0.1], (7, n_sats))
+    costs[rng.random(costs.shape) < 0.1] = np.inf
+    free = rng.integers(0, max_cap + 1, (7, n_sats))
+    slot_sat, feasible = fill_sorted(costs, free, n_experts)
+    got, got_feasible = cheapest_slot_costs(costs, free, n_experts)
+    np.testing.assert_array_equal(got_feasible, feasible)
+    np.testing.assert_array_equal(got[feasible], np.take_along_axis(costs, slot_sat, axis=1)[feasible])
