@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import oracle_rows
+from .exceptions import PlacementError
 
 __all__ = ["StepOracle", "migration_time_s", "repair"]
 
@@ -54,26 +55,48 @@ class StepOracle:
     def __init__(self, path_ms, n_sat: int):
         self._path_ms = path_ms
         self.n_sat = int(n_sat)
-        self._rows: dict[int, np.ndarray] = {}
-        self._stack = None  # the known rows as one array, for relay_ms (rebuilt when rows are added)
+        # Known rows in the order they arrived, in one array that grows by doubling, and the
+        # position of each source's row in it (−1: not asked yet): a lookup is one gather.
+        self._store = np.empty((0, self.n_sat))
+        self._count = 0
+        self._where = np.full(self.n_sat, -1, dtype=np.int64)
         self.calls = 0
         self.sources = 0
 
     def __call__(self, sources) -> np.ndarray:
-        src = np.asarray(sources, dtype=np.int64).ravel()
-        missing = sorted({int(s) for s in src.tolist()} - self._rows.keys())
-        if missing:
-            rows = oracle_rows(self._path_ms, np.array(missing, dtype=np.int64), self.n_sat)
-            self._rows.update(zip(missing, rows))
-            self._stack = None
-            self.calls += 1
-            self.sources += len(missing)
+        src = self.load(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat))
-        out = np.empty((src.size, self.n_sat))  # row by row: np.stack's values, less overhead
-        for i, s in enumerate(src.tolist()):
-            out[i] = self._rows[s]
-        return out
+        return self._store[self._where[src]]
+
+    def load(self, sources) -> np.ndarray:
+        """Make sure the rows of ``sources`` are known (one ``path_ms`` call for the new ones).
+
+        Returns the sources as a flat int64 array.
+        """
+        src = np.asarray(sources, dtype=np.int64).ravel()
+        if src.size == 0:
+            return src
+        if src.min() < 0 or src.max() >= self.n_sat:
+            bad = int(src[(src < 0) | (src >= self.n_sat)][0])
+            raise PlacementError(f"source satellite {bad} is outside 0..{self.n_sat - 1}")
+        missing = np.unique(src[self._where[src] < 0])
+        if missing.size:
+            rows = oracle_rows(self._path_ms, missing, self.n_sat)
+            end = self._count + missing.size
+            if self._count == 0:
+                self._store = rows
+            else:
+                if end > self._store.shape[0]:
+                    grown = np.empty((max(end, 2 * self._store.shape[0]), self.n_sat))
+                    grown[:self._count] = self._store[:self._count]
+                    self._store = grown
+                self._store[self._count:end] = rows
+            self._where[missing] = np.arange(self._count, end)
+            self._count = end
+            self.calls += 1
+            self.sources += missing.size
+        return src
 
     def relay_ms(self, a, b) -> np.ndarray:
         """Upper bound on ``d(a_i, b_i)``: ``min over known sources r of d(r, a_i) + d(r, b_i)``.
@@ -82,11 +105,9 @@ class StepOracle:
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
-        if not self._rows or a.size == 0:
+        if not self._count or a.size == 0:
             return np.where(a == b, 0.0, np.inf)
-        if self._stack is None:
-            self._stack = np.stack(list(self._rows.values()))
-        rows = self._stack
+        rows = self._store[:self._count]
         return np.where(a == b, 0.0, (rows[:, a] + rows[:, b]).min(axis=0))
 
 
@@ -182,6 +203,11 @@ def repair(subnet, gate_sat, expert_sat, allowed, capacity, probs, oracle, confi
     n_layers, n_experts = expert_sat.shape
     gate = gate_sat.copy()
     expert = expert_sat.copy()
+    if (gate >= 0).all() and (expert >= 0).all() and allowed[gate].all() and allowed[expert].all():
+        # Nothing to move (the usual step). The gates' rows are still asked for, as below,
+        # so that the oracle knows the same rows either way.
+        oracle(gate)
+        return gate, expert, np.zeros(n_layers, dtype=bool), np.zeros((n_layers, n_experts), dtype=bool), True
     pool = subnet >= 0
     gate_bad = (gate < 0) | ~allowed[np.maximum(gate, 0)]
     expert_bad = (expert < 0) | ~allowed[np.maximum(expert, 0)]

@@ -409,7 +409,7 @@ class Policy:
             for entry in memo.get("placements", ()):
                 if _same_inputs(entry["inputs"], inputs):
                     for sources in entry["calls"]:
-                        ctx.oracle(sources)
+                        ctx.oracle.load(sources)
                     if entry["error"] is not None:
                         raise entry["error"]
                     return entry["placement"]
