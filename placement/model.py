@@ -180,8 +180,15 @@ def layer_costs_ms(gate_rows_ms: np.ndarray, expert_time_ms: np.ndarray) -> np.n
 
 def objective_from_rows(gate_rows_ms, expert_sat, probs, gate_time_ms, expert_time_ms) -> np.ndarray:
     """Per-layer expected ms from the gates' distance rows (no oracle call)."""
-    cost = layer_costs_ms(gate_rows_ms, expert_time_ms)
-    c = np.take_along_axis(cost, expert_sat, axis=1)
+    rows = np.asarray(gate_rows_ms)
+    expert_sat = np.asarray(expert_sat)
+    if rows.ndim == 2 and expert_sat.ndim == 2 and expert_sat.shape[0] == rows.shape[0]:
+        # The experts' columns of layer_costs_ms, with the same additions in the same order,
+        # without building the whole (L, n_sat) table.
+        layer = np.arange(rows.shape[0])[:, None]
+        c = rows[layer, expert_sat] + rows[(layer + 1) % rows.shape[0], expert_sat] + expert_time_ms[:, None]
+    else:
+        c = np.take_along_axis(layer_costs_ms(rows, expert_time_ms), expert_sat, axis=1)
     return gate_time_ms + expected_max(c, probs)
 
 

@@ -748,7 +748,7 @@ class HandoverPolicy(Policy):
         free[gate] = 0
         nxt = np.roll(np.arange(n_layers), -1)
         moves, total_net = [], 0.0
-        for l in range(n_layers):
+        for l in self._layers_with_a_move(ctx, rows[0], subnet, expert, locked, free, confined):
             region = (subnet == l) if confined else (subnet >= 0)
             cost = rows[:, l] + rows[:, nxt[l]] + ctx.t_exp[l]  # (V, n)
             p = ctx.probs[l]
@@ -781,6 +781,23 @@ class HandoverPolicy(Policy):
                 locked[l, e] = True
                 layer_ms[:, l] = new_l[:, b]
         return moves, total_net
+
+    @staticmethod
+    def _layers_with_a_move(ctx, rows, subnet, expert, locked, free, confined):
+        """Layers whose cheapest free slot now beats one of their unlocked experts (ascending).
+
+        The other layers would stop at their first try in :meth:`_plan_keep`,
+        and stay so: moves elsewhere only take free slots away.
+        """
+        cost = rows + np.roll(rows, -1, axis=0) + ctx.t_exp[:, None]  # (L, n), as _plan_keep's cost[0]
+        room = free > 0
+        if confined:
+            room = room & (subnet == np.arange(rows.shape[0])[:, None])
+        else:
+            room = room & (subnet >= 0)
+        cheapest = np.where(room, cost, np.inf).min(axis=1)
+        now = np.take_along_axis(cost, expert, axis=1)
+        return np.flatnonzero((~locked & (cheapest[:, None] < now)).any(axis=1)).tolist()
 
 
 def _same_inputs(a, b) -> bool:
