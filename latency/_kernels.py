@@ -17,6 +17,14 @@ fixed point, and the fixed point is itself such a sum. Either way the
 predecessor of a satellite is then chosen by one rule that depends only on
 the final latencies (the lowest-numbered neighbour on a shortest path),
 so hops and paths do not depend on where a search started.
+
+Cost of a warm start: one pass in tree order and one flat pass over the
+links (``du + w < dv`` finds the satellites to relax, ``du + w == dv``
+counts the tight links: one per satellite unless two shortest paths tie,
+the only case that needs the neighbour rule applied satellite by satellite).
+Each tree keeps an order of its satellites with parents first (Dijkstra's
+settling order, or the previous order while no parent moved behind its
+child), so no pass needs a sort or a stack.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["dijkstra_rows", "shortest_rows"]
+__all__ = ["shortest_rows", "hops_along"]
 
 
 @njit(cache=True, nogil=True)
@@ -69,17 +77,20 @@ def _heap_pop(heap_d, heap_v, size):
 
 
 @njit(cache=True, nogil=True)
-def _dijkstra(indptr, indices, weights, s, d, p, done, heap_d, heap_v):
-    """Dijkstra from ``s`` into ``d`` (latencies) and ``p`` (first neighbour to reach each)."""
+def _dijkstra(indptr, indices, weights, s, d, p, edge, order, done, heap_d, heap_v):
+    """Dijkstra from ``s``: latencies, first neighbour to reach each, its link, the settling order."""
     n = indptr.size - 1
     for v in range(n):
         d[v] = np.inf
         p[v] = -9999
+        edge[v] = -1
+        order[v] = -1
         done[v] = False
     d[s] = 0.0
     heap_d[0] = 0.0
     heap_v[0] = s
     size = 1
+    settled = 0
     while size > 0:
         du = heap_d[0]
         u = heap_v[0]
@@ -87,6 +98,8 @@ def _dijkstra(indptr, indices, weights, s, d, p, done, heap_d, heap_v):
         if done[u]:
             continue
         done[u] = True
+        order[settled] = u
+        settled += 1
         for j in range(indptr[u], indptr[u + 1]):
             v = indices[j]
             if done[v]:
@@ -95,58 +108,160 @@ def _dijkstra(indptr, indices, weights, s, d, p, done, heap_d, heap_v):
             if nd < d[v]:
                 d[v] = nd
                 p[v] = u
+                edge[v] = j
                 size = _heap_push(heap_d, heap_v, size, nd, v)
+    return settled
 
 
 @njit(cache=True, nogil=True)
-def _edge_ms(indptr, indices, weights, u, v):
-    """Weight of the link u–v (``inf`` if there is none); the graph is symmetric."""
+def _link_position(indptr, indices, u, v):
+    """Position of the link u–v in v's part of ``indices``, −1 if there is none."""
     for j in range(indptr[v], indptr[v + 1]):
         if indices[j] == u:
-            return weights[j]
-    return np.inf
+            return j
+    return -1
 
 
 @njit(cache=True, nogil=True)
-def _warm(indptr, indices, weights, s, old_pred, d, p, stack, heap_d, heap_v):
-    """Latencies from ``s`` starting from the tree ``old_pred`` (see the module docstring)."""
+def _parent_link(indptr, indices, weights, d, v):
+    """Position of v's link to its parent by the lowest-numbered-neighbour rule, −1 if none."""
+    dv = d[v]
+    best = -1
+    for j in range(indptr[v], indptr[v + 1]):
+        u = indices[j]
+        if d[u] < dv and d[u] + weights[j] == dv and (best < 0 or u < indices[best]):
+            best = j
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _scan(link_from, indices, weights, d, seeds):
+    """Links that beat a bound (``du + w < dv``) and tight links (``du + w == dv``, finite).
+
+    Returns both counts; the satellites at the beating links' near ends go
+    to ``seeds`` (while it has room; the caller checks the count).
+    """
+    beat = 0
+    tight = 0
+    for j in range(indices.size):
+        x = d[link_from[j]] + weights[j]
+        y = d[indices[j]]
+        if x < y:
+            if beat < seeds.size:
+                seeds[beat] = link_from[j]
+            beat += 1
+        tight += (x == y) & (y < np.inf)
+    return beat, tight
+
+
+@njit(cache=True, nogil=True)
+def _apply_rule(indptr, indices, weights, link_from, s, d, p, edge, n_reach):
+    """Parents by the lowest-numbered-neighbour rule where shortest paths tie (see the module docstring)."""
     n = indptr.size - 1
+    _, tight = _scan(link_from, indices, weights, d, link_from[:0])
+    if tight == n_reach - 1:
+        return False  # one tight link per satellite: its parent already
+    moved = False
     for v in range(n):
-        d[v] = np.nan
-        p[v] = old_pred[v]
-    d[s] = 0.0
-    p[s] = -9999
-    # Today's length of each satellite's old tree path; the stack unwinds one branch at a time.
+        if v == s or d[v] == np.inf:
+            continue
+        best = _parent_link(indptr, indices, weights, d, v)
+        if best >= 0 and indices[best] != p[v]:
+            p[v] = indices[best]
+            edge[v] = best
+            moved = True
+    return moved
+
+
+@njit(cache=True, nogil=True)
+def _order_by_hops(s, d, p, order, hops, stack):
+    """A parents-first order of the reachable satellites (by hop count), −1 after the last."""
+    n = d.size
     for v in range(n):
-        if not np.isnan(d[v]):
+        hops[v] = -1
+    hops[s] = 0
+    max_h = 0
+    for v in range(n):
+        if hops[v] >= 0 or d[v] == np.inf:
             continue
         top = 0
         u = v
-        while np.isnan(d[u]):
-            parent = p[u]
-            if parent < 0 or top >= n:
-                d[u] = np.inf
-                p[u] = -9999
-                break
+        while hops[u] < 0 and top < n:
             stack[top] = u
             top += 1
-            u = parent
+            u = p[u]
         while top > 0:
             top -= 1
             x = stack[top]
-            d[x] = d[p[x]] + _edge_ms(indptr, indices, weights, p[x], x)
-            if d[x] == np.inf:
-                p[x] = -9999
-    # Relax from every satellite with a link that beats its neighbour's bound.
-    size = 0
-    for u in range(n):
-        du = d[u]
-        if du == np.inf:
+            hops[x] = hops[p[x]] + 1
+            if hops[x] > max_h:
+                max_h = hops[x]
+    count = np.zeros(max_h + 2, dtype=np.int64)
+    for v in range(n):
+        if hops[v] >= 0:
+            count[hops[v] + 1] += 1
+    for k in range(1, max_h + 2):
+        count[k] += count[k - 1]
+    for v in range(n):
+        order[v] = -1
+    for v in range(n):
+        if hops[v] >= 0:
+            order[count[hops[v]]] = v
+            count[hops[v]] += 1
+
+
+@njit(cache=True, nogil=True)
+def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge, same_links, d, p, edge, order,
+          heap_d, heap_v, position, seeds, touched, mark):
+    """Shortest paths from ``s`` starting from an earlier tree (see the module docstring).
+
+    The tree is ``old_pred`` with its satellites in ``old_order`` (parents
+    first, −1 after the last) and, when the links are the same as then
+    (``same_links``), a position ``old_edge`` of each satellite's link to
+    its parent in this graph's arrays.
+    """
+    n = indptr.size - 1
+    for v in range(n):
+        d[v] = np.inf
+        p[v] = -9999
+        edge[v] = -1
+        position[v] = -1
+        mark[v] = False
+    d[s] = 0.0
+    # Today's length of each satellite's old tree path, parents before children.
+    n_old = 0
+    n_reach = 1
+    for i in range(n):
+        v = old_order[i]
+        if v < 0:
+            break
+        position[v] = i
+        n_old += 1
+        if v == s:
             continue
-        for j in range(indptr[u], indptr[u + 1]):
-            if du + weights[j] < d[indices[j]]:
-                size = _heap_push(heap_d, heap_v, size, du, u)
-                break
+        parent = old_pred[v]
+        j = old_edge[v] if same_links else _link_position(indptr, indices, parent, v)
+        if j >= 0 and d[parent] < np.inf:
+            d[v] = d[parent] + weights[j]
+            p[v] = parent
+            edge[v] = j
+            n_reach += 1
+    beat, tight = _scan(link_from, indices, weights, d, seeds)
+    keep_order = n_reach == n_old  # else some satellites were cut off: the order must drop them
+    ties = tight != n_reach - 1  # each satellite's old parent is tight: anything more is a tie
+    if beat == 0 and not ties and keep_order:
+        for v in range(n):
+            order[v] = old_order[v]
+        return
+    size = 0
+    if beat <= seeds.size:
+        for i in range(beat):
+            size = _heap_push(heap_d, heap_v, size, d[seeds[i]], seeds[i])
+    else:
+        for u in range(n):
+            if d[u] < np.inf:
+                size = _heap_push(heap_d, heap_v, size, d[u], u)
+    n_touched = 0
     while size > 0:
         du = heap_d[0]
         u = heap_v[0]
@@ -157,52 +272,72 @@ def _warm(indptr, indices, weights, s, old_pred, d, p, stack, heap_d, heap_v):
             v = indices[j]
             nd = du + weights[j]
             if nd < d[v]:
+                if d[v] == np.inf:
+                    keep_order = False  # newly reachable: not in the old order
+                    n_reach += 1
                 d[v] = nd
                 p[v] = u
+                edge[v] = j
+                if not mark[v]:
+                    mark[v] = True
+                    touched[n_touched] = v
+                    n_touched += 1
                 size = _heap_push(heap_d, heap_v, size, nd, v)
+    if ties:
+        _apply_rule(indptr, indices, weights, link_from, s, d, p, edge, n_reach)
+        n_touched = 0
+        for v in range(n):
+            touched[v] = v
+        n_touched = n
+    else:
+        # Without ties before, a satellite's tight links can change only next to a lowered one:
+        # apply the rule to those (the lowered ones first, their neighbours appended).
+        n_lowered = n_touched
+        for i in range(n_lowered):
+            c = touched[i]
+            for j in range(indptr[c], indptr[c + 1]):
+                v = indices[j]
+                if not mark[v]:
+                    mark[v] = True
+                    touched[n_touched] = v
+                    n_touched += 1
+        for i in range(n_touched):
+            v = touched[i]
+            if v == s or d[v] == np.inf:
+                continue
+            best = _parent_link(indptr, indices, weights, d, v)
+            if best >= 0:
+                p[v] = indices[best]
+                edge[v] = best
+    # The old order still puts parents first unless a satellite's new parent comes after it.
+    if keep_order:
+        for i in range(n_touched):
+            v = touched[i]
+            if p[v] >= 0 and p[v] != old_pred[v] and position[p[v]] > position[v]:
+                keep_order = False
+                break
+    if keep_order:
+        for v in range(n):
+            order[v] = old_order[v]
+    else:
+        _order_by_hops(s, d, p, order, position, touched)
 
 
 @njit(cache=True, nogil=True)
-def _canonical_tree(indptr, indices, weights, s, d, p, h, stack):
-    """Predecessors by the lowest-numbered-neighbour rule, then hops along them."""
-    n = indptr.size - 1
-    for v in range(n):
-        h[v] = -1
-        if v == s or d[v] == np.inf:
-            continue
-        dv = d[v]
-        best = -1
-        for j in range(indptr[v], indptr[v + 1]):
-            u = indices[j]
-            if d[u] < dv and d[u] + weights[j] == dv and (best < 0 or u < best):
-                best = u
-        if best >= 0:  # none only when a weight vanished in rounding; keep the search's
-            p[v] = best
-    h[s] = 0
-    for v in range(n):
-        if h[v] >= 0 or d[v] == np.inf:
-            continue
-        top = 0
-        u = v
-        while h[u] < 0 and top < n:
-            stack[top] = u
-            top += 1
-            u = p[u]
-        while top > 0:
-            top -= 1
-            x = stack[top]
-            h[x] = h[p[x]] + 1
-
-
-@njit(cache=True, nogil=True)
-def shortest_rows(indptr, indices, weights, sources, old_pred, warm, dist_out, pred_out, hops_out):
+def shortest_rows(indptr, indices, weights, link_from, sources, old_pred, old_order, old_edge, warm, same_links,
+                  dist_out, pred_out, edge_out, order_out):
     """Shortest paths from each of ``sources``, from scratch or from an earlier tree.
 
-    ``old_pred`` is ``(len(sources), n)``: row ``k`` is an earlier
-    predecessor tree of ``sources[k]`` (any graph on the same satellites),
-    used when ``warm[k]``. ``dist_out``, ``pred_out`` and ``hops_out`` are
-    ``(len(sources), n)``; unreachable satellites get ``inf``, -9999
-    (scipy's "no predecessor") and -1. The latencies equal
+    ``link_from[j]`` is the satellite whose part of ``indices`` holds
+    position ``j``. Row ``k`` of ``old_pred``, ``old_order`` and
+    ``old_edge`` is an earlier tree of ``sources[k]`` (as written to the
+    outputs), used when ``warm[k]``; ``same_links[k]`` tells that it was
+    found on a graph with the same links (then ``old_edge`` indexes this
+    graph's arrays). All outputs are ``(len(sources), n)``: latencies
+    (``inf`` if unreachable), predecessors (-9999, scipy's "no
+    predecessor", at the source and where unreachable), a position of each
+    satellite's link to its predecessor (−1 there) and the reachable
+    satellites parents first (−1 after the last). The latencies equal
     :func:`scipy.sparse.csgraph.dijkstra`'s bit for bit whichever way;
     predecessors follow the lowest-numbered-neighbour rule.
     """
@@ -210,36 +345,41 @@ def shortest_rows(indptr, indices, weights, sources, old_pred, warm, dist_out, p
     heap_d = np.empty(indices.size + n + 1)
     heap_v = np.empty(indices.size + n + 1, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
+    position = np.empty(n, dtype=np.int64)
+    seeds = np.empty(n, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
     for k in range(sources.size):
         s = sources[k]
         if warm[k]:
-            _warm(indptr, indices, weights, s, old_pred[k], dist_out[k], pred_out[k], stack, heap_d, heap_v)
-        else:
-            _dijkstra(indptr, indices, weights, s, dist_out[k], pred_out[k], done, heap_d, heap_v)
-        _canonical_tree(indptr, indices, weights, s, dist_out[k], pred_out[k], hops_out[k], stack)
+            _warm(indptr, indices, weights, link_from, s, old_pred[k], old_order[k], old_edge[k], same_links[k],
+                  dist_out[k], pred_out[k], edge_out[k], order_out[k], heap_d, heap_v, position, seeds, touched,
+                  done)
+            continue
+        settled = _dijkstra(indptr, indices, weights, s, dist_out[k], pred_out[k], edge_out[k], order_out[k], done,
+                            heap_d, heap_v)
+        # A parent by the rule has a lower latency than its child: settled before it, so the
+        # settling order stays parents first.
+        _apply_rule(indptr, indices, weights, link_from, s, dist_out[k], pred_out[k], edge_out[k], settled)
 
 
 @njit(cache=True, nogil=True)
-def dijkstra_rows(indptr, indices, weights, sources, dist_out, pred_out, hops_out):
-    """Shortest paths from each of ``sources``, from scratch (:func:`shortest_rows` without a tree).
+def hops_along(pred, order, hops_out):
+    """Hops of each satellite along the tree ``pred`` walked in ``order`` (parents first); −1 if unreachable.
 
     Examples
     --------
     >>> import numpy as np
-    >>> indptr, indices = np.array([0, 1, 3, 4]), np.array([1, 0, 2, 1])
-    >>> w = np.array([1.0, 1.0, 2.0, 2.0])
-    >>> d, p, h = np.empty((1, 3)), np.empty((1, 3), np.int32), np.empty((1, 3), np.int64)
-    >>> dijkstra_rows(indptr, indices, w, np.array([0]), d, p, h)
-    >>> d.tolist(), h.tolist()
-    ([[0.0, 1.0, 3.0]], [[0, 1, 2]])
+    >>> hops = np.empty((1, 3), dtype=np.int64)
+    >>> hops_along(np.array([[-9999, 0, 1]], np.int32), np.array([[0, 1, 2]], np.int32), hops)
+    >>> hops.tolist()
+    [[0, 1, 2]]
     """
-    n = indptr.size - 1
-    heap_d = np.empty(indices.size + 1)
-    heap_v = np.empty(indices.size + 1, dtype=np.int64)
-    done = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
-    for k in range(sources.size):
-        s = sources[k]
-        _dijkstra(indptr, indices, weights, s, dist_out[k], pred_out[k], done, heap_d, heap_v)
-        _canonical_tree(indptr, indices, weights, s, dist_out[k], pred_out[k], hops_out[k], stack)
+    for k in range(pred.shape[0]):
+        h = hops_out[k]
+        for v in range(h.size):
+            h[v] = -1
+        for i in range(h.size):
+            v = order[k, i]
+            if v < 0:
+                break
+            h[v] = 0 if pred[k, v] < 0 else h[pred[k, v]] + 1

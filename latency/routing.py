@@ -16,6 +16,7 @@ reachable flag, never a finite number.
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -130,6 +131,7 @@ class RoutingGraph:
         self._indptr = self._csr.indptr.astype(np.int64)
         self._indices = self._csr.indices.astype(np.int64)
         self._weights = np.ascontiguousarray(self._csr.data, dtype=np.float64)
+        self._link_from = np.repeat(np.arange(n_sat, dtype=np.int64), np.diff(self._indptr))
         #: Threads that share the searches of one call (each source is one task); 1: this thread.
         self.threads = 1
         self.r_itrs_km = None if r_itrs_km is None else np.asarray(r_itrs_km, dtype=np.float64)
@@ -137,8 +139,10 @@ class RoutingGraph:
             raise SpecError(f"r_itrs_km has shape {self.r_itrs_km.shape}; expected ({n_sat}, 3)")
         #: Trees of earlier timesteps to start searches from (:class:`SearchMemory`); None: none.
         self.memory = None
+        self._links_key = None
         self._dist = {}
         self._pred = {}
+        self._order = {}
         self._hops = {}
 
     # ------------------------------------------------------------------ construction
@@ -262,34 +266,53 @@ class RoutingGraph:
             # imports latency.expectation) stays free of it.
             from ._kernels import shortest_rows
 
-            dist = np.empty((missing.size, self.n_sat))
-            pred = np.empty((missing.size, self.n_sat), dtype=np.int32)
-            hops = np.empty((missing.size, self.n_sat), dtype=np.int64)
+            n = self.n_sat
             memory = self.memory
             old = [memory.tree(s) if memory is not None else None for s in missing.tolist()]
             warm = np.array([t is not None for t in old], dtype=bool)
-            old_pred = np.empty((missing.size, self.n_sat if warm.any() else 0), dtype=np.int32)
+            rows = n if warm.any() else 0
+            old_pred = np.empty((missing.size, rows), dtype=np.int32)
+            old_order = np.empty((missing.size, rows), dtype=np.int32)
+            old_edge = np.empty((missing.size, rows), dtype=np.int64)
+            same = np.zeros(missing.size, dtype=bool)
             for i in np.flatnonzero(warm):
-                old_pred[i] = old[i]
+                old_pred[i], old_order[i], old_edge[i], key = old[i]
+                same[i] = key == self.links_key
+            dist = np.empty((missing.size, n))
+            pred = np.empty((missing.size, n), dtype=np.int32)
+            edge = np.empty((missing.size, n), dtype=np.int64)
+            order = np.empty((missing.size, n), dtype=np.int32)
             # A thread hand-off costs more than a few searches: split only big calls.
             n_threads = max(1, min(int(self.threads), missing.size // _MIN_SOURCES_PER_THREAD))
-            args = (self._indptr, self._indices, self._weights)
+            args = (self._indptr, self._indices, self._weights, self._link_from)
+
+            def run(a, b):
+                shortest_rows(*args, missing[a:b], old_pred[a:b], old_order[a:b], old_edge[a:b], warm[a:b],
+                              same[a:b], dist[a:b], pred[a:b], edge[a:b], order[a:b])
+
             if n_threads == 1:
-                shortest_rows(*args, missing, old_pred, warm, dist, pred, hops)
+                run(0, missing.size)
             else:
                 cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
-                jobs = [_pool(n_threads).submit(shortest_rows, *args, missing[a:b], old_pred[a:b], warm[a:b],
-                                                dist[a:b], pred[a:b], hops[a:b])
-                        for a, b in zip(cuts[:-1], cuts[1:])]
-                for job in jobs:
+                for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
                     job.result()
             for i, s in enumerate(missing.tolist()):
                 self._dist[s] = dist[i]
                 self._pred[s] = pred[i]
-                self._hops[s] = hops[i]
+                self._order[s] = order[i]
                 if memory is not None:
-                    memory.keep(s, pred[i])
+                    memory.keep(s, (pred[i], order[i], edge[i], self.links_key))
         return src
+
+    @property
+    def links_key(self) -> bytes:
+        """Digest of the graph's links (which satellites are joined, not the weights)."""
+        if self._links_key is None:
+            digest = hashlib.blake2b(digest_size=16)
+            digest.update(self._indptr.tobytes())
+            digest.update(self._indices.tobytes())
+            self._links_key = digest.digest()
+        return self._links_key
 
     def latency_ms_from(self, sources) -> np.ndarray:
         """Shortest-path latency from each source to every satellite, ms, ``(n_sources, n_sat)``.
@@ -314,12 +337,19 @@ class RoutingGraph:
     def hops_from(self, sources) -> np.ndarray:
         """Hop count of each shortest path, ``(n_sources, n_sat)`` int, -1 where unreachable.
 
-        Counted during the search along the predecessor tree, and cached
+        Counted along the predecessor tree on first request, and cached
         with the latencies.
         """
         src = self._sources(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat), dtype=np.int64)
+        missing = [s for s in dict.fromkeys(src.tolist()) if s not in self._hops]
+        if missing:
+            from ._kernels import hops_along
+
+            hops = np.empty((len(missing), self.n_sat), dtype=np.int64)
+            hops_along(np.stack([self._pred[s] for s in missing]), np.stack([self._order[s] for s in missing]), hops)
+            self._hops.update(zip(missing, hops))
         return self._gather(self._hops, src, np.int64)
 
     def _gather(self, cache, src, dtype) -> np.ndarray:
@@ -443,12 +473,17 @@ class SearchMemory:
         self._before: dict = {}
 
     def tree(self, source: int):
-        """The predecessor row of ``source`` at the previous timestep, or None."""
+        """The tree of ``source`` at the previous timestep, or None.
+
+        A tuple ``(pred, order, edge, links_key)`` as
+        :func:`latency._kernels.shortest_rows` writes it, and the
+        :attr:`RoutingGraph.links_key` of the graph it was found on.
+        """
         return self._before.get(source)
 
-    def keep(self, source: int, pred: np.ndarray) -> None:
-        """Remember the tree of ``source`` found at the current timestep."""
-        self._now[source] = pred
+    def keep(self, source: int, tree: tuple) -> None:
+        """Remember the tree of ``source`` found at the current timestep (see :meth:`tree`)."""
+        self._now[source] = tree
 
     def next_step(self) -> None:
         """Move to the next timestep: only the trees found at the current one are kept."""

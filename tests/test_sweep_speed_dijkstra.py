@@ -81,4 +81,5 @@ def test_searches_started_from_an_earlier_tree_equal_fresh_ones(seed):
         memory.next_step()
         jitter = 1000.0 * rng.integers(-1, 2, n_link) if ties else rng.normal(0.0, 30.0, n_link)
         d = np.maximum(d + jitter, 100.0)
-        up = np.where(rng.random(n_link) < 0.1, ~up, up)
+        if seed % 4 < 2:  # otherwise the same links: the trees' stored link positions are reused
+            up = np.where(rng.random(n_link) < 0.1, ~up, up)
