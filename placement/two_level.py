@@ -109,7 +109,9 @@ def place_experts_in_subnets(subnet, gate_sat, gate_rows_ms, probs, capacity) ->
     members = subnet_members(subnet, n_layers, np.zeros(subnet.size))
     safe = np.maximum(members, 0)
     pad = members < 0
-    cost = np.take_along_axis(gate_rows_ms + np.roll(gate_rows_ms, -1, axis=0), safe, axis=1)
+    gate_rows_ms = np.asarray(gate_rows_ms)
+    layer = np.arange(n_layers)[:, None]
+    cost = gate_rows_ms[layer, safe] + gate_rows_ms[(layer + 1) % n_layers, safe]
     cost = np.where(pad, np.inf, cost)
     free = np.where(pad | (members == gate_sat[:, None]), 0, capacity[safe])
     slot_pos, _ = fill_sorted(cost, free, probs.shape[1])
