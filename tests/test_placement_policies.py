@@ -406,6 +406,46 @@ def test_step_oracle_memo_and_relay_bound():
     assert float(migration_time_s(0.0, 50.0, 1e9)) == 0.0
 
 
+def test_step_oracle_returns_fresh_rows_in_asked_order_over_many_calls():
+    # Rows arrive in several calls (the store grows); answers are copies in the order asked.
+    sc = RotatingTorus(seed=3)
+    full = dijkstra(sc.graph(0), directed=False)
+    memo = StepOracle(sc.oracle(0), sc.n_sat)
+    asked = set()
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        src = rng.integers(0, sc.n_sat, rng.integers(0, 9))
+        out = memo(src)
+        asked |= set(src.tolist())
+        np.testing.assert_array_equal(out, full[src])
+        out[:] = -1.0  # the caller owns its copy
+    assert memo.sources == len(asked)
+    np.testing.assert_array_equal(memo(sorted(asked)), full[sorted(asked)])
+    known = np.array(sorted(asked))
+    a, b = np.arange(sc.n_sat), np.roll(np.arange(sc.n_sat), 7)
+    expect = np.where(a == b, 0.0, (full[known][:, a] + full[known][:, b]).min(axis=0))
+    np.testing.assert_array_equal(memo.relay_ms(a, b), expect)
+    with pytest.raises(PlacementError, match="source satellite -1 is outside"):
+        memo([0, -1])
+
+
+def test_repair_without_failures_changes_nothing_and_asks_for_the_gates():
+    from placement.migration import repair
+
+    sc = RotatingTorus(seed=5)
+    probs = random_probs(N_LAYERS, N_EXPERTS, 2, 0)
+    pl = space_xnet(sc.phase(0), sc.oracle(0), probs, plane=sc.plane)
+    memo = StepOracle(sc.oracle(0), sc.n_sat)
+    allowed = np.ones(sc.n_sat, dtype=bool)
+    g, x, gm, xm, ok = repair(pl.subnet, pl.gate_sat, pl.expert_sat, allowed, np.ones(sc.n_sat, np.int64),
+                              probs, memo, confined=True)
+    np.testing.assert_array_equal(g, pl.gate_sat)
+    np.testing.assert_array_equal(x, pl.expert_sat)
+    assert g is not pl.gate_sat and x is not pl.expert_sat
+    assert not gm.any() and not xm.any() and gm.shape == g.shape and xm.shape == x.shape and ok
+    assert memo.sources == N_LAYERS
+
+
 def test_bad_arguments_name_the_value_and_the_fix():
     sc = RotatingTorus(seed=0)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 0)
