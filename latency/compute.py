@@ -203,6 +203,10 @@ class ComputeTimes:
 
     def broadcast(self, n_layers: int, n_experts: int | None = None) -> "ComputeTimes":
         """Arrays of shape ``(n_layers,)`` (expert times ``(n_layers, 1)`` or ``(n_layers, E)``)."""
+        quick = self._broadcast_valid(n_layers, n_experts)
+        if quick is not None:
+            return quick
+
         def per_layer(value, what):
             arr = np.asarray(value, dtype=np.float64)
             try:
@@ -228,6 +232,30 @@ class ComputeTimes:
         return ComputeTimes(per_layer(self.dispatch_ms, "dispatch_ms"), per_layer(self.local_ms, "local_ms"),
                             expert, head)
 
+    def _broadcast_valid(self, n_layers, n_experts):
+        """:meth:`broadcast` of valid times, with one check for all of them (token_latency calls
+        it at every step); None when anything is off, for :meth:`broadcast` to say what."""
+        try:
+            expert = np.asarray(self.expert_ms, dtype=np.float64)
+            rows = [np.asarray(value, dtype=np.float64) for value in (self.dispatch_ms, self.local_ms)]
+            head = float(self.head_ms)
+        except (TypeError, ValueError):
+            return None
+        if expert.ndim == 2:
+            if expert.shape[0] != n_layers or (n_experts is not None and expert.shape[1] not in (1, n_experts)):
+                return None
+        elif expert.shape not in ((), (n_layers,)):
+            return None
+        if any(arr.shape not in ((), (n_layers,)) for arr in rows):
+            return None
+        values = np.concatenate([rows[0].ravel(), rows[1].ravel(), expert.ravel(), [head]])
+        # min and max are NaN when any value is: one test for finite and non-negative.
+        if not (values.min() >= 0 and values.max() < np.inf):
+            return None
+        dispatch, local = (np.full(n_layers, arr) if arr.ndim == 0 else arr.copy() for arr in rows)
+        if expert.ndim < 2:
+            expert = np.full(n_layers, expert) if expert.ndim == 0 else expert.copy()
+        return ComputeTimes(dispatch, local, expert, head)
 
 def compute_times(model, hardware, context_tokens: int = DEFAULT_CONTEXT_TOKENS,
                   lm_head: bool = True) -> ComputeTimes:

@@ -15,6 +15,8 @@ exact top-k law and report how far the two differ.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["expected_max", "critical_probabilities"]
@@ -46,22 +48,13 @@ def expected_max(costs, probs, axis: int = -1):
     >>> float(expected_max([10.0, 4.0], [0.5, 0.5]))
     6.0
     """
-    costs = np.asarray(costs, dtype=np.float64)
-    probs = np.asarray(probs, dtype=np.float64)
-    costs, probs = np.broadcast_arrays(costs, probs)
-    costs = np.moveaxis(costs, axis, -1)
-    probs = np.moveaxis(probs, axis, -1)
-    order = np.argsort(-costs, axis=-1, kind="stable")
-    c = np.take_along_axis(costs, order, axis=-1)
-    p = np.take_along_axis(probs, order, axis=-1)
-    idle = np.cumprod(1.0 - p, axis=-1)
-    # Probability that every costlier item is idle: shifted cumulative product.
-    before = np.concatenate([np.ones_like(idle[..., :1]), idle[..., :-1]], axis=-1)
-    weight = p * before
+    c, weight, _, shape = _sorted_rows(costs, probs, axis)
     # 0 * inf must stay 0 for items that are never active (np.where evaluates both sides).
     with np.errstate(invalid="ignore"):
         term = np.where(weight > 0, c * weight, 0.0)
-    return term.sum(axis=-1)
+    total = term.sum(axis=-1)
+    # A single row gives a NumPy scalar, as a reduction of a 1-D array does.
+    return total.reshape(shape[:-1]) if len(shape) > 1 else total[0]
 
 
 def critical_probabilities(costs, probs, axis: int = -1):
@@ -78,16 +71,40 @@ def critical_probabilities(costs, probs, axis: int = -1):
     >>> critical_probabilities([10.0, 4.0], [0.5, 0.5]).tolist()
     [0.5, 0.25]
     """
+    _, weight_sorted, order, shape = _sorted_rows(costs, probs, axis)
+    weight = np.empty(weight_sorted.size)
+    weight[order] = weight_sorted
+    return np.moveaxis(weight.reshape(shape), -1, axis)
+
+
+def _by_decreasing_cost(costs, probs):
+    """Each row's items by decreasing cost (ties in their given order): costs, critical probabilities, order.
+
+    The core of :func:`expected_max` and :func:`critical_probabilities` on
+    ``(m, n)`` float64 rows, for a caller that needs both from one sort.
+    ``order`` holds flat positions into the rows (``costs.ravel()[order]``
+    is the sorted ``costs``), so that one gather or scatter serves all rows.
+    """
+    m, n = costs.shape
+    order = np.argsort(-costs, axis=-1, kind="stable")
+    order += (np.arange(m) * n)[:, None]
+    c = costs.ravel()[order]
+    p = probs.ravel()[order]
+    # Probability that every costlier item is idle: the cumulative product shifted by one.
+    before = np.empty_like(p)
+    if n:
+        before[:, 0] = 1.0
+        np.cumprod(1.0 - p[:, :-1], axis=-1, out=before[:, 1:])
+    return c, p * before, order
+
+
+def _sorted_rows(costs, probs, axis):
     costs = np.asarray(costs, dtype=np.float64)
     probs = np.asarray(probs, dtype=np.float64)
     costs, probs = np.broadcast_arrays(costs, probs)
     costs = np.moveaxis(costs, axis, -1)
     probs = np.moveaxis(probs, axis, -1)
-    order = np.argsort(-costs, axis=-1, kind="stable")
-    p = np.take_along_axis(probs, order, axis=-1)
-    idle = np.cumprod(1.0 - p, axis=-1)
-    before = np.concatenate([np.ones_like(idle[..., :1]), idle[..., :-1]], axis=-1)
-    weight_sorted = p * before
-    weight = np.empty_like(weight_sorted)
-    np.put_along_axis(weight, order, weight_sorted, axis=-1)
-    return np.moveaxis(weight, -1, axis)
+    shape = costs.shape
+    rows = (math.prod(shape[:-1]), shape[-1])
+    c, weight, order = _by_decreasing_cost(costs.reshape(rows), probs.reshape(rows))
+    return c, weight, order, shape

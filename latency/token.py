@@ -35,7 +35,7 @@ import numpy as np
 from .activation import _check_trace, topk_logits
 from .compute import ComputeTimes
 from .exceptions import ActivationError, SpecError
-from .expectation import critical_probabilities, expected_max
+from .expectation import _by_decreasing_cost
 from .routing import RoutingGraph
 
 __all__ = [
@@ -233,11 +233,15 @@ def _check_sats(graph, sats, what):
         if np.any(arr != np.round(arr)):
             raise SpecError(f"{what} must be satellite indices (integers)")
         arr = arr.astype(np.int64)
-    arr = arr.astype(np.int64)
+    arr = arr.astype(np.int64, copy=False)
     if arr.size and (arr.min() < 0 or arr.max() >= graph.n_sat):
         bad = int(arr[(arr < 0) | (arr >= graph.n_sat)][0])
         raise SpecError(f"{what} holds satellite {bad}, outside 0..{graph.n_sat - 1}")
     return arr
+
+
+#: The parts of an item's time, in the order of :class:`Breakdown` (and of ``_Ring.stack``).
+_PARTS = ("propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms")
 
 
 @dataclass
@@ -246,7 +250,7 @@ class _Ring:
 
     cost: np.ndarray        # (L, E+1) ms, layer time minus dispatch when the item is the maximum
     prob: np.ndarray        # (L, E+1) activation probability (1 for the direct path)
-    parts: dict             # propagation/transmission/forwarding/compute, each (L, E+1)
+    stack: np.ndarray       # (4, L, E+1) the cost split into _PARTS
     dispatch: np.ndarray    # (L,)
     head_ms: float
 
@@ -266,51 +270,56 @@ def _ring(graph, gates, expert_sats, probs, times) -> _Ring:
     if probs.shape != expert_sats.shape:
         raise SpecError(f"probs has shape {probs.shape}, expert_sats {expert_sats.shape}; they must match "
                         "(for a model with dense layers use ModelSpec.layer_probs)")
-    if np.any(~np.isfinite(probs)) or np.any(probs < 0) or np.any(probs > 1 + 1e-9):
+    # min and max are NaN when any entry is, so two reductions also catch non-finite values.
+    if probs.size and not (probs.min() >= 0 and probs.max() <= 1 + 1e-9):
         raise ActivationError("probs must lie in [0, 1]")
     if not isinstance(times, ComputeTimes):
         raise SpecError("times must be a ComputeTimes (see latency.compute_times)")
     n_experts = probs.shape[1]
     times = times.broadcast(n_layers, n_experts)
-    expert_ms = np.broadcast_to(times.expert_ms.reshape(n_layers, -1), (n_layers, n_experts))
 
-    uniq, inv = np.unique(gates, return_inverse=True)
-    nxt = np.roll(inv, -1)
-    latency = graph.latency_ms_from(uniq)
-    hops = graph.hops_from(uniq)
-    next_gate = np.roll(gates, -1)
-    # Each item needs two path ends: out of g_l into the expert (or straight to g_{l+1}), and into g_{l+1}.
-    rows_a = np.concatenate([np.broadcast_to(inv[:, None], expert_sats.shape), inv[:, None]], axis=1)
-    cols_a = np.concatenate([expert_sats, next_gate[:, None]], axis=1)
-    rows_b = np.broadcast_to(nxt[:, None], expert_sats.shape)
+    # One row per layer, a repeated gate's row twice: for a few dozen gates a second copy of a
+    # row costs less than np.unique. Each item needs two path ends (out of g_l into the expert or
+    # straight to g_{l+1}, and from the expert into g_{l+1}, the row of g_{l+1} since links are
+    # undirected); one gather of their flat positions fetches all (L, 2E+1) of them.
+    latency = graph.latency_ms_from(gates)
+    hops = graph.hops_from(gates)
+    nxt = np.arange(1, n_layers + 1) % n_layers
+    row = np.arange(n_layers) * graph.n_sat
+    at = np.empty((n_layers, 2 * n_experts + 1), dtype=np.intp)
+    at[:, :n_experts] = expert_sats + row[:, None]
+    at[:, n_experts] = gates[nxt] + row
+    at[:, n_experts + 1:] = expert_sats + row[nxt, None]
+    lat = latency.ravel()[at]
+    h_int = hops.ravel()[at]
 
-    def breakdown(rows, cols):
-        # The split of :meth:`RoutingGraph.breakdown_from`, on the entries used only.
-        lat = latency[rows, cols]
-        h_int = hops[rows, cols]
-        reach = h_int >= 0
+    # The split of :meth:`RoutingGraph.breakdown_from`, on the entries used only; ends[0] is
+    # the latency, ends[1:] the three network parts.
+    ends = np.empty((4,) + at.shape)
+    ends[0] = lat
+    reach = h_int >= 0
+    if reach.all():
+        h = h_int.astype(np.float64)
+        np.maximum(lat - h * graph.hop_ms, 0.0, out=ends[1])
+        np.multiply(h, graph.transmission_ms, out=ends[2])
+        np.multiply(h, graph.forwarding_ms, out=ends[3])
+    else:
         h = np.where(reach, h_int, 0).astype(np.float64)
-        return {"latency_ms": lat,
-                "propagation_ms": np.where(reach, np.maximum(lat - h * graph.hop_ms, 0.0), np.inf),
-                "transmission_ms": np.where(reach, h * graph.transmission_ms, np.inf),
-                "forwarding_ms": np.where(reach, h * graph.forwarding_ms, np.inf)}
+        ends[1] = np.where(reach, np.maximum(lat - h * graph.hop_ms, 0.0), np.inf)
+        ends[2] = np.where(reach, h * graph.transmission_ms, np.inf)
+        ends[3] = np.where(reach, h * graph.forwarding_ms, np.inf)
 
-    out_a, in_b = breakdown(rows_a, cols_a), breakdown(rows_b, expert_sats)
-
-    def item(name):
-        a = out_a[name]
-        return np.concatenate([a[:, :-1] + in_b[name], a[:, -1:]], axis=1)
-
-    parts = {
-        "propagation_ms": item("propagation_ms"),
-        "transmission_ms": item("transmission_ms"),
-        "forwarding_ms": item("forwarding_ms"),
-        "compute_ms": np.concatenate([expert_ms, times.local_ms[:, None]], axis=1),
-    }
-    network = item("latency_ms")
-    cost = network + parts["compute_ms"]
-    prob = np.concatenate([np.minimum(probs, 1.0), np.ones((n_layers, 1))], axis=1)
-    return _Ring(cost, prob, parts, times.dispatch_ms, times.head_ms)
+    # items[0]: network latency; items[1:]: _PARTS.
+    items = np.empty((5, n_layers, n_experts + 1))
+    np.add(ends[:, :, :n_experts], ends[:, :, n_experts + 1:], out=items[:4, :, :n_experts])
+    items[:4, :, n_experts] = ends[:, :, n_experts]
+    items[4, :, :n_experts] = times.expert_ms.reshape(n_layers, -1)
+    items[4, :, n_experts] = times.local_ms
+    cost = items[0] + items[4]
+    prob = np.empty((n_layers, n_experts + 1))
+    np.minimum(probs, 1.0, out=prob[:, :n_experts])
+    prob[:, n_experts] = 1.0
+    return _Ring(cost, prob, items[1:], times.dispatch_ms, times.head_ms)
 
 
 # --------------------------------------------------------------------------- expectation
@@ -361,18 +370,25 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
     (5.0, [2.5, 2.5])
     """
     ring = _ring(graph, gates, expert_sats, probs, times)
+    # expected_max and critical_probabilities from one sort (the same sums, term by term).
+    cost, weight, order = _by_decreasing_cost(ring.cost, ring.prob)
     with np.errstate(invalid="ignore"):  # 0 · inf for never-active experts on unreachable satellites
-        layer = ring.dispatch + expected_max(ring.cost, ring.prob)
-        weight = critical_probabilities(ring.cost, ring.prob)
-        sums = {name: float(np.where(weight > 0, weight * values, 0.0).sum())
-                for name, values in ring.parts.items()}
+        layer = ring.dispatch + np.where(weight > 0, cost * weight, 0.0).sum(axis=-1)
+        critical = np.empty(weight.size)
+        critical[order] = weight
+        critical = critical.reshape(weight.shape)
+        # Each part's weighted sum is one row of a (4, L·(E+1)) reduction: the same pairwise
+        # sum as a separate .sum() of that part.
+        totals = np.where(critical > 0, critical * ring.stack, 0.0).reshape(len(_PARTS), -1).sum(axis=1)
+    sums = dict(zip(_PARTS, totals.tolist()))
     expected = float(layer.sum() + ring.head_ms)
     sums["compute_ms"] += float(ring.dispatch.sum() + ring.head_ms)
-    unreachable = tuple(int(i) for i in np.flatnonzero(~np.isfinite(layer)))
+    # A finite total needs every layer finite.
+    unreachable = () if math.isfinite(expected) else tuple(int(i) for i in np.flatnonzero(~np.isfinite(layer)))
     ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
     samples = None
     if trace is not None and not unreachable:
-        samples = _samples_from_ring(ring, trace, 2, 0, ground)
+        samples = _samples_from_ring(ring, trace, 2, None, ground)
     return TokenLatency(expected, layer, ring.head_ms, Breakdown(**sums), not unreachable, unreachable, ground,
                         samples)
 
@@ -429,7 +445,7 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
     """
     ring = _ring(graph, gates, expert_sats, probs, times)
     ground = ground_latency_ms(graph, int(np.asarray(gates).ravel()[0]), user) if user is not None else None
-    return _samples_from_ring(ring, method, n_samples, seed, ground)
+    return _samples_from_ring(ring, method, n_samples, np.random.default_rng(seed), ground)
 
 
 class TraceReplay:
@@ -479,14 +495,16 @@ class TraceReplay:
         self._flat = np.ascontiguousarray(np.moveaxis(flat, 2, 0))
 
 
-def _samples_from_ring(ring, method, n_samples, seed, ground) -> TokenSamples:
-    """Monte Carlo or trace replay on the item costs of one ring (shared by the public functions)."""
+def _samples_from_ring(ring, method, n_samples, rng, ground) -> TokenSamples:
+    """Monte Carlo or trace replay on the item costs of one ring (shared by the public functions).
+
+    ``rng`` is the generator of the random methods (unused, may be None, for a trace).
+    """
     n_layers, n_items = ring.cost.shape
     n_experts = n_items - 1
     cost_e = ring.cost[:, :n_experts]
     floor = ring.cost[:, n_experts]
     p = ring.prob[:, :n_experts]
-    rng = np.random.default_rng(seed)
 
     replay = None
     if isinstance(method, str):
