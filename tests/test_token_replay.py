@@ -2,8 +2,8 @@
 
 * the ring's costs and breakdown against the same formulas written with the
   public RoutingGraph.breakdown_from, expected_max and critical_probabilities;
-* the replay of a TraceReplay against that of the same trace given as a
-  bare array;
+* the trace replay kernel (a TraceReplay, distinct rows, Numba) against the
+  NumPy replay of the same trace given as a bare array;
 * ComputeTimes.broadcast's one-check path against its field-by-field checks.
 """
 
@@ -112,14 +112,14 @@ def _trace(rng, n_tokens, n_layers, n_experts, n_slots):
     (64, 64, 6, 100),  # rows too many digits for one integer key
     (130, 2, 1, 30),  # beyond NumPy's pairwise block: the NumPy path
 ])
-def test_trace_replay_matches_the_bare_array_replay(n_layers, n_experts, n_slots, n_tokens):
+def test_trace_kernel_matches_numpy_replay(n_layers, n_experts, n_slots, n_tokens):
     rng = np.random.default_rng(n_layers * 1000 + n_tokens)
     ring = _ring(rng, n_layers, n_experts, unreachable=n_layers % 2 == 1)
     ids = _trace(rng, n_tokens, n_layers, n_experts, n_slots)
     replay = latency.TraceReplay(ids, ring.prob[:, :n_experts])
     with np.errstate(invalid="ignore"):  # quantiles between inf samples
         fast = token_module._samples_from_ring(ring, replay, 2, None, None)
-        again = token_module._samples_from_ring(ring, replay, 2, None, None)  # replayed twice
+        again = token_module._samples_from_ring(ring, replay, 2, None, None)  # distinct rows kept
         plain = token_module._samples_from_ring(ring, ids, 2, None, None)    # a bare array: NumPy
     for got in (fast, again):
         np.testing.assert_array_equal(got.samples_ms, plain.samples_ms)
@@ -129,7 +129,7 @@ def test_trace_replay_matches_the_bare_array_replay(n_layers, n_experts, n_slots
         assert got.reachable == plain.reachable
 
 
-def test_trace_replay_of_moe_layers_only():
+def test_trace_replay_of_moe_layers_only_uses_the_kernel_rows():
     rng = np.random.default_rng(7)
     ring = _ring(rng, 4, 3)
     probs = ring.prob[:, :3].copy()
@@ -140,6 +140,16 @@ def test_trace_replay_of_moe_layers_only():
     plain = token_module._samples_from_ring(ring, replay.ids.copy(), 2, None, None)
     np.testing.assert_array_equal(fast.samples_ms, plain.samples_ms)
     np.testing.assert_array_equal(fast.layer_mean_ms, plain.layer_mean_ms)
+
+
+def test_a_replay_pickled_before_the_row_cache_still_replays():
+    rng = np.random.default_rng(3)
+    ring = _ring(rng, 3, 4)
+    ids = _trace(rng, 30, 3, 4, 2)
+    replay = latency.TraceReplay(ids, ring.prob[:, :4])
+    del replay._rows
+    got = token_module._samples_from_ring(ring, replay, 2, None, None)
+    np.testing.assert_array_equal(got.samples_ms, token_module._samples_from_ring(ring, ids, 2, None, None).samples_ms)
 
 
 VALUES = [0.0, 1.5, -0.0, np.inf, np.nan, -1.0, [1.0, 2.0, 3.0], np.array([1, 2, 3]), [1.0], [[1.0] * 4] * 3,
