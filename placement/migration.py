@@ -9,8 +9,8 @@ Used by :mod:`placement.policies`. Three pieces:
   ``s`` over the ISLs takes ``8 b / rate + d(a, s)`` — the transfer at the
   ISL rate (cut-through: one path, no link sharing) plus the first bit's
   path latency. A move of zero bytes sends nothing and takes no time.
-  ``d(a, s)`` comes from rows already known this step, relayed through
-  their sources (:meth:`StepOracle.relay_ms`): an upper bound, exact when
+  ``d(a, s)`` is relayed through sources searched this step, e.g. the
+  gates (:meth:`StepOracle.relay_ms`): an upper bound, exact when
   ``a`` or ``s`` is itself a source (a gate, a gate candidate).
 - :func:`repair`: moves every gate and expert off satellites that may not
   host them (failed, decayed, outside the eligibility mask) at once.
@@ -98,13 +98,19 @@ class StepOracle:
             self.sources += missing.size
         return src
 
-    def relay_ms(self, a, b) -> np.ndarray:
-        """Upper bound on ``d(a_i, b_i)``: ``min over known sources r of d(r, a_i) + d(r, b_i)``.
+    def relay_ms(self, a, b, via=None) -> np.ndarray:
+        """Upper bound on ``d(a_i, b_i)``: ``min over sources r of d(r, a_i) + d(r, b_i)``.
 
-        ``0`` where ``a_i == b_i``; ``inf`` when no known row reaches both.
+        The sources are ``via`` (searched if not yet known), or every known
+        one. ``0`` where ``a_i == b_i``; ``inf`` when no source reaches both.
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
+        if via is not None:
+            if a.size == 0 or np.size(via) == 0:
+                return np.where(a == b, 0.0, np.inf)
+            rows = self(np.unique(np.asarray(via, dtype=np.int64)))
+            return np.where(a == b, 0.0, (rows[:, a] + rows[:, b]).min(axis=0))
         if not self._count or a.size == 0:
             return np.where(a == b, 0.0, np.inf)
         rows = self._store[:self._count]

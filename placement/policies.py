@@ -57,8 +57,10 @@ memo of the oracle), ``H = ceil(horizon_s / step_s)`` steps (at least 1),
 (ms), and for a move of ``b`` bytes from ``a`` to ``s``:
 
 - migration time ``τ = 8 b / isl_rate_bps + d(a, s) / 1000`` s (0 when
-  ``b = 0``), ``d`` relayed through rows known this step (an upper bound,
-  exact for gates); moves of one unit run in parallel, so a unit lands
+  ``b = 0``), ``d`` relayed through the gates of the placements involved
+  (``C``'s, and ``R``'s for an adoption: an upper bound, exact when ``a``
+  or ``s`` is one of them, and the same whoever searched what else this
+  step); moves of one unit run in parallel, so a unit lands
   after ``τ_u = max τ``;
 - landing: the new placement serves from step ``t + k``,
   ``k = ceil(τ_u / step_s)`` (the first snapshot after completion;
@@ -98,9 +100,9 @@ improved by single moves, so its latency is at most recompute's (tested).
 With ``migration_price = inf`` it makes forced moves only, like static.
 
 Oracle calls per step: static L sources (the gates); recompute and
-handover the strategy's (≤ L·K for ``space-xnet``, which include the new
-gates) plus ``C``'s gates, plus, for handover, ``C``'s and ``R``'s gates at
-each lookahead step.
+handover the strategy's (≤ L·K for ``space-xnet``, none when the placement
+comes from a memo entry, see :meth:`Policy.candidate`) plus ``C``'s and
+``R``'s gates, plus, for handover, those at each lookahead step.
 """
 
 from __future__ import annotations
@@ -354,8 +356,8 @@ class Policy:
             (same ``path_ms``): a strategy placement made by one policy is
             reused by the next with the same strategy, options and inputs
             (recompute and handover both re-place at every step). Its
-            oracle calls are replayed, so each policy knows the same rows
-            and records the same as if it had placed itself.
+            entries may also come from :meth:`candidate`. A policy records
+            the same whether it placed itself or found the entry.
 
         Returns
         -------
@@ -379,6 +381,60 @@ class Policy:
             raise PlacementError(
                 f"t_index {t_index} does not follow the previous step {self._last_t}; steps must be increasing"
             )
+        ctx = self._context(int(t_index), arg_lat_deg, path_ms, usable, p)
+        ctx.memo = memo
+        record = self._decide(ctx, tuple(lookahead))
+        self._shape, self._last_t = shape, int(t_index)
+        return record
+
+    def candidate(self, arg_lat_deg, path_ms, usable, probs) -> dict:
+        """The strategy's placement for one step's inputs, as a memo entry for :meth:`step`.
+
+        What recompute places, and handover weighs, at a step with these
+        inputs; it does not depend on the policy's past, so it can be made
+        ahead, elsewhere (a sweep makes it in its chunk tasks) and handed
+        to ``step`` in ``memo["placements"]``. ``step`` uses an entry only
+        if its inputs equal the step's, arrays compared by value.
+
+        Parameters
+        ----------
+        arg_lat_deg, path_ms, usable, probs
+            As for :meth:`step`.
+
+        Returns
+        -------
+        dict
+            ``inputs``, ``placement`` (None if infeasible) and ``error``
+            (the :class:`InfeasiblePlacementError`, or None).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> pos = np.arange(8.0)
+        >>> ring = lambda s: np.minimum(np.abs(pos - pos[np.asarray(s)][:, None]),
+        ...                             8 - np.abs(pos - pos[np.asarray(s)][:, None]))
+        >>> probs = [[0.9, 0.1], [0.5, 0.5]]
+        >>> entry = make_policy("recompute", expert_bytes=1e9, isl_rate_bps=1e11, step_s=10.0).candidate(
+        ...     pos * 45.0, ring, np.ones(8, bool), probs)
+        >>> pol = make_policy("handover", expert_bytes=1e9, isl_rate_bps=1e11, step_s=10.0)
+        >>> rec = pol.step(0, pos * 45.0, ring, np.ones(8, bool), probs, memo={"placements": [entry]})
+        >>> rec.gate_sat.tolist() == entry["placement"].gate_sat.tolist(), rec.oracle_sources
+        (True, 2)
+        """
+        p = as_probs(probs)
+        ctx = self._context(None, arg_lat_deg, path_ms, usable, p)
+        ctx.memo = {}
+        try:
+            self._place(ctx)
+        except InfeasiblePlacementError:
+            pass
+        return ctx.memo["placements"][0]
+
+    # -- shared machinery -------------------------------------------------
+
+    def _context(self, t_index, arg_lat_deg, path_ms, usable, probs) -> _Ctx:
+        """A step's inputs, checked."""
+        n_sat = np.asarray(arg_lat_deg).shape[0]
         if usable is None:
             usable = np.ones(n_sat, dtype=bool)
         usable = np.asarray(usable)
@@ -388,16 +444,10 @@ class Policy:
                 f"got dtype {usable.dtype} and shape {usable.shape}"
             )
         allowed = usable & as_eligible(self._kw.get("eligible"), n_sat)
-        ctx = _Ctx(int(t_index), arg_lat_deg, StepOracle(path_ms, n_sat), allowed, p,
-                   as_capacity(self._kw.get("capacity", 1), n_sat),
-                   as_layer_times(self._kw.get("gate_time_ms", 0.0), p.shape[0], "gate_time_ms"),
-                   as_layer_times(self._kw.get("expert_time_ms", 0.0), p.shape[0], "expert_time_ms"))
-        ctx.memo = memo
-        record = self._decide(ctx, tuple(lookahead))
-        self._shape, self._last_t = shape, int(t_index)
-        return record
-
-    # -- shared machinery -------------------------------------------------
+        return _Ctx(t_index, arg_lat_deg, StepOracle(path_ms, n_sat), allowed, probs,
+                    as_capacity(self._kw.get("capacity", 1), n_sat),
+                    as_layer_times(self._kw.get("gate_time_ms", 0.0), probs.shape[0], "gate_time_ms"),
+                    as_layer_times(self._kw.get("expert_time_ms", 0.0), probs.shape[0], "expert_time_ms"))
 
     def _place(self, ctx) -> Placement:
         """The strategy's placement at this step (raises InfeasiblePlacementError)."""
@@ -408,29 +458,21 @@ class Policy:
         if memo is not None:
             for entry in memo.get("placements", ()):
                 if _same_inputs(entry["inputs"], inputs):
-                    for sources in entry["calls"]:
-                        ctx.oracle.load(sources)
                     if entry["error"] is not None:
                         raise entry["error"]
                     return entry["placement"]
-        calls = []
-
-        def oracle(sources):
-            calls.append(np.array(sources, dtype=np.int64, copy=True))
-            return ctx.oracle(sources)
-
         placement, error = None, None
         try:
             # Unreachable candidates make harmless 0 · inf products inside the strategies.
             with np.errstate(invalid="ignore"):
-                placement = STRATEGIES[self.strategy](ctx.arg_lat_deg, oracle, ctx.probs, capacity=ctx.capacity,
+                placement = STRATEGIES[self.strategy](ctx.arg_lat_deg, ctx.oracle, ctx.probs, capacity=ctx.capacity,
                                                       eligible=ctx.allowed, seed=self.seed, gate_time_ms=ctx.t_gate,
                                                       expert_time_ms=ctx.t_exp, **extra)
         except InfeasiblePlacementError as exc:
             error = exc
         if memo is not None:
             memo.setdefault("placements", []).append(
-                {"inputs": inputs, "calls": calls, "placement": placement, "error": error})
+                {"inputs": inputs, "placement": placement, "error": error})
         if error is not None:
             raise error
         return placement
@@ -451,11 +493,11 @@ class Policy:
         whole = ok & np.roll(ok, -1) & (expert >= 0).all(axis=1)
         return np.where(whole, out, np.inf)
 
-    def _move_times(self, oracle, old, new, n_bytes, forced=None) -> np.ndarray:
-        """Transfer time of each move ``old[i] → new[i]``; forced moves leave the path out."""
+    def _move_times(self, oracle, old, new, n_bytes, via, forced=None) -> np.ndarray:
+        """Transfer time of each move ``old[i] → new[i]``, paths relayed through ``via``; forced moves leave the path out."""
         old = np.asarray(old, dtype=np.int64)
         new = np.asarray(new, dtype=np.int64)
-        path = oracle.relay_ms(np.maximum(old, 0), new)
+        path = oracle.relay_ms(np.maximum(old, 0), new, via=via)
         if forced is not None:
             path = np.where(forced, np.nan, path)
         path = np.where(old < 0, np.nan, path)
@@ -467,9 +509,11 @@ class Policy:
         gm = (old_gate >= 0) & (new_gate >= 0) & (old_gate != new_gate)
         ef = ~allowed[old_expert[em]]
         gf = ~allowed[old_gate[gm]]
+        via = np.concatenate([old_gate, new_gate])
+        via = via[via >= 0]
         times = np.concatenate([
-            self._move_times(oracle, old_expert[em], new_expert[em], self.expert_bytes, ef),
-            self._move_times(oracle, old_gate[gm], new_gate[gm], self.gate_bytes, gf),
+            self._move_times(oracle, old_expert[em], new_expert[em], self.expert_bytes, via, ef),
+            self._move_times(oracle, old_gate[gm], new_gate[gm], self.gate_bytes, via, gf),
         ])
         return em, gm, times, int(ef.sum() + gf.sum())
 
@@ -768,7 +812,7 @@ class HandoverPolicy(Policy):
                 old_tot = layer_ms.sum(axis=1)[:, None]
                 # Summing the other layers afresh keeps inf − inf out of the totals.
                 new_tot = np.delete(layer_ms, l, axis=1).sum(axis=1)[:, None] + new_l
-                tau = self._move_times(ctx.oracle, expert[l, es], np.full(es.size, s), self.expert_bytes)
+                tau = self._move_times(ctx.oracle, expert[l, es], np.full(es.size, s), self.expert_bytes, gate)
                 net = self._net_gain_ms(old_tot, new_tot, self._steps_to_land(tau), tau)
                 b = int(np.argmax(net))
                 if not net[b] > 0:

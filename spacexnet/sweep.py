@@ -2,24 +2,27 @@
 
 Two stages (DESIGN.md, "Scale"):
 
-1. **Geometry** (:func:`geometry_chunk`), independent per chunk of time
-   steps: SGP4 propagation, ISL lengths and up flags, orbital phase. Chunks
-   run in parallel on local threads (Numba kernels and SGP4 release the
-   GIL for most of their work) or on a Dask distributed cluster
-   (``scheduler=``); constellations travel there as the call that built
-   them, so workers compute bit-identical geometry.
+1. **Chunk tasks** (:func:`chunk_task`), independent per chunk of time
+   steps: SGP4 propagation, ISL lengths and up flags, orbital phase
+   (:func:`geometry_chunk`); with two or more workers, or on a cluster,
+   also each step's routing graph and strategy placement — the expensive
+   part of ``recompute`` and ``handover``, which does not depend on the
+   past. Local chunk tasks run in processes (threads with one worker:
+   geometry only) or on a Dask distributed cluster (``scheduler=``);
+   constellations travel there as the call that built them, so tasks
+   compute bit-identical geometry.
 2. **Policies** (sequential, in time order, in this process): at every step
    the routing graph of the up links, the usable satellites, then each
    policy of :mod:`placement.policies` decides, and the latency layer
    measures the placement that serves (exact expectation and a replayed
-   top-k routing trace, from one pass over the shortest paths). The
-   shortest paths from a source are searched once per step whichever
-   policy asks (the graph caches them), recompute's placement is handover's
-   candidate (a per-step memo), a step's searches are split among
-   ``workers`` threads, and with two or more workers the next step's graph
-   is searched on a spare thread, while this step's policies run, from the
-   sources the previous step asked for; none of this changes a number, so
-   any worker count writes the same file.
+   top-k routing trace, from one pass over the shortest paths). A task's
+   placement is handed to the policies as a per-step memo entry, used only
+   if its inputs equal theirs (they differ when a satellite failed in an
+   earlier chunk, which a task cannot know: the policy then places
+   itself). The shortest paths from a source are searched once per step
+   whichever policy asks (the graph caches them), each search starts from
+   the previous step's tree (:class:`latency.SearchMemory`), and none of
+   this changes a number, so any worker count writes the same file.
 
 Chunks are consumed in order with a bounded number in flight, and every
 finished chunk is written at once to a part file beside the output, with
@@ -41,15 +44,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import pickle
 import shutil
-import threading
 import time
 import warnings
 from collections import deque
 from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -66,7 +69,7 @@ from .exceptions import OutputError, SpaceXNetError
 from .io import provenance_attrs
 from .scenario import ModelSetup, largest_component
 
-__all__ = ["SweepOptions", "sweep", "geometry_chunk", "routing_trace", "POLICIES"]
+__all__ = ["SweepOptions", "sweep", "geometry_chunk", "chunk_task", "routing_trace", "POLICIES"]
 
 #: Lowest geodetic altitude at which a satellite still counts as in orbit, km. Below it SGP4 may
 #: still return status 0 for a decayed element set; such positions are not trusted.
@@ -106,9 +109,9 @@ class SweepOptions:
     link_rules : dict
         ``margin_km``, ``max_range_km``, ``latitude_cutoff_deg`` for :func:`orbits.isl_links`.
     workers : int
-        Geometry chunks computed at once (local threads or Dask tasks in
-        flight), and threads sharing each step's shortest-path searches
-        (local runs).
+        Chunk tasks computed at once: local threads (1: geometry only, the
+        policies place in this process) or processes (2 or more: the tasks
+        also place), or Dask tasks in flight.
     """
 
     policies: tuple = POLICIES
@@ -186,10 +189,88 @@ def geometry_chunk(constellation, times, topology, link_rules) -> dict:
     }
 
 
-class _Executor:
-    """Runs geometry chunks on local threads or a Dask cluster, in order, a bounded number at a time."""
+@dataclass
+class _StepPlan:
+    """What a chunk task needs to make each step's strategy placement, as the policies would."""
 
-    def __init__(self, scheduler, workers):
+    setup: ModelSetup
+    policy_kwargs: dict
+    faults: object
+    sat_a: np.ndarray
+    sat_b: np.ndarray
+    n_sat: int
+    t0: np.datetime64
+    rate_deg_s: float
+
+    def candidates(self, geo, times, first_step) -> list:
+        """One memo entry per step (:meth:`placement.Policy.candidate`)."""
+        policy = placement.make_policy("recompute", **self.policy_kwargs)
+        # Failures of earlier chunks are unknown here; the policies compare the inputs and
+        # place themselves where they differ.
+        failed = np.zeros(self.n_sat, dtype=bool)
+        memory = _task_memory(self.n_sat)
+        out = []
+        for i in range(times.size):
+            graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
+                                                   self.setup, self.t0, self.rate_deg_s, memory)
+            with np.errstate(invalid="ignore"):
+                out.append(policy.candidate(phase, graph.latency_ms_from, usable, self.setup.probs))
+            memory.next_step()
+        return out
+
+
+_TASK_MEMORY: dict = {}
+
+
+def _task_memory(n_sat: int):
+    """A search memory kept by the process between its chunk tasks (trees of its last step)."""
+    if n_sat not in _TASK_MEMORY:
+        _TASK_MEMORY.clear()
+        _TASK_MEMORY[n_sat] = latency.SearchMemory()
+    return _TASK_MEMORY[n_sat]
+
+
+def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0) -> dict:
+    """:func:`geometry_chunk`, and with a plan each step's strategy placement (``candidates``).
+
+    Also returns the seconds spent on each (``geometry_s``, ``candidates_s``).
+    """
+    t0 = time.perf_counter()
+    geo = geometry_chunk(constellation, times, topology, link_rules)
+    t1 = time.perf_counter()
+    geo["candidates"] = None if plan is None else plan.candidates(geo, times, first_step)
+    geo["geometry_s"], geo["candidates_s"] = t1 - t0, time.perf_counter() - t1
+    return geo
+
+
+def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_deg_s, memory):
+    """Routing graph, usable satellites, up links and partition phase of step ``i`` of a chunk.
+
+    ``failed`` (satellites whose SGP4 state failed at an earlier step) is
+    updated in place, so steps must come in order.
+    """
+    n_sat = failed.size
+    failed |= (geo["status"][i] != 0) | ~(geo["altitude_km"][i] >= MIN_ALTITUDE_KM)
+    down = failed.copy()
+    link_down = np.zeros(sat_a.size, dtype=bool)
+    if faults is not None:
+        down |= faults.sat_down(times[i:i + 1], n_sat)[0]
+        link_down = faults.link_down(times[i:i + 1], sat_a, sat_b)[0]
+    up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
+    graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0), up, n_sat,
+                                            setup.link_profile, setup.model.hidden_state_bytes)
+    graph.memory = memory
+    usable = largest_component(graph, ~down)
+    elapsed_s = (times[i] - t0) / np.timedelta64(1, "s")
+    phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
+    phase = np.where(np.isfinite(phase), phase, 0.0)
+    return graph, usable, up, phase
+
+
+class _Executor:
+    """Runs chunk tasks on local threads or processes or a Dask cluster, in order, a bounded number at a time."""
+
+    def __init__(self, scheduler, workers, processes=False):
         self.client = None
         self.pool = None
         if scheduler:
@@ -201,6 +282,12 @@ class _Executor:
                 self.client = scheduler if hasattr(scheduler, "submit") else Client(scheduler, timeout=10)
             except OSError as exc:
                 raise SpaceXNetError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        elif processes:
+            # Placement is Python: it needs processes to share cores. Forked children start with
+            # everything imported and compiled.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.pool = ProcessPoolExecutor(max_workers=int(workers), mp_context=context)
         else:
             self.pool = ThreadPoolExecutor(max_workers=int(workers))
         self.workers = int(workers)
@@ -495,12 +582,12 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         Command line for the provenance attributes.
     timings : dict, optional
         Filled with the wall time of each stage, s: ``geometry_wait``
-        (this process waiting for geometry chunks), ``geometry_compute``
-        (time inside the chunks, summed over threads), ``graph`` (routing
-        graphs and usable masks), ``policies`` (placement, with the
-        shortest paths it asks for), ``latency`` (exact expectation and
-        trace tail), ``writing`` (part files and the final join) and
-        ``total``; for ``bench/sweep.py``.
+        (this process waiting for chunk tasks), ``geometry_compute`` and
+        ``candidates_compute`` (time inside the tasks, summed over
+        workers), ``graph`` (routing graphs and usable masks), ``policies``
+        (placement, with the shortest paths it asks for), ``latency``
+        (exact expectation and trace tail), ``writing`` (part files and the
+        final join) and ``total``; for ``bench/sweep.py``.
 
     Returns
     -------
@@ -553,75 +640,46 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
              if options.n_samples >= 2 else None)
     rate_deg_s = 360.0 / period_s
     t0 = times[0]
-    executor = _Executor(scheduler, options.workers)
-    # Local runs split each step's shortest-path searches among the workers' threads (the same
-    # numbers: each search is one task); on a cluster this process keeps to one thread.
-    threads = 1 if scheduler else int(options.workers)
-    chunk_fn = geometry_chunk if timings is None or scheduler else clock.timed_chunk
-    # With two or more threads, the next step's searches start during this step (see prepare).
-    prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") if threads > 1 else None
-    pending, prev_sources = None, None
+    # With two or more workers (or a cluster) the chunk tasks also make each step's strategy
+    # placement, the expensive part of recompute and handover, and this process only checks that
+    # its inputs are the ones the policies see (they are unless a satellite failed in an earlier
+    # chunk: the policy then places itself). Either way the same numbers.
+    planned = (scheduler or options.workers > 1) and any(p in options.policies for p in ("recompute", "handover"))
+    plan = _StepPlan(setup, policy_kwargs, faults, sat_a, sat_b, n_sat, t0, rate_deg_s) if planned else None
+    executor = _Executor(scheduler, options.workers, processes=planned)
     # Each step's searches start from the previous step's trees: the same rows, found faster.
     memory = latency.SearchMemory()
     try:
-        jobs = ((constellation, chunk, topology, options.link_rules) for chunk in chunks[done:])
-        geo_iter = executor.map_ordered(chunk_fn, jobs)
+        jobs = ((constellation, chunks[k], topology, options.link_rules, plan, k * int(options.chunk_steps))
+                for k in range(done, len(chunks)))
+        geo_iter = executor.map_ordered(chunk_task, jobs)
         for k in range(done, len(chunks)):
             with clock("geometry_wait"):
                 geo = next(geo_iter)
+            clock.add("geometry_compute", geo.pop("geometry_s"))
+            clock.add("candidates_compute", geo.pop("candidates_s"))
+            candidates = geo.pop("candidates")
             chunk = chunks[k]
             n_t = chunk.size
             records = {name: [] for name in options.policies}
             measures = {name: [] for name in options.policies}
             usable_all = np.zeros((n_t, n_sat), dtype=bool)
             up_all = np.zeros((n_t, sat_a.size), dtype=bool)
-            def prepare(i):
-                # Called in step order: carry.failed accumulates over the steps.
-                bad = (geo["status"][i] != 0) | ~(geo["altitude_km"][i] >= MIN_ALTITUDE_KM)
-                carry.failed |= bad
-                down = carry.failed.copy()
-                link_down = np.zeros(sat_a.size, dtype=bool)
-                if faults is not None:
-                    down |= faults.sat_down(chunk[i:i + 1], n_sat)[0]
-                    link_down = faults.link_down(chunk[i:i + 1], sat_a, sat_b)[0]
-                up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
-                with clock("graph"):
-                    graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0),
-                                                            up, n_sat, setup.link_profile, model.hidden_state_bytes)
-                    graph.threads = threads
-                    graph.memory = memory
-                    usable = largest_component(graph, ~down)
-                return graph, usable, up
-
-            upcoming = prepare(0)
             for i in range(n_t):
                 step = carry.steps_done
-                graph, usable, up = upcoming
-                if pending is not None:
-                    with clock("policies"):
-                        pending.result()
-                    pending = None
-                    graph.threads = threads
-                if i + 1 < n_t:
-                    upcoming = prepare(i + 1)
-                    if prefetcher is not None and prev_sources is not None:
-                        # While this step's policies run, search the next step's graph from the
-                        # sources the previous step asked for (at small steps nearly the same
-                        # ones) on one spare thread; a search gives the same row whenever it runs.
-                        upcoming[0].threads = 1
-                        pending = prefetcher.submit(upcoming[0]._sources, prev_sources)
+                with clock("graph"):
+                    # In step order: carry.failed accumulates over the steps.
+                    graph, usable, up, phase = _step_inputs(geo, i, chunk, carry.failed, faults, sat_a, sat_b,
+                                                            setup, t0, rate_deg_s, memory)
                 usable_all[i], up_all[i] = usable, up
-                elapsed_s = (chunk[i] - t0) / np.timedelta64(1, "s")
-                phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
-                phase = np.where(np.isfinite(phase), phase, 0.0)
-                memo = {}  # recompute's placement serves as handover's candidate
+                # recompute's placement serves as handover's candidate
+                memo = {} if candidates is None else {"placements": [candidates[i]]}
                 for name, policy in carry.policies.items():
                     with clock("policies"), np.errstate(invalid="ignore"):
                         rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
                     records[name].append(rec)
                     with clock("latency"):
                         measures[name].append(_measure(graph, rec, setup, trace))
-                prev_sources = np.fromiter(graph._dist.keys(), dtype=np.int64)
                 memory.next_step()
                 carry.steps_done += 1
                 if progress is not None:
@@ -632,10 +690,6 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                                     _geo_summary(geo, usable_all, up_all), n_sat, setup)
                 store.save(k, ds, carry)
     finally:
-        if pending is not None:
-            pending.cancel()
-        if prefetcher is not None:
-            prefetcher.shutdown(wait=True, cancel_futures=True)
         executor.close()
     attrs = provenance_attrs(
         source=constellation.source, command=command,
@@ -673,9 +727,8 @@ class _Clock:
         self.stage = None
         if timings is not None:
             timings.clear()
-            timings.update(dict.fromkeys(("geometry_wait", "geometry_compute", "graph", "policies", "latency",
-                                          "writing", "total"), 0.0))
-            self._lock = threading.Lock()
+            timings.update(dict.fromkeys(("geometry_wait", "geometry_compute", "candidates_compute", "graph",
+                                          "policies", "latency", "writing", "total"), 0.0))
 
     @contextmanager
     def __call__(self, stage):
@@ -688,12 +741,9 @@ class _Clock:
         finally:
             self.timings[stage] += time.perf_counter() - t0
 
-    def timed_chunk(self, *args):
-        t0 = time.perf_counter()
-        geo = geometry_chunk(*args)
-        with self._lock:
-            self.timings["geometry_compute"] += time.perf_counter() - t0
-        return geo
+    def add(self, stage, seconds):
+        if self.timings is not None:
+            self.timings[stage] += seconds
 
     def finish(self):
         if self.timings is not None:

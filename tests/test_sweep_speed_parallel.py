@@ -65,8 +65,34 @@ def test_shared_memo_changes_no_record(price):
             ra = a.step(t, phase, ring, usable.copy(), probs)
             rb = b.step(t, phase, ring, usable.copy(), probs, memo=memo)
             for field in ra.__dataclass_fields__:
+                if field == "oracle_sources":  # the placement's own searches are not repeated
+                    assert rb.oracle_sources <= ra.oracle_sources
+                    continue
                 np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
         assert len(memo["placements"]) == 1  # placed once, reused once
+
+
+@pytest.mark.parametrize("price", [0.0, 1.0])
+def test_a_candidate_made_elsewhere_changes_no_record(price):
+    """Placements made ahead (as a sweep's chunk tasks do) give the records the policies make alone."""
+    pos, ring = _ring_oracle(24)
+    probs = [[0.6, 0.3, 0.1], [0.5, 0.3, 0.2], [0.4, 0.4, 0.2]]
+    kw = dict(expert_bytes=1e8, isl_rate_bps=1e11, step_s=10.0, migration_price=price, min_gain_ratio=0.0)
+    alone = [make_policy(n, **kw) for n in ("recompute", "handover")]
+    fed = [make_policy(n, **kw) for n in ("recompute", "handover")]
+    maker = make_policy("recompute", **kw)
+    usable = np.ones(24, dtype=bool)
+    for t in range(8):
+        phase = (pos * 15.0 + 7.0 * t) % 360.0
+        usable[(3 * t) % 24] = t % 3 != 0
+        entry = maker.candidate(phase, ring, usable.copy(), probs)
+        stale = maker.candidate(phase, ring, np.ones(24, dtype=bool), probs)  # other inputs: never used
+        for a, b in zip(alone, fed):
+            ra = a.step(t, phase, ring, usable.copy(), probs)
+            rb = b.step(t, phase, ring, usable.copy(), probs, memo={"placements": [stale, entry]})
+            for field in ra.__dataclass_fields__:
+                if field != "oracle_sources":
+                    np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
 
 
 def test_one_ring_gives_both_latencies(small):
