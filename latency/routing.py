@@ -268,16 +268,13 @@ class RoutingGraph:
 
             n = self.n_sat
             memory = self.memory
-            old = [memory.tree(s) if memory is not None else None for s in missing.tolist()]
-            warm = np.array([t is not None for t in old], dtype=bool)
-            rows = n if warm.any() else 0
-            old_pred = np.empty((missing.size, rows), dtype=np.int32)
-            old_order = np.empty((missing.size, rows), dtype=np.int32)
-            old_edge = np.empty((missing.size, rows), dtype=np.int64)
-            same = np.zeros(missing.size, dtype=bool)
-            for i in np.flatnonzero(warm):
-                old_pred[i], old_order[i], old_edge[i], key = old[i]
-                same[i] = key == self.links_key
+            if memory is not None:
+                warm, old_pred, old_order, old_edge, same = memory.trees(missing, n, self.links_key)
+            else:
+                warm = np.zeros(missing.size, dtype=bool)
+                old_pred = old_order = np.empty((missing.size, 0), dtype=np.int32)
+                old_edge = np.empty((missing.size, 0), dtype=np.int64)
+                same = warm
             dist = np.empty((missing.size, n))
             pred = np.empty((missing.size, n), dtype=np.int32)
             edge = np.empty((missing.size, n), dtype=np.int64)
@@ -300,8 +297,8 @@ class RoutingGraph:
                 self._dist[s] = dist[i]
                 self._pred[s] = pred[i]
                 self._order[s] = order[i]
-                if memory is not None:
-                    memory.keep(s, (pred[i], order[i], edge[i], self.links_key))
+            if memory is not None:
+                memory.keep(missing, pred, order, edge, self.links_key)
         return src
 
     @property
@@ -469,28 +466,52 @@ class SearchMemory:
     """
 
     def __init__(self):
-        self._now: dict = {}
-        self._before: dict = {}
+        self._now: list = []  # batches (sources, pred, order, edge, links_key) of the current timestep
+        self._before: list = []
+        self._index: dict = {}  # source -> (batch, row) in _before
 
-    def tree(self, source: int):
-        """The tree of ``source`` at the previous timestep, or None.
+    def keep(self, sources, pred, order, edge, links_key) -> None:
+        """Remember the trees of ``sources`` found at the current timestep.
 
-        A tuple ``(pred, order, edge, links_key)`` as
-        :func:`latency._kernels.shortest_rows` writes it, and the
-        :attr:`RoutingGraph.links_key` of the graph it was found on.
+        Row ``i`` of ``pred``, ``order`` and ``edge`` (``(len(sources),
+        n_sat)``, as :func:`latency._kernels.shortest_rows` writes them) is
+        the tree of ``sources[i]``; ``links_key`` is the
+        :attr:`RoutingGraph.links_key` of the graph they were found on.
         """
-        return self._before.get(source)
+        self._now.append((np.asarray(sources, dtype=np.int64), pred, order, edge, links_key))
 
-    def keep(self, source: int, tree: tuple) -> None:
-        """Remember the tree of ``source`` found at the current timestep (see :meth:`tree`)."""
-        self._now[source] = tree
+    def trees(self, sources, n_sat: int, links_key):
+        """Trees of the previous timestep for ``sources``, in the kernel's layout.
+
+        Returns ``warm`` (which sources have one), ``pred``, ``order``,
+        ``edge`` and ``same`` (found on a graph with the same links). A call
+        for exactly the sources of one earlier call gets that call's
+        arrays, uncopied.
+        """
+        sources = np.asarray(sources, dtype=np.int64)
+        for src, pred, order, edge, key in self._before:
+            if src.shape == sources.shape and np.array_equal(src, sources) and pred.shape[1] == n_sat:
+                return (np.ones(src.size, dtype=bool), pred, order, edge, np.full(src.size, key == links_key))
+        found = [self._index.get(s) for s in sources.tolist()]
+        warm = np.array([f is not None and self._before[f[0]][1].shape[1] == n_sat for f in found], dtype=bool)
+        width = n_sat if warm.any() else 0
+        pred = np.empty((sources.size, width), dtype=np.int32)
+        order = np.empty((sources.size, width), dtype=np.int32)
+        edge = np.empty((sources.size, width), dtype=np.int64)
+        same = np.zeros(sources.size, dtype=bool)
+        for i in np.flatnonzero(warm):
+            batch, row = found[i]
+            _, b_pred, b_order, b_edge, key = self._before[batch]
+            pred[i], order[i], edge[i], same[i] = b_pred[row], b_order[row], b_edge[row], key == links_key
+        return warm, pred, order, edge, same
 
     def next_step(self) -> None:
         """Move to the next timestep: only the trees found at the current one are kept."""
-        self._before, self._now = self._now, {}
+        self._before, self._now = self._now, []
+        self._index = {s: (b, i) for b, batch in enumerate(self._before) for i, s in enumerate(batch[0].tolist())}
 
     def __len__(self):
-        return len(self._before)
+        return len(self._index)
 
 
 _POOLS: dict = {}
