@@ -135,30 +135,40 @@ def _parent_link(indptr, indices, weights, d, v):
 
 
 @njit(cache=True, nogil=True)
-def _scan(link_from, indices, weights, d, seeds):
-    """Links that beat a bound (``du + w < dv``) and tight links (``du + w == dv``, finite).
+def _scan(link_a, link_b, link_w, d, seeds):
+    """Links that beat a bound (``du + w < dv``) and tight links (``du + w == dv``, finite), both ways.
 
-    Returns both counts; the satellites at the beating links' near ends go
-    to ``seeds`` (while it has room; the caller checks the count).
+    Returns both counts over the directed links; the satellites at the
+    beating links' near ends go to ``seeds`` (while it has room; the caller
+    checks the count).
     """
     beat = 0
     tight = 0
-    for j in range(indices.size):
-        x = d[link_from[j]] + weights[j]
-        y = d[indices[j]]
-        if x < y:
+    for j in range(link_w.size):
+        a = link_a[j]
+        b = link_b[j]
+        da = d[a]
+        db = d[b]
+        w = link_w[j]
+        x = da + w
+        y = db + w
+        if x < db:
             if beat < seeds.size:
-                seeds[beat] = link_from[j]
+                seeds[beat] = a
             beat += 1
-        tight += (x == y) & (y < np.inf)
+        elif y < da:
+            if beat < seeds.size:
+                seeds[beat] = b
+            beat += 1
+        tight += ((x == db) & (db < np.inf)) + ((y == da) & (da < np.inf))
     return beat, tight
 
 
 @njit(cache=True, nogil=True)
-def _apply_rule(indptr, indices, weights, link_from, s, d, p, edge, n_reach):
+def _apply_rule(indptr, indices, weights, links, s, d, p, edge, n_reach):
     """Parents by the lowest-numbered-neighbour rule where shortest paths tie (see the module docstring)."""
     n = indptr.size - 1
-    _, tight = _scan(link_from, indices, weights, d, link_from[:0])
+    _, tight = _scan(links[0], links[1], links[2], d, links[0][:0])
     if tight == n_reach - 1:
         return False  # one tight link per satellite: its parent already
     moved = False
@@ -211,7 +221,7 @@ def _order_by_hops(s, d, p, order, hops, stack):
 
 
 @njit(cache=True, nogil=True)
-def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge, same_links, d, p, edge, order,
+def _warm(indptr, indices, weights, links, s, old_pred, old_order, old_edge, same_links, d, p, edge, order,
           heap_d, heap_v, position, seeds, touched, mark):
     """Shortest paths from ``s`` starting from an earlier tree (see the module docstring).
 
@@ -225,8 +235,6 @@ def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge,
         d[v] = np.inf
         p[v] = -9999
         edge[v] = -1
-        position[v] = -1
-        mark[v] = False
     d[s] = 0.0
     # Today's length of each satellite's old tree path, parents before children.
     n_old = 0
@@ -235,7 +243,6 @@ def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge,
         v = old_order[i]
         if v < 0:
             break
-        position[v] = i
         n_old += 1
         if v == s:
             continue
@@ -246,13 +253,18 @@ def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge,
             p[v] = parent
             edge[v] = j
             n_reach += 1
-    beat, tight = _scan(link_from, indices, weights, d, seeds)
+    beat, tight = _scan(links[0], links[1], links[2], d, seeds)
     keep_order = n_reach == n_old  # else some satellites were cut off: the order must drop them
     ties = tight != n_reach - 1  # each satellite's old parent is tight: anything more is a tie
     if beat == 0 and not ties and keep_order:
         for v in range(n):
             order[v] = old_order[v]
         return
+    for v in range(n):
+        mark[v] = False
+        position[v] = -1
+    for i in range(n_old):
+        position[old_order[i]] = i
     size = 0
     if beat <= seeds.size:
         for i in range(beat):
@@ -284,7 +296,7 @@ def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge,
                     n_touched += 1
                 size = _heap_push(heap_d, heap_v, size, nd, v)
     if ties:
-        _apply_rule(indptr, indices, weights, link_from, s, d, p, edge, n_reach)
+        _apply_rule(indptr, indices, weights, links, s, d, p, edge, n_reach)
         n_touched = 0
         for v in range(n):
             touched[v] = v
@@ -324,12 +336,12 @@ def _warm(indptr, indices, weights, link_from, s, old_pred, old_order, old_edge,
 
 
 @njit(cache=True, nogil=True)
-def shortest_rows(indptr, indices, weights, link_from, sources, old_pred, old_order, old_edge, warm, same_links,
+def shortest_rows(indptr, indices, weights, links, sources, old_pred, old_order, old_edge, warm, same_links,
                   dist_out, pred_out, edge_out, order_out):
     """Shortest paths from each of ``sources``, from scratch or from an earlier tree.
 
-    ``link_from[j]`` is the satellite whose part of ``indices`` holds
-    position ``j``. Row ``k`` of ``old_pred``, ``old_order`` and
+    ``links`` is ``(a, b, w)``: each undirected link once, with its
+    weight (the same as in ``weights``). Row ``k`` of ``old_pred``, ``old_order`` and
     ``old_edge`` is an earlier tree of ``sources[k]`` (as written to the
     outputs), used when ``warm[k]``; ``same_links[k]`` tells that it was
     found on a graph with the same links (then ``old_edge`` indexes this
@@ -351,7 +363,7 @@ def shortest_rows(indptr, indices, weights, link_from, sources, old_pred, old_or
     for k in range(sources.size):
         s = sources[k]
         if warm[k]:
-            _warm(indptr, indices, weights, link_from, s, old_pred[k], old_order[k], old_edge[k], same_links[k],
+            _warm(indptr, indices, weights, links, s, old_pred[k], old_order[k], old_edge[k], same_links[k],
                   dist_out[k], pred_out[k], edge_out[k], order_out[k], heap_d, heap_v, position, seeds, touched,
                   done)
             continue
@@ -359,7 +371,7 @@ def shortest_rows(indptr, indices, weights, link_from, sources, old_pred, old_or
                             heap_d, heap_v)
         # A parent by the rule has a lower latency than its child: settled before it, so the
         # settling order stays parents first.
-        _apply_rule(indptr, indices, weights, link_from, s, dist_out[k], pred_out[k], edge_out[k], settled)
+        _apply_rule(indptr, indices, weights, links, s, dist_out[k], pred_out[k], edge_out[k], settled)
 
 
 @njit(cache=True, nogil=True)

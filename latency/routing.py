@@ -131,7 +131,8 @@ class RoutingGraph:
         self._indptr = self._csr.indptr.astype(np.int64)
         self._indices = self._csr.indices.astype(np.int64)
         self._weights = np.ascontiguousarray(self._csr.data, dtype=np.float64)
-        self._link_from = np.repeat(np.arange(n_sat, dtype=np.int64), np.diff(self._indptr))
+        self._links = (self.sat_a.astype(np.int64), self.sat_b.astype(np.int64),
+                       np.ascontiguousarray(self.edge_ms, dtype=np.float64))
         #: Threads that share the searches of one call (each source is one task); 1: this thread.
         self.threads = 1
         self.r_itrs_km = None if r_itrs_km is None else np.asarray(r_itrs_km, dtype=np.float64)
@@ -281,7 +282,7 @@ class RoutingGraph:
             order = np.empty((missing.size, n), dtype=np.int32)
             # A thread hand-off costs more than a few searches: split only big calls.
             n_threads = max(1, min(int(self.threads), missing.size // _MIN_SOURCES_PER_THREAD))
-            args = (self._indptr, self._indices, self._weights, self._link_from)
+            args = (self._indptr, self._indices, self._weights, self._links)
 
             def run(a, b):
                 shortest_rows(*args, missing[a:b], old_pred[a:b], old_order[a:b], old_edge[a:b], warm[a:b],
