@@ -4,10 +4,12 @@
   public RoutingGraph.breakdown_from, expected_max and critical_probabilities;
 * the trace replay kernel (a TraceReplay, distinct rows, Numba) against the
   NumPy replay of the same trace given as a bare array;
+* the statistics of the samples against np.percentile, mean and std;
 * ComputeTimes.broadcast's one-check path against its field-by-field checks.
 """
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -150,6 +152,29 @@ def test_a_replay_pickled_before_the_row_cache_still_replays():
     del replay._rows
     got = token_module._samples_from_ring(ring, replay, 2, None, None)
     np.testing.assert_array_equal(got.samples_ms, token_module._samples_from_ring(ring, ids, 2, None, None).samples_ms)
+
+
+def test_sample_statistics_match_numpy():
+    rng = np.random.default_rng(11)
+    for trial in range(3000):
+        n = int(rng.integers(1, 40)) if trial % 2 else int(rng.integers(1, 6000))
+        x = rng.uniform(0, 1000, n) * 10.0 ** rng.uniform(-5, 5)
+        if trial % 3 == 0:
+            x = x.round(int(rng.integers(0, 2)))  # ties
+        if trial % 7 == 0:
+            x[rng.random(n) < 0.05] = np.inf
+        if trial % 11 == 0:
+            x[rng.random(n) < 0.02] = -np.inf
+        if trial % 13 == 0:
+            x[rng.random(n) < 0.01] = np.nan
+        finite = bool(np.all(np.isfinite(x)))
+        with np.errstate(invalid="ignore"):  # inf - inf, as in NumPy
+            quantiles = np.percentile(x, [50, 95, 99])
+            mean = float(x.mean())
+            sem = float(x.std(ddof=1) / math.sqrt(n)) if finite and n > 1 else math.nan
+            got = token_module._percentiles(x, finite), token_module._mean_sem(x, finite)
+        np.testing.assert_array_equal(got[0], quantiles, err_msg=str(trial))
+        np.testing.assert_array_equal(got[1], (mean, sem), err_msg=str(trial))
 
 
 VALUES = [0.0, 1.5, -0.0, np.inf, np.nan, -1.0, [1.0, 2.0, 3.0], np.array([1, 2, 3]), [1.0], [[1.0] * 4] * 3,
