@@ -1,20 +1,23 @@
 """Numba kernel of the token layer: the replay of a router trace (:class:`latency.TraceReplay`).
 
 A sweep replays one trace (2,000 tokens) at every step and for every
-policy. In NumPy that is a gather of every slot, a maximum over slots, a
-gather of the layer times and two sums over a ``(tokens, layers)`` array,
-each a pass over memory; this kernel does the same arithmetic in one pass.
+policy. In NumPy that is a gather of every slot of every token, a maximum
+over the slots, the layer times and two sums over a ``(tokens, layers)``
+array, each a pass over memory. This kernel works out the time of each
+distinct (layer, experts) row of the trace once, then gathers and sums
+them in one pass.
 
-It gives the NumPy path's numbers bit for bit (``tests/test_token_kernels.py``
+It gives the NumPy path's numbers bit for bit (``tests/test_token_replay.py``
 compares them), because it repeats NumPy's operations in NumPy's order:
 
 * ``np.maximum`` keeps its first argument when it is NaN or not smaller;
 * ``a.sum(axis=1)`` of a row of n <= 128 values starts from 0 and adds
-  NumPy's pairwise sum, which for such a row is eight interleaved
-  accumulators, combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``,
-  plus the leftover values one by one (longer rows are split in halves, which
-  this kernel does not do: the caller keeps rings of more than
-  :data:`PAIRWISE_BLOCK` layers on the NumPy path);
+  NumPy's pairwise sum, which for such a row is a plain loop when n < 8 and
+  otherwise eight interleaved accumulators, combined as
+  ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, plus the leftover
+  values one by one (longer rows are split in halves, which this kernel
+  does not do: the caller keeps rings of more than :data:`PAIRWISE_BLOCK`
+  layers on the NumPy path);
 * ``a.sum(axis=0)`` adds the rows one after the other, starting from 0.
 """
 
