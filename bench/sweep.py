@@ -164,8 +164,10 @@ def main(argv=None):
     print()
     print("stage wall times, s" + ("" if args.repeat == 1 else f" (range over {args.repeat} runs)"))
     rows = [("baseline", ["propagation", "links", "dijkstra"]),
-            ("1 worker", ["geometry_compute", "geometry_wait", "graph", "policies", "latency", "writing"]),
-            ("2 workers", ["geometry_compute", "geometry_wait", "graph", "policies", "latency", "writing"])]
+            ("1 worker", ["geometry_compute", "candidates_compute", "geometry_wait", "graph", "policies", "latency",
+                          "writing"]),
+            ("2 workers", ["geometry_compute", "candidates_compute", "geometry_wait", "graph", "policies", "latency",
+                           "writing"])]
     for label, stages in rows:
         runs = results[label]
         parts = ", ".join(f"{s} {span([r[s] for r in runs]).strip()}" for s in stages)

@@ -674,12 +674,16 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 usable_all[i], up_all[i] = usable, up
                 # recompute's placement serves as handover's candidate
                 memo = {} if candidates is None else {"placements": [candidates[i]]}
+                measured = {}  # policies serving the same placement (static and handover, often) share one
                 for name, policy in carry.policies.items():
                     with clock("policies"), np.errstate(invalid="ignore"):
                         rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
                     records[name].append(rec)
                     with clock("latency"):
-                        measures[name].append(_measure(graph, rec, setup, trace))
+                        key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
+                        if key not in measured:
+                            measured[key] = _measure(graph, rec, setup, trace)
+                        measures[name].append(measured[key])
                 memory.next_step()
                 carry.steps_done += 1
                 if progress is not None:
