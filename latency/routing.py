@@ -141,6 +141,7 @@ class RoutingGraph:
         #: Trees of earlier timesteps to start searches from (:class:`SearchMemory`); None: none.
         self.memory = None
         self._links_key = None
+        self._last = (np.empty(0, dtype=np.int64), np.empty((0, n_sat)))
         self._dist = {}
         self._pred = {}
         self._order = {}
@@ -294,6 +295,8 @@ class RoutingGraph:
                 cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
                 for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
                     job.result()
+            dist.setflags(write=False)  # rows are shared with callers (see latency_ms_from)
+            self._last = (missing, dist)
             for i, s in enumerate(missing.tolist()):
                 self._dist[s] = dist[i]
                 self._pred[s] = pred[i]
@@ -315,7 +318,8 @@ class RoutingGraph:
     def latency_ms_from(self, sources) -> np.ndarray:
         """Shortest-path latency from each source to every satellite, ms, ``(n_sources, n_sat)``.
 
-        ``inf`` where no path exists (see :meth:`reachable_from`).
+        ``inf`` where no path exists (see :meth:`reachable_from`). The array
+        may be read-only (the graph's own cache); copy it to change it.
 
         Examples
         --------
@@ -326,6 +330,9 @@ class RoutingGraph:
         src = self._sources(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat))
+        last_src, last_rows = self._last
+        if src.shape == last_src.shape and np.array_equal(src, last_src):
+            return last_rows  # just searched, in this order: the rows as found (read-only), not a copy
         return self._gather(self._dist, src, np.float64)
 
     def reachable_from(self, sources) -> np.ndarray:

@@ -109,8 +109,9 @@ class StepOracle:
         if via is not None:
             if a.size == 0 or np.size(via) == 0:
                 return np.where(a == b, 0.0, np.inf)
-            rows = self(np.unique(np.asarray(via, dtype=np.int64)))
-            return np.where(a == b, 0.0, (rows[:, a] + rows[:, b]).min(axis=0))
+            # Only the columns a and b of the relays' rows: a gather, not a copy of the rows.
+            where = self._where[self.load(np.unique(np.asarray(via, dtype=np.int64)))][:, None]
+            return np.where(a == b, 0.0, (self._store[where, a] + self._store[where, b]).min(axis=0))
         if not self._count or a.size == 0:
             return np.where(a == b, 0.0, np.inf)
         rows = self._store[:self._count]
@@ -212,7 +213,7 @@ def repair(subnet, gate_sat, expert_sat, allowed, capacity, probs, oracle, confi
     if (gate >= 0).all() and (expert >= 0).all() and allowed[gate].all() and allowed[expert].all():
         # Nothing to move (the usual step). The gates' rows are still asked for, as below,
         # so that the oracle knows the same rows either way.
-        oracle(gate)
+        oracle.load(gate)
         return gate, expert, np.zeros(n_layers, dtype=bool), np.zeros((n_layers, n_experts), dtype=bool), True
     pool = subnet >= 0
     gate_bad = (gate < 0) | ~allowed[np.maximum(gate, 0)]
