@@ -66,11 +66,12 @@ def _policies(ctx, param, value):
 @click.option("--samples", "n_samples", type=click.IntRange(min=2), default=2000, show_default=True,
               help="Monte Carlo tokens per step and policy (p50/p99).")
 @click.option("--chunk-steps", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Steps per geometry chunk and per resumable part.")
+              help="Steps per chunk task and per resumable part.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Geometry chunks computed at once.")
+              help="Chunk tasks computed at once: 1 runs everything in this process; 2 or more use "
+                   "that many processes for geometry and placement.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Dask scheduler address (tcp://host:8786) to compute the geometry chunks on.")
+              help="Dask scheduler address (tcp://host:8786) to run the chunk tasks on.")
 @click.option("--fail-sats", type=click.Path(dir_okay=False, exists=True), default=None,
               help="CSV of satellite outages: norad_id,start,end.")
 @click.option("--fail-links", type=click.Path(dir_okay=False, exists=True), default=None,
