@@ -4,7 +4,8 @@ Used by :mod:`placement.policies`. Three pieces:
 
 - :class:`StepOracle` memoises the distance oracle for one timestep, so a
   policy that runs a strategy, evaluates two placements and prices their
-  migrations asks for each source's Dijkstra once.
+  migrations asks for each source's Dijkstra once (and the policies of one
+  step can share the rows, ``share=``).
 - :func:`migration_time_s`: moving ``b`` bytes from satellite ``a`` to
   ``s`` over the ISLs takes ``8 b / rate + d(a, s)`` — the transfer at the
   ISL rate (cut-through: one path, no link sharing) plus the first bit's
@@ -18,12 +19,56 @@ Used by :mod:`placement.policies`. Three pieces:
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from ._validate import oracle_rows
 from .exceptions import PlacementError
 
 __all__ = ["StepOracle", "migration_time_s", "repair"]
+
+
+def _same_callable(a, b) -> bool:
+    """Whether two callables are the same oracle: the same object, or the same object's same method."""
+    if a is b:
+        return True
+    return (isinstance(a, types.MethodType) and isinstance(b, types.MethodType)
+            and a.__self__ is b.__self__ and a.__func__ is b.__func__)
+
+
+class _Rows:
+    """The rows of one step's ``path_ms`` known so far, in one array that grows by doubling.
+
+    ``where[s]`` is the position of source ``s``'s row (−1: not searched
+    yet), so that a lookup is one gather. Several :class:`StepOracle` of the
+    same step may share one (``share=``).
+    """
+
+    def __init__(self, path_ms, n_sat: int):
+        self.path_ms = path_ms
+        self.n_sat = n_sat
+        self.store = np.empty((0, n_sat))
+        self.count = 0
+        self.where = np.full(n_sat, -1, dtype=np.int64)
+
+    def fetch(self, sources) -> None:
+        """Search the sorted, distinct ``sources`` not known yet (one ``path_ms`` call)."""
+        missing = sources[self.where[sources] < 0]
+        if not missing.size:
+            return
+        rows = oracle_rows(self.path_ms, missing, self.n_sat)
+        end = self.count + missing.size
+        if self.count == 0:
+            self.store = rows
+        else:
+            if end > self.store.shape[0]:
+                grown = np.empty((max(end, 2 * self.store.shape[0]), self.n_sat))
+                grown[:self.count] = self.store[:self.count]
+                self.store = grown
+            self.store[self.count:end] = rows
+        self.where[missing] = np.arange(self.count, end)
+        self.count = end
 
 
 class StepOracle:
@@ -35,11 +80,18 @@ class StepOracle:
         ``path_ms(sources) -> (len(sources), n_sat)`` latency in ms, ``inf``
         if unreachable.
     n_sat : int
+    share : StepOracle, optional
+        Another oracle of the same step with the same ``path_ms`` (e.g.
+        another policy's): the rows either one searched serve both, and
+        ``path_ms`` is called only for sources neither knows. What each
+        oracle answers, and counts, is what it would answer and count
+        alone.
 
     Attributes
     ----------
     calls, sources : int
-        Calls made to ``path_ms`` and sources asked for (Dijkstras run).
+        Calls to the oracle that needed new sources, and sources asked for
+        (Dijkstras run; with ``share``, those this oracle would have run).
 
     Examples
     --------
@@ -50,27 +102,34 @@ class StepOracle:
     ((2, 5), (2, 5), 2, 3)
     >>> float(oracle.relay_ms([1], [3])[0])  # through source 0, 2 or 4: 1 + 3, 1 + 1, 3 + 1
     2.0
+    >>> other = StepOracle(oracle.path_ms, 5, share=oracle)
+    >>> other([2]).tolist(), other.calls, other.sources  # row 2 was known: no new search
+    ([[2.0, 1.0, 0.0, 1.0, 2.0]], 1, 1)
     """
 
-    def __init__(self, path_ms, n_sat: int):
-        self._path_ms = path_ms
+    def __init__(self, path_ms, n_sat: int, *, share: "StepOracle | None" = None):
         self.n_sat = int(n_sat)
-        # Known rows in the order they arrived, in one array that grows by doubling, and the
-        # position of each source's row in it (−1: not asked yet): a lookup is one gather.
-        self._store = np.empty((0, self.n_sat))
-        self._count = 0
-        self._where = np.full(self.n_sat, -1, dtype=np.int64)
+        if share is not None and (share.n_sat != self.n_sat or not _same_callable(share.path_ms, path_ms)):
+            raise PlacementError("StepOracle(share=...) must wrap the same path_ms on as many satellites")
+        self._rows = share._rows if share is not None else _Rows(path_ms, self.n_sat)
+        # Sources this oracle was asked for: its answers (relay_ms without via) and counts are its own.
+        self._asked = np.zeros(self.n_sat, dtype=bool)
         self.calls = 0
         self.sources = 0
+
+    @property
+    def path_ms(self):
+        """The wrapped oracle."""
+        return self._rows.path_ms
 
     def __call__(self, sources) -> np.ndarray:
         src = self.load(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat))
-        return self._store[self._where[src]]
+        return self._rows.store[self._rows.where[src]]
 
     def load(self, sources) -> np.ndarray:
-        """Make sure the rows of ``sources`` are known (one ``path_ms`` call for the new ones).
+        """Make sure the rows of ``sources`` are known (one ``path_ms`` call for those not searched yet).
 
         Returns the sources as a flat int64 array.
         """
@@ -80,42 +139,46 @@ class StepOracle:
         if src.min() < 0 or src.max() >= self.n_sat:
             bad = int(src[(src < 0) | (src >= self.n_sat)][0])
             raise PlacementError(f"source satellite {bad} is outside 0..{self.n_sat - 1}")
-        missing = np.unique(src[self._where[src] < 0])
-        if missing.size:
-            rows = oracle_rows(self._path_ms, missing, self.n_sat)
-            end = self._count + missing.size
-            if self._count == 0:
-                self._store = rows
-            else:
-                if end > self._store.shape[0]:
-                    grown = np.empty((max(end, 2 * self._store.shape[0]), self.n_sat))
-                    grown[:self._count] = self._store[:self._count]
-                    self._store = grown
-                self._store[self._count:end] = rows
-            self._where[missing] = np.arange(self._count, end)
-            self._count = end
+        asked = self._asked[src]
+        if not asked.all():
+            new = np.unique(src[~asked])
+            self._rows.fetch(new)
+            self._asked[new] = True
             self.calls += 1
-            self.sources += missing.size
+            self.sources += new.size
         return src
+
+    def pair_ms(self, a, b) -> np.ndarray:
+        """``d(a, b)`` elementwise (``a`` and ``b`` broadcast together); the rows of ``a`` are searched if not yet known.
+
+        The entries of :meth:`__call__`'s rows without gathering whole rows.
+        """
+        a = np.asarray(a, dtype=np.int64)
+        self.load(a)
+        return self._rows.store[self._rows.where[a], b]
 
     def relay_ms(self, a, b, via=None) -> np.ndarray:
         """Upper bound on ``d(a_i, b_i)``: ``min over sources r of d(r, a_i) + d(r, b_i)``.
 
-        The sources are ``via`` (searched if not yet known), or every known
-        one. ``0`` where ``a_i == b_i``; ``inf`` when no source reaches both.
+        The sources are ``via`` (searched if not yet known), or every one
+        this oracle was asked for. ``0`` where ``a_i == b_i``; ``inf`` when
+        no source reaches both.
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         if via is not None:
             if a.size == 0 or np.size(via) == 0:
                 return np.where(a == b, 0.0, np.inf)
-            # Only the columns a and b of the relays' rows: a gather, not a copy of the rows.
-            where = self._where[self.load(np.unique(np.asarray(via, dtype=np.int64)))][:, None]
-            return np.where(a == b, 0.0, (self._store[where, a] + self._store[where, b]).min(axis=0))
-        if not self._count or a.size == 0:
-            return np.where(a == b, 0.0, np.inf)
-        rows = self._store[:self._count]
-        return np.where(a == b, 0.0, (rows[:, a] + rows[:, b]).min(axis=0))
+            relays = self.load(np.unique(np.asarray(via, dtype=np.int64)))
+        else:
+            if not self.sources or a.size == 0:
+                return np.where(a == b, 0.0, np.inf)
+            # The minimum is exact: the order of the relays does not matter.
+            relays = np.flatnonzero(self._asked)
+        # Only the columns a and b of the relays' rows: a gather, not a copy of the rows.
+        where = self._rows.where[relays][:, None]
+        store = self._rows.store
+        return np.where(a == b, 0.0, (store[where, a] + store[where, b]).min(axis=0))
 
 
 def migration_time_s(n_bytes, path_ms, isl_rate_bps: float) -> np.ndarray:
