@@ -108,7 +108,7 @@ comes from a memo entry, see :meth:`Policy.candidate`) plus ``C``'s and
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -116,7 +116,7 @@ from latency.expectation import expected_max
 
 from ._validate import as_capacity, as_eligible, as_layer_times, as_probs
 from .exceptions import InfeasiblePlacementError, PlacementError
-from .migration import StepOracle, migration_time_s, repair
+from .migration import StepOracle, _same_callable, migration_time_s, repair
 from .model import Placement, objective_from_rows
 from .registry import STRATEGIES
 
@@ -249,10 +249,36 @@ class _Tally:
 class _Ctx:
     """Inputs of one step, validated."""
 
-    def __init__(self, t_index, arg_lat_deg, oracle, allowed, probs, capacity, t_gate, t_exp):
+    def __init__(self, t_index, arg_lat_deg, oracle, allowed, probs, capacity, t_gate, t_exp, memo, share):
         self.t_index, self.arg_lat_deg, self.oracle = t_index, arg_lat_deg, oracle
         self.allowed, self.probs, self.capacity = allowed, probs, capacity
         self.t_gate, self.t_exp = t_gate, t_exp
+        self.memo, self.share = memo, share
+        self._model_key = None
+
+    @property
+    def model_key(self):
+        """What a layer's expected time depends on besides the placement and the graph."""
+        if self._model_key is None:
+            self._model_key = (self.probs.shape, self.probs.tobytes(), self.t_gate.tobytes(), self.t_exp.tobytes())
+        return self._model_key
+
+
+class _StepShare:
+    """What the policies handed one step's memo compute alike: rows of ``path_ms``, layers' times.
+
+    Kept in the memo under :data:`_SHARE_KEY`. Each policy still asks its own
+    oracle for the rows it uses (its ``oracle_sources``), so a record is the
+    same whether its numbers were computed or found here.
+    """
+
+    def __init__(self, oracle):
+        self.oracle = oracle  # the first policy's; the others' share its rows
+        self.layer_ms = {}  # (gate, experts, model) -> per-layer ms of a complete placement
+
+
+# Memo key of the step's _StepShare (not a placement entry).
+_SHARE_KEY = "_shared"
 
 
 class Policy:
@@ -381,8 +407,7 @@ class Policy:
             raise PlacementError(
                 f"t_index {t_index} does not follow the previous step {self._last_t}; steps must be increasing"
             )
-        ctx = self._context(int(t_index), arg_lat_deg, path_ms, usable, p)
-        ctx.memo = memo
+        ctx = self._context(int(t_index), arg_lat_deg, path_ms, usable, p, memo)
         record = self._decide(ctx, tuple(lookahead))
         self._shape, self._last_t = shape, int(t_index)
         return record
@@ -422,8 +447,7 @@ class Policy:
         (True, 2)
         """
         p = as_probs(probs)
-        ctx = self._context(None, arg_lat_deg, path_ms, usable, p)
-        ctx.memo = {}
+        ctx = self._context(None, arg_lat_deg, path_ms, usable, p, {})
         try:
             self._place(ctx)
         except InfeasiblePlacementError:
@@ -432,7 +456,7 @@ class Policy:
 
     # -- shared machinery -------------------------------------------------
 
-    def _context(self, t_index, arg_lat_deg, path_ms, usable, probs) -> _Ctx:
+    def _context(self, t_index, arg_lat_deg, path_ms, usable, probs, memo) -> _Ctx:
         """A step's inputs, checked."""
         n_sat = np.asarray(arg_lat_deg).shape[0]
         if usable is None:
@@ -444,17 +468,26 @@ class Policy:
                 f"got dtype {usable.dtype} and shape {usable.shape}"
             )
         allowed = usable & as_eligible(self._kw.get("eligible"), n_sat)
-        return _Ctx(t_index, arg_lat_deg, StepOracle(path_ms, n_sat), allowed, probs,
+        share = None if memo is None else memo.get(_SHARE_KEY)
+        if share is not None and share.oracle.n_sat == n_sat and _same_callable(share.oracle.path_ms, path_ms):
+            oracle = StepOracle(path_ms, n_sat, share=share.oracle)
+        else:
+            oracle = StepOracle(path_ms, n_sat)
+            share = _StepShare(oracle)
+            if memo is not None and _SHARE_KEY not in memo:
+                memo[_SHARE_KEY] = share
+        return _Ctx(t_index, arg_lat_deg, oracle, allowed, probs,
                     as_capacity(self._kw.get("capacity", 1), n_sat),
                     as_layer_times(self._kw.get("gate_time_ms", 0.0), probs.shape[0], "gate_time_ms"),
-                    as_layer_times(self._kw.get("expert_time_ms", 0.0), probs.shape[0], "expert_time_ms"))
+                    as_layer_times(self._kw.get("expert_time_ms", 0.0), probs.shape[0], "expert_time_ms"),
+                    memo, share)
 
     def _place(self, ctx) -> Placement:
         """The strategy's placement at this step (raises InfeasiblePlacementError)."""
         extra = {k: v for k, v in self._kw.items() if k not in _OWN_KW}
         inputs = (self.strategy, self.seed, ctx.arg_lat_deg, ctx.allowed, ctx.probs, ctx.capacity, ctx.t_gate,
                   ctx.t_exp, extra)
-        memo = getattr(ctx, "memo", None)
+        memo = ctx.memo
         if memo is not None:
             for entry in memo.get("placements", ()):
                 if _same_inputs(entry["inputs"], inputs):
@@ -477,45 +510,77 @@ class Policy:
             raise error
         return placement
 
-    def _per_layer_ms(self, ctx, oracle, subnet, gate, expert) -> np.ndarray:
-        """Expected time of each layer; ``inf`` where a part is unplaced."""
+    def _per_layer_ms(self, ctx, subnet, gate, expert) -> np.ndarray:
+        """Expected time of each layer on this step's graph; ``inf`` where a part is unplaced."""
+        if (gate >= 0).all() and (expert >= 0).all():
+            return self._complete_layer_ms(ctx, gate, expert)
         # Unreachable experts that are never active make 0 · inf terms; they count 0.
         with np.errstate(invalid="ignore"):
-            if (gate >= 0).all() and (expert >= 0).all():
-                # evaluate() on inputs the step has already checked: the same values, no checks again.
-                return objective_from_rows(oracle(gate), expert, ctx.probs, ctx.t_gate, ctx.t_exp)
             n_layers = gate.size
             rows = np.full((n_layers, subnet.size), np.inf)
             ok = gate >= 0
             if ok.any():
-                rows[ok] = oracle(gate[ok])
+                rows[ok] = ctx.oracle(gate[ok])
             out = objective_from_rows(rows, np.maximum(expert, 0), ctx.probs, ctx.t_gate, ctx.t_exp)
         whole = ok & np.roll(ok, -1) & (expert >= 0).all(axis=1)
         return np.where(whole, out, np.inf)
 
+    def _complete_layer_ms(self, ctx, gate, expert) -> np.ndarray:
+        """Expected time of each layer of a complete placement on this step's graph (a fresh array).
+
+        evaluate() on inputs the step has already checked, from the
+        experts' entries of the gates' rows (objective_from_rows's numbers);
+        computed once per step for all the policies of a memo.
+        """
+        ctx.oracle.load(gate)  # this policy asks for the gates' rows, whoever computed the times
+        key = (gate.dtype.str, gate.tobytes(), expert.dtype.str, expert.shape, expert.tobytes(), ctx.model_key)
+        per_layer = ctx.share.layer_ms.get(key)
+        if per_layer is None:
+            cost = (ctx.oracle.pair_ms(gate[:, None], expert) + ctx.oracle.pair_ms(np.roll(gate, -1)[:, None], expert)
+                    + ctx.t_exp[:, None])
+            # Unreachable experts that are never active make 0 · inf terms; they count 0.
+            with np.errstate(invalid="ignore"):
+                per_layer = ctx.t_gate + expected_max(cost, ctx.probs)
+            ctx.share.layer_ms[key] = per_layer
+        return per_layer.copy()
+
     def _move_times(self, oracle, old, new, n_bytes, via, forced=None) -> np.ndarray:
-        """Transfer time of each move ``old[i] → new[i]``, paths relayed through ``via``; forced moves leave the path out."""
+        """Transfer time of each move ``old[i] → new[i]`` of ``n_bytes`` (scalar or per move), paths relayed through ``via``; forced moves leave the path out."""
         old = np.asarray(old, dtype=np.int64)
         new = np.asarray(new, dtype=np.int64)
         path = oracle.relay_ms(np.maximum(old, 0), new, via=via)
         if forced is not None:
             path = np.where(forced, np.nan, path)
         path = np.where(old < 0, np.nan, path)
-        return migration_time_s(np.full(old.shape, n_bytes), path, self.isl_rate_bps)
+        return migration_time_s(np.broadcast_to(n_bytes, old.shape), path, self.isl_rate_bps)
 
-    def _diff(self, oracle, old_gate, old_expert, new_gate, new_expert, allowed):
-        """Moves turning one placement into another: (expert mask, gate mask, times, n_forced)."""
+    @staticmethod
+    def _moved(old_gate, old_expert, new_gate, new_expert):
+        """Experts and gates placed in both placements, on different satellites: (expert mask, gate mask)."""
         em = (old_expert >= 0) & (new_expert >= 0) & (old_expert != new_expert)
         gm = (old_gate >= 0) & (new_gate >= 0) & (old_gate != new_gate)
-        ef = ~allowed[old_expert[em]]
-        gf = ~allowed[old_gate[gm]]
+        return em, gm
+
+    def _diff(self, oracle, old_gate, old_expert, new_gate, new_expert, allowed):
+        """Moves turning one placement into another: (expert mask, gate mask, times, n_forced).
+
+        ``times``: the experts' moves (row-major), then the gates'.
+        """
+        em, gm = self._moved(old_gate, old_expert, new_gate, new_expert)
+        times, n_forced = self._moves_times(oracle, old_gate, old_expert, new_gate, new_expert, em, gm, allowed)
+        return em, gm, times, n_forced
+
+    def _moves_times(self, oracle, old_gate, old_expert, new_gate, new_expert, em, gm, allowed):
+        """Transfer times of the moves ``em``, ``gm`` (experts row-major, then gates) and how many are forced."""
         via = np.concatenate([old_gate, new_gate])
         via = via[via >= 0]
-        times = np.concatenate([
-            self._move_times(oracle, old_expert[em], new_expert[em], self.expert_bytes, via, ef),
-            self._move_times(oracle, old_gate[gm], new_gate[gm], self.gate_bytes, via, gf),
-        ])
-        return em, gm, times, int(ef.sum() + gf.sum())
+        # The experts' and the gates' moves in one relay: each move's time is its own.
+        old = np.concatenate([old_expert[em], old_gate[gm]])
+        forced = ~allowed[old]
+        n_bytes = np.full(old.size, self.expert_bytes)
+        n_bytes[old.size - np.count_nonzero(gm):] = self.gate_bytes
+        times = self._move_times(oracle, old, np.concatenate([new_expert[em], new_gate[gm]]), n_bytes, via, forced)
+        return times, int(np.count_nonzero(forced))
 
     def _repair(self, ctx, tally, reserved=None):
         """Forced moves on the current placement; returns whether it is complete."""
@@ -543,6 +608,7 @@ class Policy:
         return FLAG_PLACED, pl
 
     def _record(self, ctx, tally, flags, in_flight=0, candidate_ms=math.nan) -> StepRecord:
+        """The step's record of the serving placement; ``candidate_ms=None``: the serving placement's total."""
         n_layers, n_experts = ctx.probs.shape
         n_sat = ctx.allowed.size
         if self._cur is None:
@@ -553,7 +619,7 @@ class Policy:
         else:
             subnet, gate, expert, _ = self._cur
             subnet, gate, expert = subnet.copy(), gate.copy(), expert.copy()
-            per_layer = self._per_layer_ms(ctx, ctx.oracle, subnet, gate, expert)
+            per_layer = self._per_layer_ms(ctx, subnet, gate, expert)
         if (gate < 0).any() or (expert < 0).any():
             flags |= FLAG_INFEASIBLE
         elif not np.isfinite(per_layer).all():
@@ -562,9 +628,12 @@ class Policy:
             flags |= FLAG_FORCED
         if in_flight:
             flags |= FLAG_MIGRATING
+        total_ms = float(per_layer.sum())
+        if candidate_ms is None:
+            candidate_ms = total_ms
         return StepRecord(
             t_index=ctx.t_index, subnet=subnet, gate_sat=gate, expert_sat=expert, per_layer_ms=per_layer,
-            total_ms=float(per_layer.sum()), migrations=tally.experts + tally.gates,
+            total_ms=total_ms, migrations=tally.experts + tally.gates,
             experts_moved=tally.experts, gates_moved=tally.gates, forced_migrations=tally.forced,
             bytes_moved=tally.experts * self.expert_bytes + tally.gates * self.gate_bytes,
             migration_time_s=tally.time_s, flags=int(flags), in_flight=int(in_flight),
@@ -634,8 +703,7 @@ class RecomputePolicy(Policy):
             em, gm, times, n_forced = self._diff(ctx.oracle, gate, expert, pl.gate_sat, pl.expert_sat, ctx.allowed)
             tally.add(em.sum(), gm.sum(), times, n_forced)
         self._cur = (pl.subnet.copy(), pl.gate_sat.copy(), pl.expert_sat.copy(), pl.experts_confined)
-        rec = self._record(ctx, tally, FLAG_PLACED)
-        return replace(rec, candidate_total_ms=rec.total_ms)
+        return self._record(ctx, tally, FLAG_PLACED, candidate_ms=None)
 
 
 class HandoverPolicy(Policy):
@@ -674,11 +742,21 @@ class HandoverPolicy(Policy):
         k = np.asarray(k)[..., None]
         return np.clip(end - np.maximum(start, k), 0, None)
 
-    def _net_gain_ms(self, t_old, t_new, k, tau_total_s):
-        """Net gain G − K (ms) and whether the hysteresis admits it; t_old/t_new: (V, ...) totals."""
+    @staticmethod
+    def _gain_fraction(t_old, t_new):
+        """Relative gain per token ``(T_old − T_new) / T_old``; from an infinite T_old: ∞ if T_new is finite, else 0."""
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = (t_old - t_new) / t_old
-        frac = np.where(np.isinf(t_old), np.where(np.isfinite(t_new), np.inf, 0.0), frac)
+        return np.where(np.isinf(t_old), np.where(np.isfinite(t_new), np.inf, 0.0), frac)
+
+    def _hysteresis_admits(self, t_old_now, t_new_now) -> bool:
+        """Whether the immediate relative gain passes the hysteresis (necessary for a net gain > −∞)."""
+        frac = self._gain_fraction(t_old_now, t_new_now)
+        return bool((frac >= self.min_gain_ratio) & (frac > _REL_TOL))
+
+    def _net_gain_ms(self, t_old, t_new, k, tau_total_s):
+        """Net gain G − K (ms) and whether the hysteresis admits it; t_old/t_new: (V, ...) totals."""
+        frac = self._gain_fraction(t_old, t_new)
         counts = np.moveaxis(self._view_counts(frac.shape[0], k), -1, 0)  # (V, ...)
         gain = self.step_s * 1000.0 * np.where(counts > 0, counts * frac, 0.0).sum(axis=0)
         with np.errstate(invalid="ignore"):
@@ -695,13 +773,14 @@ class HandoverPolicy(Policy):
             flags, pl = self._initial(ctx, tally)
             cand = math.nan
             if pl is not None:
-                cand = float(self._per_layer_ms(ctx, ctx.oracle, pl.subnet, pl.gate_sat, pl.expert_sat).sum())
+                cand = float(self._per_layer_ms(ctx, pl.subnet, pl.gate_sat, pl.expert_sat).sum())
             return self._record(ctx, tally, flags, candidate_ms=cand)
         flags = self._land(ctx)
         # A destination that failed cannot receive: cancel the move.
         self._pending = [m for m in self._pending if m["kind"] == "adopt" or ctx.allowed[m["dst"]]]
-        reserved = np.bincount([m["dst"] for m in self._pending if m["kind"] == "expert"],
-                               minlength=ctx.allowed.size)
+        dst = [m["dst"] for m in self._pending if m["kind"] == "expert"]
+        # No slot promised: repair counts the same load without adding zeros.
+        reserved = np.bincount(dst, minlength=ctx.allowed.size) if dst else None
         complete, forced_x = self._repair(ctx, tally, reserved)
         # An expert forced off its source has been re-placed; its old move is void.
         self._pending = [m for m in self._pending if m["kind"] == "adopt" or not forced_x[m["l"], m["e"]]]
@@ -712,7 +791,7 @@ class HandoverPolicy(Policy):
             cand = None
         cand_ms = math.nan
         if cand is not None:
-            cand_ms = float(self._per_layer_ms(ctx, ctx.oracle, cand.subnet, cand.gate_sat, cand.expert_sat).sum())
+            cand_ms = float(self._per_layer_ms(ctx, cand.subnet, cand.gate_sat, cand.expert_sat).sum())
         if complete:
             self._choose(ctx, lookahead, cand, tally)
             if any(m["land"] <= ctx.t_index for m in self._pending):
@@ -721,6 +800,8 @@ class HandoverPolicy(Policy):
 
     def _land(self, ctx) -> int:
         """Apply the migrations due by this step; returns FLAG_PLACED if an adoption landed."""
+        if not self._pending:
+            return 0
         flags = 0
         subnet, gate, expert, confined = self._cur
         gate, expert = gate.copy(), expert.copy()
@@ -745,28 +826,36 @@ class HandoverPolicy(Policy):
 
     def _layer_ms(self, ctx, views, gate, expert):
         """Per-layer expected ms of a placement at each view, shape (V, L)."""
-        with np.errstate(invalid="ignore"):
-            return np.stack([objective_from_rows(v(gate), expert, ctx.probs, ctx.t_gate, ctx.t_exp)
-                             for v in views])
+        out = []
+        for v in views:
+            if v is ctx.oracle and (gate >= 0).all() and (expert >= 0).all():
+                out.append(self._complete_layer_ms(ctx, gate, expert))
+            else:
+                with np.errstate(invalid="ignore"):
+                    out.append(objective_from_rows(v(gate), expert, ctx.probs, ctx.t_gate, ctx.t_exp))
+        return np.stack(out)
 
     def _choose(self, ctx, lookahead, cand, tally):
         subnet, gate, expert, confined = self._cur
         views = self._views(ctx, lookahead)
-        rows = np.stack([v(gate) for v in views])  # (V, L, n)
-        with np.errstate(invalid="ignore"):
-            layer_ms = np.stack([objective_from_rows(r, expert, ctx.probs, ctx.t_gate, ctx.t_exp) for r in rows])
-        keep_moves, keep_net = self._plan_keep(ctx, rows, layer_ms, subnet, gate, expert, confined)
+        layer_ms = self._layer_ms(ctx, views, gate, expert)
+        keep_moves, keep_net = self._plan_keep(ctx, views, layer_ms, subnet, gate, expert, confined)
 
         adopt_net, adopt = -np.inf, None
         if cand is not None and not self._pending:
-            em, gm, times, n_forced = self._diff(ctx.oracle, gate, expert, cand.gate_sat, cand.expert_sat,
-                                                 ctx.allowed)
+            em, gm = self._moved(gate, expert, cand.gate_sat, cand.expert_sat)
             if em.any() or gm.any():
-                tau = float(times.max()) if times.size else 0.0
-                k = int(self._steps_to_land(tau))
+                old_ms = layer_ms.sum(axis=1)
                 cand_ms = self._layer_ms(ctx, views, cand.gate_sat, cand.expert_sat).sum(axis=1)
-                adopt_net = float(self._net_gain_ms(layer_ms.sum(axis=1), cand_ms, k, times.sum()))
-                adopt = (em, gm, times, n_forced, k)
+                # Without the hysteresis the net gain is −∞ whatever the moves cost: no need to price them
+                # (their relays' rows, the gates of C and R, are already asked for).
+                if self._hysteresis_admits(old_ms[0], cand_ms[0]):
+                    times, n_forced = self._moves_times(ctx.oracle, gate, expert, cand.gate_sat, cand.expert_sat,
+                                                        em, gm, ctx.allowed)
+                    tau = float(times.max()) if times.size else 0.0
+                    k = int(self._steps_to_land(tau))
+                    adopt_net = float(self._net_gain_ms(old_ms, cand_ms, k, times.sum()))
+                    adopt = (em, gm, times, n_forced, k)
 
         if adopt is not None and adopt_net > max(keep_net, 0.0):
             em, gm, times, n_forced, k = adopt
@@ -777,22 +866,29 @@ class HandoverPolicy(Policy):
                 tally.add(1, 0, [tau])
                 self._pending.append({"kind": "expert", "l": l, "e": e, "dst": dst, "land": ctx.t_index + k})
 
-    def _plan_keep(self, ctx, rows, layer_ms, subnet, gate, expert, confined):
+    def _plan_keep(self, ctx, views, layer_ms, subnet, gate, expert, confined):
         """Greedy single expert moves inside the current structure: (moves, summed net gain ms)."""
-        n_views, n_layers, n_sat = rows.shape
-        expert = expert.copy()
-        layer_ms = layer_ms.copy()
+        n_layers, n_sat = gate.size, subnet.size
         locked = np.zeros(expert.shape, dtype=bool)
+        dst = []
         for m in self._pending:
             if m["kind"] == "expert":
                 locked[m["l"], m["e"]] = True
+                dst.append(m["dst"])
         load = np.bincount(expert.ravel(), minlength=n_sat)
-        load += np.bincount([m["dst"] for m in self._pending if m["kind"] == "expert"], minlength=n_sat)
+        if dst:
+            load += np.bincount(dst, minlength=n_sat)
         free = np.where(ctx.allowed, ctx.capacity - load, 0)
         free[gate] = 0
+        layers = self._layers_with_a_move(ctx, gate, subnet, expert, locked, free, confined)
+        if not layers:
+            return [], 0.0
+        rows = np.stack([v(gate) for v in views])  # (V, L, n)
+        expert = expert.copy()
+        layer_ms = layer_ms.copy()
         nxt = np.roll(np.arange(n_layers), -1)
         moves, total_net = [], 0.0
-        for l in self._layers_with_a_move(ctx, rows[0], subnet, expert, locked, free, confined):
+        for l in layers:
             region = (subnet == l) if confined else (subnet >= 0)
             cost = rows[:, l] + rows[:, nxt[l]] + ctx.t_exp[l]  # (V, n)
             p = ctx.probs[l]
@@ -827,20 +923,29 @@ class HandoverPolicy(Policy):
         return moves, total_net
 
     @staticmethod
-    def _layers_with_a_move(ctx, rows, subnet, expert, locked, free, confined):
+    def _layers_with_a_move(ctx, gate, subnet, expert, locked, free, confined):
         """Layers whose cheapest free slot now beats one of their unlocked experts (ascending).
 
         The other layers would stop at their first try in :meth:`_plan_keep`,
-        and stay so: moves elsewhere only take free slots away.
+        and stay so: moves elsewhere only take free slots away. The costs
+        ``c_l(s) = d(g_l, s) + d(g_{l+1}, s) + t_expert_l`` are those of
+        ``_plan_keep``'s ``cost[0]``, taken only where they are compared: at
+        the free slots of each layer's region and at its experts.
         """
-        cost = rows + np.roll(rows, -1, axis=0) + ctx.t_exp[:, None]  # (L, n), as _plan_keep's cost[0]
-        room = free > 0
+        n_layers = gate.size
+        oracle, nxt_gate = ctx.oracle, np.roll(gate, -1)
+        now = oracle.pair_ms(gate[:, None], expert) + oracle.pair_ms(nxt_gate[:, None], expert) + ctx.t_exp[:, None]
+        idx = np.flatnonzero((free > 0) & (subnet >= 0))
         if confined:
-            room = room & (subnet == np.arange(rows.shape[0])[:, None])
+            # Each free slot is a candidate of its own subnet's layer only.
+            lay = subnet[idx]
+            cost = oracle.pair_ms(gate[lay], idx) + oracle.pair_ms(nxt_gate[lay], idx) + ctx.t_exp[lay]
+            cheapest = np.full(n_layers, np.inf)
+            np.minimum.at(cheapest, lay, cost)
         else:
-            room = room & (subnet >= 0)
-        cheapest = np.where(room, cost, np.inf).min(axis=1)
-        now = np.take_along_axis(cost, expert, axis=1)
+            cost = (oracle.pair_ms(gate[:, None], idx) + oracle.pair_ms(nxt_gate[:, None], idx)
+                    + ctx.t_exp[:, None])
+            cheapest = cost.min(axis=1, initial=np.inf)
         return np.flatnonzero((~locked & (cheapest[:, None] < now)).any(axis=1)).tolist()
 
 
