@@ -41,6 +41,9 @@ __all__ = ["choose_gates", "DEFAULT_GATE_CANDIDATES"]
 #: with very skewed activation (dirichlet:0.1) trying every satellite is about 10 % faster.
 DEFAULT_GATE_CANDIDATES = 8
 
+# latency._token_kernels.PAIRWISE_BLOCK (NumPy's PW_BLOCKSIZE), not imported: that module loads numba.
+_PAIRWISE_BLOCK = 128
+
 
 def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates: int = DEFAULT_GATE_CANDIDATES) -> np.ndarray:
     """Choose the gate satellite of every subnet (exact over the candidates).
@@ -133,6 +136,36 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     rows = oracle_rows(path_ms, sources, n_sat)
     src = inverse.reshape(cand.shape)  # (L, K): row of each candidate in ``rows``
 
+    p_desc = -np.sort(-p, axis=1)
+    layer_cost = _layer_costs(rows, src, members, cand, cap, p_desc)
+
+    choice = _min_cycle(layer_cost)
+    gate_sat = cand[np.arange(n_layers), choice]
+    gate_rows = rows[src[np.arange(n_layers), choice]]
+    return gate_sat, gate_rows
+
+
+def _layer_costs(rows, src, members, cand, cap, p_desc):
+    """Cost ``f[l, a, b]`` of layer ``l`` for gate ``cand[l, a]`` and next gate ``cand[l + 1, b]``, shape (L, K, K).
+
+    The Numba kernel :func:`placement._kernels.gate_pair_costs`, which gives
+    :func:`_layer_costs_numpy`'s numbers bit for bit, for up to NumPy's
+    pairwise block of experts; NumPy beyond.
+    """
+    n_layers, k = cand.shape
+    if p_desc.shape[1] <= _PAIRWISE_BLOCK:
+        # Imported on first use, as latency's kernels are: ``import placement`` loads no numba.
+        from ._kernels import gate_pair_costs
+
+        out = np.empty((n_layers, k, k))
+        gate_pair_costs(rows, src, members, cand, cap, p_desc, out)
+        return out
+    return _layer_costs_numpy(rows, src, members, cand, cap, p_desc)
+
+
+def _layer_costs_numpy(rows, src, members, cand, cap, p_desc):
+    """:func:`_layer_costs` in NumPy, the kernel's twin: one (L, K_a, K_b, m) array of member costs."""
+    n_experts = p_desc.shape[1]
     # Gather only the members' columns: c[l, a, b, s] = d(a, s) + d(s, b) for member s of subnet l,
     # a candidate of layer l, b candidate of layer l + 1.
     safe = np.maximum(members, 0)
@@ -144,15 +177,9 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     # A satellite without room is never used: inf there keeps it out of the cheapest slots.
     cost = np.where(free > 0, here, np.inf)[:, :, None, :] + there[:, None, :, :]  # (L, K_a, K_b, m)
     slot_cost = cheapest_masked_slot_costs(cost, free[:, :, None, :], n_experts)  # (L, K_a, K_b, E)
-    p_desc = -np.sort(-p, axis=1)
     value = expected_max(slot_cost, p_desc[:, None, None, :])
     feasible = free.sum(axis=2) >= n_experts  # (L, K_a)
-    layer_cost = np.where(feasible[:, :, None], value, np.inf)
-
-    choice = _min_cycle(layer_cost)
-    gate_sat = cand[np.arange(n_layers), choice]
-    gate_rows = rows[src[np.arange(n_layers), choice]]
-    return gate_sat, gate_rows
+    return np.where(feasible[:, :, None], value, np.inf)
 
 
 def _min_cycle(f: np.ndarray) -> np.ndarray:
