@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from latency.expectation import expected_max
+from latency.expectation import _by_decreasing_cost, expected_max
 
 from ._validate import as_capacity, as_layer_times, as_probs, oracle_rows
 from .exceptions import PlacementError
@@ -189,7 +189,25 @@ def objective_from_rows(gate_rows_ms, expert_sat, probs, gate_time_ms, expert_ti
         c = rows[layer, expert_sat] + rows[(layer + 1) % rows.shape[0], expert_sat] + expert_time_ms[:, None]
     else:
         c = np.take_along_axis(layer_costs_ms(rows, expert_time_ms), expert_sat, axis=1)
-    return gate_time_ms + expected_max(c, probs)
+    return gate_time_ms + _expected_max_rows(c, probs)
+
+
+def _expected_max_rows(costs, probs):
+    """:func:`latency.expectation.expected_max` along the last axis, the same numbers with less wrapping.
+
+    For ``(L, E)`` float64 costs and probabilities of the same shape (what
+    a placement's layers give) it skips the generic broadcasting and axis
+    handling and makes the same sort, products and sum; other inputs go
+    to ``expected_max`` itself.
+    """
+    if not (isinstance(costs, np.ndarray) and isinstance(probs, np.ndarray) and costs.ndim == 2
+            and costs.shape == probs.shape and costs.dtype == np.float64 and probs.dtype == np.float64):
+        return expected_max(costs, probs)
+    c, weight, _ = _by_decreasing_cost(costs, probs)
+    # 0 * inf must stay 0 for items that are never active (np.where evaluates both sides).
+    with np.errstate(invalid="ignore"):
+        term = np.where(weight > 0, c * weight, 0.0)
+    return term.sum(axis=-1)
 
 
 def evaluate(placement: Placement, path_ms, probs, gate_time_ms=0.0, expert_time_ms=0.0) -> Evaluation:

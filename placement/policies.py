@@ -117,7 +117,7 @@ from latency.expectation import expected_max
 from ._validate import as_capacity, as_eligible, as_layer_times, as_probs
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .migration import StepOracle, _same_callable, migration_time_s, repair
-from .model import Placement, objective_from_rows
+from .model import Placement, _expected_max_rows, objective_from_rows
 from .registry import STRATEGIES
 
 __all__ = [
@@ -383,7 +383,9 @@ class Policy:
             reused by the next with the same strategy, options and inputs
             (recompute and handover both re-place at every step). Its
             entries may also come from :meth:`candidate`. A policy records
-            the same whether it placed itself or found the entry.
+            the same whether it placed itself or found the entry. The
+            policies also keep there what they compute alike: the rows
+            searched and the layers' times of the placements evaluated.
 
         Returns
         -------
@@ -391,7 +393,7 @@ class Policy:
         """
         if probs is None:
             raise PlacementError("probs is required: pass the (L, E) activation probabilities of this step")
-        p = as_probs(probs)
+        p = self._checked(as_probs, probs)
         n_sat = np.asarray(arg_lat_deg).shape[0] if np.ndim(arg_lat_deg) == 1 else -1
         if n_sat < 1:
             raise PlacementError(f"arg_lat_deg must be a 1-D array, one phase per satellite, got shape {np.shape(arg_lat_deg)}")
@@ -446,7 +448,7 @@ class Policy:
         >>> rec.gate_sat.tolist() == entry["placement"].gate_sat.tolist(), rec.oracle_sources
         (True, 2)
         """
-        p = as_probs(probs)
+        p = self._checked(as_probs, probs)
         ctx = self._context(None, arg_lat_deg, path_ms, usable, p, {})
         try:
             self._place(ctx)
@@ -467,7 +469,9 @@ class Policy:
                 f"usable must be a boolean array of shape ({n_sat},) (False: decayed or failed), "
                 f"got dtype {usable.dtype} and shape {usable.shape}"
             )
-        allowed = usable & as_eligible(self._kw.get("eligible"), n_sat)
+        eligible = self._kw.get("eligible")
+        # A fresh mask either way (usable is boolean): the memo's inputs keep it.
+        allowed = usable.copy() if eligible is None else usable & self._checked(as_eligible, eligible, n_sat)
         share = None if memo is None else memo.get(_SHARE_KEY)
         if share is not None and share.oracle.n_sat == n_sat and _same_callable(share.oracle.path_ms, path_ms):
             oracle = StepOracle(path_ms, n_sat, share=share.oracle)
@@ -477,10 +481,36 @@ class Policy:
             if memo is not None and _SHARE_KEY not in memo:
                 memo[_SHARE_KEY] = share
         return _Ctx(t_index, arg_lat_deg, oracle, allowed, probs,
-                    as_capacity(self._kw.get("capacity", 1), n_sat),
-                    as_layer_times(self._kw.get("gate_time_ms", 0.0), probs.shape[0], "gate_time_ms"),
-                    as_layer_times(self._kw.get("expert_time_ms", 0.0), probs.shape[0], "expert_time_ms"),
+                    self._checked(as_capacity, self._kw.get("capacity", 1), n_sat),
+                    self._checked(as_layer_times, self._kw.get("gate_time_ms", 0.0), probs.shape[0], "gate_time_ms"),
+                    self._checked(as_layer_times, self._kw.get("expert_time_ms", 0.0), probs.shape[0],
+                                  "expert_time_ms"),
                     memo, share)
+
+    def _checked(self, check, value, *args):
+        """``check(value, *args)``, reused while ``value`` has the dtype, shape and bytes of the last call.
+
+        A sweep passes the same probabilities and options at every step:
+        checked once, as long as they do not change. The result is never
+        the caller's own array (a copy where ``check`` returned its input).
+        """
+        try:
+            a = value if isinstance(value, np.ndarray) else np.asarray(value)
+        except Exception:  # let the check say what is wrong
+            return check(value, *args)
+        if a.dtype.kind not in "biuf":
+            return check(value, *args)
+        key = (a.dtype.str, a.shape, a.tobytes())
+        # Created here, not in __init__: policies pickled before it existed load without it.
+        checks = self.__dict__.setdefault("_checks", {})
+        last = checks.get((check, args))
+        if last is not None and last[0] == key:
+            return last[1]
+        out = check(value, *args)
+        if isinstance(out, np.ndarray) and np.may_share_memory(out, a):
+            out = out.copy()
+        checks[(check, args)] = (key, out)
+        return out
 
     def _place(self, ctx) -> Placement:
         """The strategy's placement at this step (raises InfeasiblePlacementError)."""
@@ -540,7 +570,7 @@ class Policy:
                     + ctx.t_exp[:, None])
             # Unreachable experts that are never active make 0 · inf terms; they count 0.
             with np.errstate(invalid="ignore"):
-                per_layer = ctx.t_gate + expected_max(cost, ctx.probs)
+                per_layer = ctx.t_gate + _expected_max_rows(cost, ctx.probs)
             ctx.share.layer_ms[key] = per_layer
         return per_layer.copy()
 
@@ -951,15 +981,18 @@ class HandoverPolicy(Policy):
 
 def _same_inputs(a, b) -> bool:
     """Whether two strategy calls get equal inputs (arrays compared by value)."""
+    if a is b:
+        return True
     if type(a) is not type(b):
         return False
+    if isinstance(a, np.ndarray):
+        # np.array_equal's test, without its wrapping.
+        return a.shape == b.shape and a.dtype == b.dtype and bool((a == b).all())
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same_inputs(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(_same_inputs(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray):
-        return a is b or (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b))
-    return a is b or a == b
+    return a == b
 
 
 _CLASSES = {"static": StaticPolicy, "recompute": RecomputePolicy, "handover": HandoverPolicy}
