@@ -38,7 +38,7 @@ from numba import njit
 # that helper ever changes.
 from latency._token_kernels import PAIRWISE_BLOCK, _pairwise_block
 
-__all__ = ["gate_pair_costs", "PAIRWISE_BLOCK"]
+__all__ = ["gate_pair_costs", "min_cycle", "PAIRWISE_BLOCK"]
 
 #: Gate pairs scored side by side, one per SIMD lane: the next layer's candidates, 8 at a time.
 LANES = 8
@@ -187,3 +187,62 @@ def gate_pair_costs(rows, src, members, cand, capacity, p_desc, out):
                         slot[i] = work[old + np.uint64(LANES * (i + 1) + j)]
                     out[layer, a, b0 + j] = _expected_max_ascending(slot, p_desc[layer], c, p, term)
 
+
+@njit(inline="always")
+def _argmin_step(value, low):
+    # Whether np.argmin moves from ``low`` to the later ``value``: a smaller one, or the first NaN.
+    return value < low or (value != value and low == low)
+
+
+@njit(cache=True, nogil=True)
+def min_cycle(f, choice):
+    """Cheapest choice ``a_0 … a_{L−1}`` of ``sum_l f[l, a_l, a_{l+1}]`` with ``a_L = a_0``.
+
+    :func:`placement.gates._min_cycle` (the same dynamic programming, with
+    the same sums and NumPy's ``argmin``/``min`` choices, ties and NaN
+    included) without its (L, K, K, K) temporaries.
+
+    Parameters
+    ----------
+    f : float64 (L, K, K)
+        Cost of each layer for each pair of consecutive choices.
+    choice : int64 (L,)
+        Output: the choice at each layer.
+
+    Examples
+    --------
+    Two layers of two choices; the cycle 1 → 0 → 1 costs 1 + 2:
+
+    >>> import numpy as np
+    >>> f = np.array([[[5.0, 9.0], [1.0, 9.0]], [[9.0, 2.0], [9.0, 9.0]]])
+    >>> choice = np.empty(2, np.int64)
+    >>> min_cycle(f, choice)
+    >>> choice.tolist()
+    [1, 0]
+    """
+    n_layers, k, _ = f.shape
+    best = f[0].copy()
+    new = np.empty((k, k))
+    back = np.zeros((n_layers, k, k), dtype=np.int64)
+    for layer in range(1, n_layers):
+        for i in range(k):
+            for j in range(k):
+                arg = 0
+                low = best[i, 0] + f[layer, 0, j]
+                for via in range(1, k):
+                    value = best[i, via] + f[layer, via, j]
+                    if _argmin_step(value, low):
+                        arg = via
+                        low = value
+                back[layer, i, j] = arg
+                new[i, j] = low
+        best[:, :] = new
+    start = 0
+    for i in range(1, k):
+        if _argmin_step(best[i, i], best[start, start]):
+            start = i
+    choice[0] = start
+    j = start  # a_L = a_0 closes the cycle
+    for layer in range(n_layers - 1, 0, -1):
+        j = back[layer, start, j]
+        choice[layer] = j

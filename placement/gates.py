@@ -139,7 +139,7 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     p_desc = -np.sort(-p, axis=1)
     layer_cost = _layer_costs(rows, src, members, cand, cap, p_desc)
 
-    choice = _min_cycle(layer_cost)
+    choice = _cheapest_cycle(layer_cost)
     gate_sat = cand[np.arange(n_layers), choice]
     gate_rows = rows[src[np.arange(n_layers), choice]]
     return gate_sat, gate_rows
@@ -180,6 +180,15 @@ def _layer_costs_numpy(rows, src, members, cand, cap, p_desc):
     value = expected_max(slot_cost, p_desc[:, None, None, :])
     feasible = free.sum(axis=2) >= n_experts  # (L, K_a)
     return np.where(feasible[:, :, None], value, np.inf)
+
+
+def _cheapest_cycle(f: np.ndarray) -> np.ndarray:
+    """:func:`_min_cycle` by the Numba kernel :func:`placement._kernels.min_cycle` (same choice)."""
+    from ._kernels import min_cycle
+
+    choice = np.empty(f.shape[0], dtype=np.int64)
+    min_cycle(f, choice)
+    return choice
 
 
 def _min_cycle(f: np.ndarray) -> np.ndarray:

@@ -1,11 +1,11 @@
-"""The gate-pair kernel (placement/_kernels.py) gives the NumPy path's layer costs bit for bit."""
+"""The gate kernels (placement/_kernels.py) give the NumPy path's layer costs bit for bit, and its gate cycle."""
 
 import numpy as np
 import pytest
 
 from placement import gates
-from placement._kernels import PAIRWISE_BLOCK, gate_pair_costs
-from placement.gates import _layer_costs_numpy, choose_gates, subnet_members
+from placement._kernels import PAIRWISE_BLOCK, gate_pair_costs, min_cycle
+from placement.gates import _layer_costs_numpy, _min_cycle, choose_gates, subnet_members
 
 
 def _instance(rng, seed):
@@ -90,6 +90,22 @@ def test_choose_gates_same_with_and_without_the_kernel(seed, monkeypatch):
     monkeypatch.setattr(gates, "_PAIRWISE_BLOCK", 0)  # every layer on the NumPy path
     slow = gates._choose_gates(subnet, path_ms, probs, **kw)
     assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_min_cycle_kernel_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    n_layers, k = int(rng.integers(1, 9)), int(rng.integers(1, 10))
+    f = rng.uniform(0, 10, (n_layers, k, k))
+    if seed % 2:
+        f = f.round()  # ties: the first choice wins, as with np.argmin
+    f[rng.random(f.shape) < (0.6 if seed % 7 == 0 else 0.1)] = np.inf
+    if seed % 11 == 0:
+        f[rng.random(f.shape) < 0.05] = np.nan  # np.argmin takes the first NaN
+    choice = np.full(n_layers, -1, dtype=np.int64)
+    min_cycle(f, choice)
+    with np.errstate(invalid="ignore"):
+        assert choice.tolist() == _min_cycle(f).tolist()
 
 
 def test_more_experts_than_a_pairwise_block_take_the_numpy_path():
