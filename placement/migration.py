@@ -175,10 +175,11 @@ class StepOracle:
                 return np.where(a == b, 0.0, np.inf)
             # The minimum is exact: the order of the relays does not matter.
             relays = np.flatnonzero(self._asked)
-        # Only the columns a and b of the relays' rows: a gather, not a copy of the rows.
-        where = self._rows.where[relays][:, None]
-        store = self._rows.store
-        return np.where(a == b, 0.0, (store[where, a] + store[where, b]).min(axis=0))
+        # Only the columns a and b of the relays' rows: a gather, not a copy of the rows;
+        # by flat positions, which NumPy gathers faster than a pair of index arrays.
+        flat = self._rows.store.ravel()
+        at = (self._rows.where[relays] * self.n_sat)[:, None]
+        return np.where(a == b, 0.0, (flat.take(at + a) + flat.take(at + b)).min(axis=0))
 
 
 def migration_time_s(n_bytes, path_ms, isl_rate_bps: float) -> np.ndarray:

@@ -274,7 +274,7 @@ class _StepShare:
 
     def __init__(self, oracle):
         self.oracle = oracle  # the first policy's; the others' share its rows
-        self.layer_ms = {}  # (gate, experts, model) -> per-layer ms of a complete placement
+        self.layer_ms = {}  # (gate, experts, model) -> (expert costs, per-layer ms) of a complete placement
 
 
 # Memo key of the step's _StepShare (not a placement entry).
@@ -556,23 +556,29 @@ class Policy:
         return np.where(whole, out, np.inf)
 
     def _complete_layer_ms(self, ctx, gate, expert) -> np.ndarray:
-        """Expected time of each layer of a complete placement on this step's graph (a fresh array).
+        """Expected time of each layer of a complete placement on this step's graph (a fresh array)."""
+        return self._complete_costs(ctx, gate, expert)[1].copy()
+
+    def _complete_costs(self, ctx, gate, expert):
+        """A complete placement's expert costs ``c_l(x_{l,e})`` (L, E) and layer times (L,) on this step's graph.
 
         evaluate() on inputs the step has already checked, from the
         experts' entries of the gates' rows (objective_from_rows's numbers);
-        computed once per step for all the policies of a memo.
+        computed once per step for all the policies of a memo. Read only.
         """
         ctx.oracle.load(gate)  # this policy asks for the gates' rows, whoever computed the times
         key = (gate.dtype.str, gate.tobytes(), expert.dtype.str, expert.shape, expert.tobytes(), ctx.model_key)
-        per_layer = ctx.share.layer_ms.get(key)
-        if per_layer is None:
-            cost = (ctx.oracle.pair_ms(gate[:, None], expert) + ctx.oracle.pair_ms(np.roll(gate, -1)[:, None], expert)
+        found = ctx.share.layer_ms.get(key)
+        if found is None:
+            cost = (ctx.oracle.pair_ms(gate[:, None], expert) + ctx.oracle.pair_ms(_next_gates(gate)[:, None], expert)
                     + ctx.t_exp[:, None])
             # Unreachable experts that are never active make 0 · inf terms; they count 0.
             with np.errstate(invalid="ignore"):
                 per_layer = ctx.t_gate + _expected_max_rows(cost, ctx.probs)
-            ctx.share.layer_ms[key] = per_layer
-        return per_layer.copy()
+            cost.setflags(write=False)
+            per_layer.setflags(write=False)
+            found = ctx.share.layer_ms[key] = (cost, per_layer)
+        return found
 
     def _move_times(self, oracle, old, new, n_bytes, via, forced=None) -> np.ndarray:
         """Transfer time of each move ``old[i] → new[i]`` of ``n_bytes`` (scalar or per move), paths relayed through ``via``; forced moves leave the path out."""
@@ -952,8 +958,7 @@ class HandoverPolicy(Policy):
                 layer_ms[:, l] = new_l[:, b]
         return moves, total_net
 
-    @staticmethod
-    def _layers_with_a_move(ctx, gate, subnet, expert, locked, free, confined):
+    def _layers_with_a_move(self, ctx, gate, subnet, expert, locked, free, confined):
         """Layers whose cheapest free slot now beats one of their unlocked experts (ascending).
 
         The other layers would stop at their first try in :meth:`_plan_keep`,
@@ -963,8 +968,8 @@ class HandoverPolicy(Policy):
         the free slots of each layer's region and at its experts.
         """
         n_layers = gate.size
-        oracle, nxt_gate = ctx.oracle, np.roll(gate, -1)
-        now = oracle.pair_ms(gate[:, None], expert) + oracle.pair_ms(nxt_gate[:, None], expert) + ctx.t_exp[:, None]
+        oracle, nxt_gate = ctx.oracle, _next_gates(gate)
+        now = self._complete_costs(ctx, gate, expert)[0]
         idx = np.flatnonzero((free > 0) & (subnet >= 0))
         if confined:
             # Each free slot is a candidate of its own subnet's layer only.
@@ -977,6 +982,11 @@ class HandoverPolicy(Policy):
                     + ctx.t_exp[:, None])
             cheapest = cost.min(axis=1, initial=np.inf)
         return np.flatnonzero((~locked & (cheapest[:, None] < now)).any(axis=1)).tolist()
+
+
+def _next_gates(gate):
+    """``np.roll(gate, -1)`` (the gate each layer hands on to) for a 1-D array, without its generality."""
+    return np.concatenate((gate[1:], gate[:1]))
 
 
 def _same_inputs(a, b) -> bool:
