@@ -38,7 +38,7 @@ def _same_callable(a, b) -> bool:
 
 
 class _Rows:
-    """The rows of one step's ``path_ms`` known so far, in one array that grows by doubling.
+    """The rows of one step's ``path_ms`` known so far, in one array that grows geometrically.
 
     ``where[s]`` is the position of source ``s``'s row (−1: not searched
     yet), so that a lookup is one gather. Several :class:`StepOracle` of the
@@ -63,7 +63,9 @@ class _Rows:
             self.store = rows
         else:
             if end > self.store.shape[0]:
-                grown = np.empty((max(end, 2 * self.store.shape[0]), self.n_sat))
+                # Room for a few more calls like the first ones (a step's policies ask for the gates of
+                # three or four placements): each growth copies every row known.
+                grown = np.empty((max(end, min(4 * self.store.shape[0], self.n_sat)), self.n_sat))
                 grown[:self.count] = self.store[:self.count]
                 self.store = grown
             self.store[self.count:end] = rows
