@@ -151,7 +151,7 @@ class StepOracle:
         return src
 
     def pair_ms(self, a, b) -> np.ndarray:
-        """``d(a, b)`` elementwise (``a`` and ``b`` broadcast together); the rows of ``a`` are searched if not yet known.
+        """``d(a, b)`` elementwise (``a`` and ``b`` broadcast together), rows of ``a`` searched if not yet known.
 
         The entries of :meth:`__call__`'s rows without gathering whole rows.
         """

@@ -581,7 +581,10 @@ class Policy:
         return found
 
     def _move_times(self, oracle, old, new, n_bytes, via, forced=None) -> np.ndarray:
-        """Transfer time of each move ``old[i] → new[i]`` of ``n_bytes`` (scalar or per move), paths relayed through ``via``; forced moves leave the path out."""
+        """Transfer time of each move ``old[i] → new[i]`` of ``n_bytes`` (scalar or per move).
+
+        Paths are relayed through ``via``; forced moves leave the path out.
+        """
         old = np.asarray(old, dtype=np.int64)
         new = np.asarray(new, dtype=np.int64)
         path = oracle.relay_ms(np.maximum(old, 0), new, via=via)
@@ -780,7 +783,7 @@ class HandoverPolicy(Policy):
 
     @staticmethod
     def _gain_fraction(t_old, t_new):
-        """Relative gain per token ``(T_old − T_new) / T_old``; from an infinite T_old: ∞ if T_new is finite, else 0."""
+        """Relative gain per token ``(T_old − T_new) / T_old``; from ``T_old = ∞``: ∞ to a finite ``T_new``, else 0."""
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = (t_old - t_new) / t_old
         return np.where(np.isinf(t_old), np.where(np.isfinite(t_new), np.inf, 0.0), frac)
