@@ -123,3 +123,27 @@ def test_no_samples_when_unreachable():
     assert not cut.reachable and cut.samples is None
     with pytest.raises(latency.ActivationError, match="layers"):
         latency.TraceReplay(np.zeros((2, 3, 1), dtype=int), [[0.5, 0.5]])
+
+
+def test_with_two_workers_the_main_process_never_runs_the_strategy(tmp_path, small, monkeypatch):
+    """The chunk tasks' placements are used: the policies in this process find them in the memo."""
+    import os
+
+    import placement.policies as policies
+
+    constellation, setup = small
+    main_pid = os.getpid()
+    strategy = policies.STRATEGIES["space-xnet"]
+
+    def watched(*args, **kwargs):
+        if os.getpid() == main_pid:
+            raise AssertionError("the main process placed with the strategy itself")
+        return strategy(*args, **kwargs)
+
+    monkeypatch.setitem(policies.STRATEGIES, "space-xnet", watched)
+    opts = SweepOptions(duration_s=120, step_s=30, n_samples=200, chunk_steps=2, workers=2)
+    out = sweep(constellation, setup, opts, tmp_path / "two.nc")
+    monkeypatch.setitem(policies.STRATEGIES, "space-xnet", strategy)
+    ref = sweep(constellation, setup, SweepOptions(duration_s=120, step_s=30, n_samples=200, chunk_steps=2,
+                                                   workers=1), tmp_path / "one.nc")
+    xr.testing.assert_identical(_load(out), _load(ref))
