@@ -234,6 +234,17 @@ def chunk_task(constellation, times, topology, link_rules, plan=None, first_step
     """:func:`geometry_chunk`, and with a plan each step's strategy placement (``candidates``).
 
     Also returns the seconds spent on each (``geometry_s``, ``candidates_s``).
+    The sweep builds the plan; without one (``plan=None``) ``candidates`` is
+    None.
+
+    Examples
+    --------
+    >>> c = orbits.walker("53:60/6/1", altitude_km=550)
+    >>> t = orbits.time_grid(c.reference_epoch, 60, 30)
+    >>> topo = orbits.isl_topology(c, orbits.propagate(c, t[:1]))
+    >>> out = chunk_task(c, t, topo, {})
+    >>> out["candidates"] is None, out["distance_km"].shape
+    (True, (3, 120))
     """
     t0 = time.perf_counter()
     geo = geometry_chunk(constellation, times, topology, link_rules)
