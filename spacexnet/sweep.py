@@ -66,7 +66,7 @@ import placement
 from placement.policies import FLAG_MEANINGS, POLICIES
 
 from .exceptions import OutputError, SpaceXNetError
-from .io import provenance_attrs
+from .io import atomic_target, provenance_attrs
 from .scenario import ModelSetup, largest_component
 
 __all__ = ["SweepOptions", "sweep", "geometry_chunk", "chunk_task", "routing_trace", "POLICIES"]
@@ -534,8 +534,8 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
         first.close()
     template = template.assign_coords(coords)
     template.attrs.update(attrs)
-    tmp = target.parent / f".{target.name}.{os.getpid()}.part"
-    try:
+    # The sweep checked at its start that it may write ``target``.
+    with atomic_target(target, overwrite=True) as tmp:
         template.to_netcdf(tmp, unlimited_dims=["time"], encoding={k: {"_FillValue": None}
                                                                    for k, v in template.variables.items()
                                                                    if v.dtype.kind == "f"})
@@ -554,17 +554,6 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
                         index[axis] = slice(offset, offset + n)
                         dst.variables[name][tuple(index)] = var[...]
                     offset += n
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{target}: could not write ({exc.strerror or exc})") from exc
-        raise
 
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
