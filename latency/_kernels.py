@@ -4,8 +4,8 @@ The wrapper (:class:`latency.routing.RoutingGraph`) checks the graph and the
 sources and allocates the outputs; ``tests/test_sweep_speed_dijkstra.py``
 compares the kernels with :func:`scipy.sparse.csgraph.dijkstra`, their twin.
 
-Two ways to the same rows. :func:`dijkstra_rows` searches from scratch.
-:func:`shortest_rows` may instead start a source from a shortest-path tree
+Two ways to the same rows. :func:`shortest_rows` searches a source from
+scratch (Dijkstra), or starts it from a shortest-path tree
 of an earlier timestep (a sweep at small steps changes one or two
 predecessors a step): the old tree, summed with today's weights, gives
 every satellite the length of a real path, an upper bound; label-correcting
