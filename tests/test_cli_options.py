@@ -221,3 +221,12 @@ def test_readme_command_table_lists_every_command():
     table = readme.split("| command | what it does |", 1)[1].split("\n\n", 1)[0]
     listed = [row.split("`")[1].split()[1] for row in table.splitlines() if row.startswith("| `spacexnet ")]
     assert sorted(listed) == sorted(main.commands)
+
+
+@pytest.mark.parametrize("command", ["sweep", "propagate", "links"])
+def test_a_duration_past_what_times_hold_is_one_line_naming_the_flag(tmp_path, command):
+    result = run([command, "--duration-s", "1e300", "--out", tmp_path / "x.nc"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == ("spacexnet: error: --duration-s 1e+300 s is longer than datetime64[ns] "
+                                              "can span (about ±292 years)")
+    assert not (tmp_path / "x.nc").exists()

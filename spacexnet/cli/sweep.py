@@ -155,8 +155,8 @@ def _warn_tle_age(constellation, options, max_age_days):
 
     start = options.start if options.start is not None else constellation.reference_epoch
     duration = options.duration_s if options.duration_s is not None else orbits.orbital_period_s(constellation)
-    ends = orbits.to_datetime64_utc(np.array([start])).astype("datetime64[ns]")
-    ends = np.concatenate([ends, ends + np.timedelta64(int(duration * 1e9), "ns")])
+    # First and last instant, checked as the sweep's grid is (a span past what datetime64[ns] holds is refused).
+    ends = orbits.time_grid(start, duration, duration if duration > 0 else 1.0)
     age = element_set_age_days(constellation, ends)
     if age > max_age_days:
         click.echo(f"spacexnet: warning: the sweep runs up to {age:.1f} days from its element-set epochs "
