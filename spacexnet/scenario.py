@@ -224,8 +224,9 @@ def snapshot(constellation, time, setup: ModelSetup, topology: str = "plus-grid"
     Parameters
     ----------
     constellation : orbits.Constellation
-    time : str or numpy.datetime64
-        UTC instant.
+    time : str, aware datetime or numpy.datetime64
+        The instant: an ISO 8601 string with its zone (``"2026-01-01T00:00:00Z"``;
+        one without a zone is refused), or a ``datetime64`` taken as UTC.
     setup : ModelSetup
         Gives the link profile and the payload (the model's hidden state).
     topology : str

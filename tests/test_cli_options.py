@@ -230,3 +230,9 @@ def test_a_duration_past_what_times_hold_is_one_line_naming_the_flag(tmp_path, c
     assert result.stderr.splitlines()[-1] == ("spacexnet: error: --duration-s 1e+300 s is longer than datetime64[ns] "
                                               "can span (about ±292 years)")
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_help_describes_each_number_range_readably():
+    for name, command in main.commands.items():
+        helped = run([name, "--help"]).stdout
+        assert "None]" not in helped and "FLOAT RANGE" not in helped, name

@@ -80,6 +80,10 @@ class FiniteFloat(click.FloatRange):
     def get_metavar(self, param, ctx=None):
         return "FLOAT"
 
+    def _describe_range(self) -> str:
+        # click's FloatRange would describe an unbounded range as "x<=None" in --help.
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
 
 def _compose(*decorators):
     def apply(func):
