@@ -83,7 +83,7 @@ def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=
     --------
     >>> from spacexnet.scenario import build_constellation, model_setup, snapshot
     >>> setup = model_setup()
-    >>> snap = snapshot(build_constellation(walker="53:1584/72/1", altitude_km=550), "2026-01-01", setup)
+    >>> snap = snapshot(build_constellation(walker="53:1584/72/1", altitude_km=550), "2026-01-01T00:00Z", setup)
     >>> p = place(snap, setup)
     >>> p.gate_sat.shape, p.expert_sat.shape
     ((32,), (32, 16))

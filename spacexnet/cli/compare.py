@@ -22,7 +22,15 @@ from ..compare import DEFAULT_STRATEGIES, compare
 from ..exceptions import SpaceXNetError
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
-from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
+from ._options import (
+    checks_outputs,
+    constellation_from_kwargs,
+    constellation_options,
+    model_options,
+    placement_options,
+    quiet_option,
+    start_option,
+)
 from ._tables import FORMATS, render
 
 __all__ = ["command"]
@@ -49,7 +57,7 @@ def _check_new(path, overwrite, what):
 
 @click.command("compare")
 @constellation_options
-@click.option("--start", default=None, metavar="ISO", help="Instant of the comparison, UTC (default: newest epoch).")
+@start_option("Instant of the comparison")
 @model_options
 @click.option("--strategies", default=",".join(DEFAULT_STRATEGIES), show_default=True,
               help="Comma-separated strategies.")
@@ -67,6 +75,7 @@ def _check_new(path, overwrite, what):
               help="PNG of the token-latency CDF of each strategy.")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace output files that exist.")
 @quiet_option
+@checks_outputs("out", "map_png", "cdf_png")
 def command(**kw):
     """Space-XNet against random and ablation placements: token latency table."""
     quiet = kw.pop("quiet")
