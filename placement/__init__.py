@@ -8,8 +8,10 @@ imports ``orbits``, ``sgp4`` or ``numba``. The cost model is documented in
 """
 
 from .baselines import random_layers_optimized_experts, random_layers_random_experts, ring_layers_random_experts
+from .bound import Bound, certified_bound
 from .bounds import lower_bound
 from .capacity import check_capacity, experts_per_satellite, satellites_needed
+from .exact import exact_placement
 from .coactivation import coactivation, trace_latency_ms
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .experts import assign_experts
@@ -56,6 +58,9 @@ __all__ = [
     "ring_layers_random_experts",
     "random_layers_optimized_experts",
     "lower_bound",
+    "certified_bound",
+    "Bound",
+    "exact_placement",
     "STRATEGIES",
     "RANDOMIZED",
     "StrategyResult",

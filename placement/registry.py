@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validate import as_probs
 from .baselines import random_layers_optimized_experts, random_layers_random_experts, ring_layers_random_experts
-from .bounds import lower_bound
+from .bound import certified_bound
 from .exceptions import PlacementError
 from .joint import joint
 from .model import Evaluation, evaluate
@@ -31,7 +31,7 @@ STRATEGIES = {
     "random": random_layers_random_experts,
     "ring-random": ring_layers_random_experts,
     "random-optimized": random_layers_optimized_experts,
-    "lower-bound": lower_bound,
+    "lower-bound": certified_bound,
 }
 """Strategy name → function (see the module docstring for the signature)."""
 
@@ -94,7 +94,7 @@ def compare_strategies(arg_lat_deg, path_ms, probs, *, strategies=None, n_seeds:
         Root seed; run ``i`` uses ``seed + i``, so results are reproducible
         and a run can be replayed alone.
     nearest_ms : array_like, shape (n_sat,), optional
-        Passed to :func:`lower_bound` (saves its n Dijkstras).
+        Passed to :func:`placement.certified_bound` (its nearest-neighbour floor).
 
     Returns
     -------

@@ -1,0 +1,64 @@
+"""The certified lower bound: its weights, its validity against every strategy, and its gain over the floor."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from latency.expectation import critical_probabilities
+from placement import STRATEGIES, certified_bound, compare_strategies, evaluate, lower_bound
+from placement.bound import gate_star_bound, rank_weights
+from test_placement_graphs import TorusScenario, random_probs
+
+T_GATE, T_EXP = 0.7, 1.3
+
+
+@given(seed=st.integers(0, 10_000), n_experts=st.integers(1, 9))
+@settings(max_examples=40, deadline=None)
+def test_rank_weights_are_the_critical_probabilities_of_the_sorted_layer(seed, n_experts):
+    p = random_probs(1, n_experts, min(2, n_experts), seed)[0]
+    w = rank_weights(p[None, :])[0]
+    # Slot k (ascending cost) holds the k-th most probable expert under the sorted rule.
+    expected = critical_probabilities(np.arange(n_experts, dtype=float), -np.sort(-p))
+    np.testing.assert_allclose(w, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed,cap,n_layers,n_experts", [(0, 1, 4, 6), (1, 2, 3, 8), (2, 1, 6, 3), (3, 3, 1, 5)])
+def test_bound_holds_for_every_strategy_and_beats_the_floor(seed, cap, n_layers, n_experts):
+    sc = TorusScenario(8, 10, seed=seed)
+    probs = random_probs(n_layers, n_experts, 2, seed)
+    kw = dict(capacity=cap, plane=sc.plane, gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    bound = certified_bound(sc.arg_lat_deg, sc.path_ms, probs, **kw)
+    floor = lower_bound(sc.arg_lat_deg, sc.path_ms, probs, **kw)
+    assert bound.total_ms >= floor.total_ms and bound.method
+    assert bound.total_ms == pytest.approx(bound.per_layer_ms.sum())
+    for name, fn in STRATEGIES.items():
+        if name == "lower-bound":
+            continue
+        pl = fn(sc.arg_lat_deg, sc.path_ms, probs, seed=0, **kw)
+        assert bound.total_ms <= evaluate(pl, sc.path_ms, probs, T_GATE, T_EXP).total_ms * (1 + 1e-12), name
+
+
+def test_gate_star_is_tighter_than_the_floor_when_capacity_binds():
+    # One expert per satellite: two layers at each gate must reach 2E distinct satellites.
+    sc = TorusScenario(8, 10, seed=4)
+    zipf = 1.0 / np.arange(1, 9)
+    probs = np.tile(2 * zipf / zipf.sum(), (4, 1))  # top-2 of 8, Zipf 1: weights grow with the rank
+    star = gate_star_bound(sc.path_ms, probs, n_sat=sc.n_sat, gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    floor = lower_bound(sc.arg_lat_deg, sc.path_ms, probs, gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    assert star.total_ms > 1.5 * floor.total_ms
+
+
+def test_registry_lower_bound_reports_its_method():
+    sc = TorusScenario(6, 8, seed=1)
+    probs = random_probs(3, 4, 2, 1)
+    res = compare_strategies(sc.arg_lat_deg, sc.path_ms, probs, strategies=["space-xnet", "lower-bound"],
+                             gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    direct = certified_bound(sc.arg_lat_deg, sc.path_ms, probs, gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    assert res["lower-bound"].mean_ms == direct.total_ms <= res["space-xnet"].mean_ms
+
+
+def test_infeasible_capacity_is_one_clear_error():
+    sc = TorusScenario(2, 3, seed=0)
+    with pytest.raises(Exception, match="hold"):
+        certified_bound(sc.arg_lat_deg, sc.path_ms, random_probs(2, 8, 2, 0))
