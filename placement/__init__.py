@@ -16,6 +16,7 @@ from .coactivation import coactivation, trace_latency_ms
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .experts import assign_experts
 from .gates import choose_gates
+from .anneal import anneal
 from .joint import joint
 from .model import Evaluation, Placement, evaluate
 from .policies import (
@@ -53,6 +54,7 @@ __all__ = [
     "satellites_needed",
     "space_xnet",
     "joint",
+    "anneal",
     "coactivation",
     "random_layers_random_experts",
     "ring_layers_random_experts",

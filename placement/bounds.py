@@ -51,7 +51,8 @@ def nearest_neighbour_ms(path_ms, eligible) -> np.ndarray:
         ``inf`` where no other eligible satellite is reachable.
     """
     sources = np.flatnonzero(eligible)
-    rows = oracle_rows(path_ms, sources, eligible.size)
+    # A copy: an oracle may hand out read-only rows (the routing graph's cache does).
+    rows = oracle_rows(path_ms, sources, eligible.size).copy()
     rows[np.arange(sources.size), sources] = np.inf
     return rows.min(axis=0) if sources.size else np.full(eligible.size, np.inf)
 

@@ -18,6 +18,7 @@ from ._validate import as_probs
 from .baselines import random_layers_optimized_experts, random_layers_random_experts, ring_layers_random_experts
 from .bound import certified_bound
 from .exceptions import PlacementError
+from .anneal import anneal
 from .joint import joint
 from .model import Evaluation, evaluate
 from .two_level import space_xnet
@@ -28,6 +29,7 @@ __all__ = ["STRATEGIES", "RANDOMIZED", "StrategyResult", "compare_strategies"]
 STRATEGIES = {
     "space-xnet": space_xnet,
     "joint": joint,
+    "anneal": anneal,
     "random": random_layers_random_experts,
     "ring-random": ring_layers_random_experts,
     "random-optimized": random_layers_optimized_experts,

@@ -62,3 +62,15 @@ def test_infeasible_capacity_is_one_clear_error():
     sc = TorusScenario(2, 3, seed=0)
     with pytest.raises(Exception, match="hold"):
         certified_bound(sc.arg_lat_deg, sc.path_ms, random_probs(2, 8, 2, 0))
+
+
+def test_floor_accepts_an_oracle_with_read_only_rows():
+    sc = TorusScenario(4, 5, seed=2)
+
+    def frozen(sources):
+        rows = sc.path_ms(sources)
+        rows.setflags(write=False)
+        return rows
+
+    probs = random_probs(2, 3, 1, 2)
+    assert lower_bound(sc.arg_lat_deg, frozen, probs).total_ms == lower_bound(sc.arg_lat_deg, sc.path_ms, probs).total_ms

@@ -112,3 +112,52 @@ def test_bound_below_exact_below_every_strategy(seed, n_planes, n_slots, n_layer
             assert "InfeasiblePlacementError" in type(err).__name__
             continue
         assert opt <= evaluate(pl, sc.path_ms, probs, T_GATE, T_EXP).total_ms * (1 + 1e-12), name
+
+
+def small_instances(n):
+    rng = np.random.default_rng(2026)
+    for i in range(n):
+        n_planes, n_slots = int(rng.integers(3, 5)), int(rng.integers(3, 5))
+        n_layers, n_experts, cap = int(rng.integers(2, 4)), int(rng.integers(2, 5)), int(rng.integers(1, 3))
+        sc = TorusScenario(n_planes, n_slots, seed=i)
+        if n_layers * (1 + -(-n_experts // cap)) > sc.n_sat:
+            continue
+        yield sc, random_probs(n_layers, n_experts, min(2, n_experts), i), cap
+
+
+def test_anneal_finds_the_optimum_on_most_small_instances():
+    from placement import anneal
+
+    found = total = 0
+    for sc, probs, cap in small_instances(30):
+        kw = dict(capacity=cap, gate_time_ms=T_GATE, expert_time_ms=T_EXP, plane=sc.plane)
+        opt = exact_placement(sc.arg_lat_deg, sc.path_ms, probs, **kw).info["objective_ms"]
+        pl = anneal(sc.arg_lat_deg, sc.path_ms, probs, seed=0, time_budget_s=0.05, **kw)
+        pl.check(capacity=cap)
+        value = evaluate(pl, sc.path_ms, probs, T_GATE, T_EXP).total_ms
+        assert value == pytest.approx(pl.info["objective_ms"], rel=1e-12)
+        assert opt <= value * (1 + 1e-12) and value <= pl.info["joint_ms"] * (1 + 1e-12)
+        total += 1
+        found += value <= opt * (1 + 1e-9)
+    print(f"anneal found the exact optimum on {found} of {total} instances")
+    assert total >= 20 and found >= 0.8 * total
+
+
+def test_anneal_is_deterministic_for_a_seed():
+    from placement import anneal
+
+    sc = TorusScenario(6, 8, seed=3)
+    probs = random_probs(4, 5, 2, 3)
+    runs = [anneal(sc.arg_lat_deg, sc.path_ms, probs, seed=7, time_budget_s=0.02, capacity=2) for _ in range(2)]
+    assert np.array_equal(runs[0].gate_sat, runs[1].gate_sat)
+    assert np.array_equal(runs[0].expert_sat, runs[1].expert_sat)
+    assert runs[0].info == runs[1].info
+
+
+@pytest.mark.parametrize("budget", [-1.0, float("nan"), "5"])
+def test_anneal_refuses_a_bad_budget(budget):
+    from placement import PlacementError, anneal
+
+    sc = TorusScenario(3, 4, seed=0)
+    with pytest.raises(PlacementError, match="time_budget_s"):
+        anneal(sc.arg_lat_deg, sc.path_ms, random_probs(2, 2, 1, 0), time_budget_s=budget)
