@@ -42,6 +42,16 @@ def _layer_value(l, gate, slots, dist, t_gate, t_exp, weights, buf):
 
 
 @njit(cache=True, nogil=True)
+def _rescore(affected, n_aff, val, new_val, gate, slots, dist, t_gate, t_exp, weights, buf):
+    """New values of the affected layers into ``new_val``; returns their change of the total."""
+    delta = 0.0
+    for j in range(n_aff):
+        new_val[j] = _layer_value(affected[j], gate, slots, dist, t_gate, t_exp, weights, buf)
+        delta += new_val[j] - val[affected[j]]
+    return delta
+
+
+@njit(cache=True, nogil=True)
 def _occ_remove(occ, occ_n, s, slot_id):
     for j in range(occ_n[s]):
         if occ[s, j] == slot_id:
@@ -124,14 +134,7 @@ def anneal_chain(gate, slots, dist, cap, nbr, t_gate, t_exp, weights, n_iter, t_
                 affected[0] = l
                 affected[1] = lo
                 n_aff = 2
-            old = 0.0
-            for j in range(n_aff):
-                old += val[affected[j]]
-            new = 0.0
-            for j in range(n_aff):
-                new_val[j] = _layer_value(affected[j], gate, slots, dist, t_gate, t_exp, weights, buf)
-                new += new_val[j]
-            delta = new - old
+            delta = _rescore(affected, n_aff, val, new_val, gate, slots, dist, t_gate, t_exp, weights, buf)
             if delta <= 0 or np.random.random() < np.exp(-delta / temp):
                 if kind < 2:
                     _occ_remove(occ, occ_n, s, l * n_experts + i)
@@ -176,14 +179,7 @@ def anneal_chain(gate, slots, dist, cap, nbr, t_gate, t_exp, weights, n_iter, t_
             gate[l] = t
             for j in range(n_moved):
                 slots[moved[j] // n_experts, moved[j] % n_experts] = a
-            old = 0.0
-            for j in range(n_aff):
-                old += val[affected[j]]
-            new = 0.0
-            for j in range(n_aff):
-                new_val[j] = _layer_value(affected[j], gate, slots, dist, t_gate, t_exp, weights, buf)
-                new += new_val[j]
-            delta = new - old
+            delta = _rescore(affected, n_aff, val, new_val, gate, slots, dist, t_gate, t_exp, weights, buf)
             if delta <= 0 or np.random.random() < np.exp(-delta / temp):
                 gate_of[a] = -1
                 gate_of[t] = l

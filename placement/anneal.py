@@ -32,6 +32,7 @@ import numpy as np
 from ._validate import as_capacity, as_eligible, as_layer_times, as_phase_deg, as_probs, oracle_rows
 from .bound import rank_weights
 from .exceptions import PlacementError
+from .exact import layer_labels
 from .experts import experts_to_slots
 from .gates import DEFAULT_GATE_CANDIDATES
 from .joint import joint
@@ -138,10 +139,7 @@ def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None
         if v < best_ms * (1 - 1e-12):
             gate_sat, expert_sat, best_ms = idx[g], e_sat, v
     info["objective_ms"] = best_ms
-    subnet = np.full(n_sat, -1, dtype=np.int64)
-    for l in range(n_layers - 1, -1, -1):
-        subnet[expert_sat[l]] = l
-        subnet[gate_sat[l]] = l
+    subnet = layer_labels(n_sat, gate_sat, expert_sat)
     return Placement(subnet, gate_sat, expert_sat, "anneal", experts_confined=False,
                      seed=None if seed is None else int(seed), info=info)
 

@@ -53,7 +53,7 @@ from .gates import DEFAULT_GATE_CANDIDATES
 from .model import Placement
 from .ring import belt_mask
 
-__all__ = ["exact_placement", "ring_milp", "MAX_RINGS"]
+__all__ = ["exact_placement", "ring_milp", "layer_labels", "MAX_RINGS"]
 
 #: Largest number of gate tuples (n^L) scored at once: 8 M float64 is 64 MB.
 MAX_RINGS = 8_000_000
@@ -272,13 +272,27 @@ def exact_placement(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, p
             "with finite latency and the given capacity")
     gate_sat = idx[best_ring]
     expert_sat = idx[experts_to_slots(best_slots, p)]
-    subnet = np.full(n_sat, -1, dtype=np.int64)
-    for l in range(n_layers - 1, -1, -1):
-        subnet[expert_sat[l]] = l
-        subnet[gate_sat[l]] = l
+    subnet = layer_labels(n_sat, gate_sat, expert_sat)
     info = {"objective_ms": best, "rings_scored": int(score.size), "rings_visited": visited, "milps": milps}
     return Placement(subnet=subnet, gate_sat=gate_sat, expert_sat=expert_sat, strategy="exact",
                      experts_confined=False, info=info)
+
+
+def layer_labels(n_sat, gate_sat, expert_sat) -> np.ndarray:
+    """Layer of each satellite's gate or experts (the lowest layer where shared), −1 if unused.
+
+    The ``subnet`` of a placement whose experts are not confined to subnets.
+
+    Examples
+    --------
+    >>> layer_labels(5, np.array([0, 3]), np.array([[1], [1]])).tolist()
+    [0, 0, -1, 1, -1]
+    """
+    subnet = np.full(n_sat, -1, dtype=np.int64)
+    for l in range(gate_sat.size - 1, -1, -1):
+        subnet[expert_sat[l]] = l
+        subnet[gate_sat[l]] = l
+    return subnet
 
 
 def _layer_values(costs, slot_sat, probs):
