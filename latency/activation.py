@@ -8,7 +8,7 @@ experts), and each entry is at most 1.
 Sources of profiles:
 
 * generators with a seed: ``uniform``, ``zipf:s`` and ``dirichlet:alpha``
-  (LLaMA-MoE's per-expert statistics are not public, MODELS.md §3, so the
+  (LLaMA-MoE's per-expert statistics are not public, docs/models.md §2, so the
   skew is synthesised and swept as a parameter);
 * measured per-expert selection counts from a CSV or NetCDF file;
 * router traces (token × layer × k expert ids), which also give co-activation.

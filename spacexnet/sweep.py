@@ -1,6 +1,6 @@
 """Time sweeps: placement policies following the constellation as it moves, into one NetCDF dataset.
 
-Two stages (DESIGN.md, "Scale"):
+Two stages (README, "Sweeps"):
 
 1. **Chunk tasks** (:func:`chunk_task`), independent per chunk of time
    steps: SGP4 propagation, ISL lengths and up flags, orbital phase
