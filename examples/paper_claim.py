@@ -26,6 +26,7 @@ Run::
 
     python examples/paper_claim.py            # full grid (86 rows), about 5 min on 2 busy cores
     python examples/paper_claim.py --quick    # 3 rows, a few seconds (used by the tests)
+    python examples/paper_claim.py --readme   # the full grid laid out as in README.md
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ STRATEGIES = ("space-xnet", "joint", *BASELINES, "lower-bound")
 CLAIM = 3.0
 #: The gate-candidates axis: fewer than the default, the default, every satellite of an arc (≤ 64).
 GATE_K = (4, DEFAULT_GATE_CANDIDATES, 64)
+#: Groups the README shows open (``--readme``); the others are folded. Titles start with these.
+README_OPEN = ("Activation skew", "Gate candidates")
 SKEWS = ("uniform", "zipf:0.5", "zipf:1.0", "zipf:1.5", "zipf:2.0", "dirichlet:1.0", "dirichlet:0.1")
 
 COLUMNS = ("constellation", "model", "experts/sat", "hardware", "ISL", "belt", "instant", "gate cand.",
@@ -294,7 +297,11 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=None,
                     help="Monte Carlo tokens per placement (not used by the ratios); default 2000, 200 with --quick")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    ap.add_argument("--readme", action="store_true",
+                    help="the README's layout: headings one level deeper, the groups after the first few and the "
+                         "summary folded (python docs/build.py pastes it)")
     args = ap.parse_args(argv)
+    heading = "####" if args.readme else "###"
     n_act = args.act_seeds or (1 if args.quick else 3)
     n_seeds = args.seeds or (2 if args.quick else 5)
     n_samples = args.samples or (200 if args.quick else 2000)
@@ -306,18 +313,29 @@ def main(argv=None) -> int:
     print(f"Ratio = expected token latency ÷ that of space-xnet (> 1: slower than space-xnet). "
           f"Baselines: mean over the activation seeds of a row × {n_seeds} random placements each. "
           f"Claim holds on a row when random, ring-random and random-optimized are all ≥ {CLAIM:g}.\n")
+    tables = []
     for title, cases, group_act in groups(args.quick):
         log(f"{title} ...")
         rows = [runner.run(c, group_act) for c in cases]
         all_rows += rows
         used = min(group_act or n_act, n_act)
-        print(f"### {title}\n")
-        print(f"Fixed: {caption(rows)}. Activation seeds per row: {used}; random placements per seed: {n_seeds}.\n")
-        print(markdown(rows) + "\n")
+        tables.append((title, f"{heading} {title}\n\nFixed: {caption(rows)}. Activation seeds per row: {used}; "
+                              f"random placements per seed: {n_seeds}.\n\n{markdown(rows)}\n"))
+    shown = [text for title, text in tables if not args.readme or title.startswith(README_OPEN)]
+    folded = [text for title, text in tables if args.readme and not title.startswith(README_OPEN)]
+    if shown:
+        print("\n".join(shown))
+    if folded:
+        print("<details><summary>The other groups (click to open)</summary>\n\n" + "\n".join(folded)
+              + "\n</details>\n")
 
     ok = [r for r in all_rows if r.error is None]
     holds = [r for r in ok if r.holds]
-    print("### Verdict\n")
+    if args.readme:
+        print("The script ends with this summary (one \"holds on\" line per row where the claim holds):\n\n"
+              "<details><summary>The script's summary (click to open)</summary>\n")
+    else:
+        print(f"{heading} Verdict\n")
     print(f"- The claim (all three baselines ≥ {CLAIM:g}×) holds on {len(holds)} of {len(ok)} feasible rows"
           f" ({len(all_rows) - len(ok)} infeasible).")
     for b in (*BASELINES, "joint"):
@@ -347,6 +365,8 @@ def main(argv=None) -> int:
               + ", ".join(f"{k.removesuffix('_ms')} {v:,.1f} ms ({100 * v / total:.0f}%)" for k, v in bd.items())
               + f"; its gate ring alone (sum of path(g_l → g_l+1)) is {r.gate_ring_ms:,.1f} ms; "
               f"its subnets span {r.planes_per_subnet:.1f} orbital planes on average.")
+    if args.readme:
+        print("\n</details>")
     log(f"done in {time.perf_counter() - t0:.0f} s")
     bad = [r for r in ok if not all(math.isfinite(v) and v > 0 for v in r.ratios.values())]
     return 1 if bad else 0
