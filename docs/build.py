@@ -126,12 +126,12 @@ def blocks(text: str, source: str = "README.md") -> list[Block]:
 
 def argv(command: str, root: Path = ROOT) -> list[str]:
     """The command as this interpreter runs it; repository paths made absolute."""
-    words = shlex.split(command)
-    if words[0] == "python":
-        words[0] = sys.executable
-    elif words[0] == "spacexnet":
-        words[0:1] = [sys.executable, "-m", "spacexnet"]
-    return [w if w.startswith("-") or not (root / w).exists() else str((root / w).resolve()) for w in words]
+    program, *args = shlex.split(command)
+    # A path argument is one that exists under the root; a module after -m is a name, not a path.
+    args = [w if w.startswith("-") or (i and args[i - 1] == "-m") or not (root / w).exists()
+            else str((root / w).resolve()) for i, w in enumerate(args)]
+    prefix = {"python": [sys.executable], "spacexnet": [sys.executable, "-m", "spacexnet"]}.get(program, [program])
+    return prefix + args
 
 
 def run(block: Block, root: Path = ROOT, timeout_s: float = 3600) -> str:

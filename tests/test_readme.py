@@ -175,3 +175,11 @@ def test_model_presets_cite_public_sources():
     for path in sorted((ROOT / "data" / "models").glob("*.json")):
         source = json.loads(path.read_text(encoding="utf-8"))["source"]
         assert "https://" in source and "docs/models.md" in source, path.name
+
+
+def test_build_runs_commands_with_this_interpreter():
+    assert build.argv("spacexnet compare --preset kuiper-630") == [sys.executable, "-m", "spacexnet", "compare",
+                                                                  "--preset", "kuiper-630"]
+    assert build.argv("python -m spacexnet sweep --out sweep.nc") == [sys.executable, "-m", "spacexnet", "sweep",
+                                                                     "--out", "sweep.nc"]
+    assert build.argv("python examples/tle_age.py") == [sys.executable, str(ROOT / "examples" / "tle_age.py")]
