@@ -141,10 +141,8 @@ def test_excerpt_recut_from_the_snapshot(tmp_path):
 @pytest.mark.parametrize("path", [EXAMPLES / "real_data.py", ROOT / "tests" / "data" / "cut_starlink_excerpt.py"])
 def test_helper_docstring_examples(path):
     import doctest
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    result = doctest.testmod(module)
+    from script_loader import load_script
+
+    result = doctest.testmod(load_script(path))
     assert result.attempted > 0 and result.failed == 0

@@ -27,25 +27,13 @@ def test_quick_start_has_exactly_two_commands_that_match_ci():
 
 # ---- Generated blocks: no number in the README is typed by hand.
 
-import importlib.util  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
+from script_loader import load_script  # noqa: E402
+
 ROOT = README.parent
-
-
-def _load_build():
-    spec = importlib.util.spec_from_file_location("docs_build", ROOT / "docs" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["docs_build"] = module  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules["docs_build"]
-    return module
-
-
-build = _load_build()
+build = load_script(ROOT / "docs" / "build.py", "docs_build")
 TEXT = README.read_text(encoding="utf-8")
 GENERATED = build.blocks(TEXT)
 CHECKED = [b for b in GENERATED if not b.slow]
