@@ -1,6 +1,7 @@
 """Model, hardware and link specs: presets against published numbers, user files, errors, roofline."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,7 +33,8 @@ def test_parameter_counts_reproduce_model_cards(name):
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_presets_cite_a_source(name):
-    data = json.loads(_data_file("models", name + ".json").read_text())
+    # This checkout's data/ (the installed spacexnet_data may come from another checkout).
+    data = json.loads((Path(__file__).resolve().parents[1] / "data" / "models" / f"{name}.json").read_text())
     assert "docs/models.md" in data["source"]
 
 
