@@ -20,11 +20,11 @@ def brute_force_ms(costs, probs, capacity):
     every = np.indices((n,) * e, dtype=np.int8).reshape(e, -1).T
     s = np.sort(every, axis=1)
     ok = (s[:, capacity:] != s[:, :-capacity]).all(axis=1) if capacity < e else np.ones(len(s), bool)
-    return float(expected_max(costs[every[ok]], probs[None, :]).min())
+    return float(expected_max(costs[every[ok]], probs[None, :], method="independent").min())
 
 
 def value_ms(costs, probs, assignment):
-    return float(expected_max(costs[assignment], probs))
+    return float(expected_max(costs[assignment], probs, method="independent"))
 
 
 @st.composite
@@ -68,7 +68,7 @@ def test_cap1_eight_experts_ten_satellites_against_all_injections():
     best = np.inf
     perms = np.array(list(itertools.permutations(range(10), 8)), dtype=np.int8)
     for chunk in np.array_split(perms, 8):
-        best = min(best, float(expected_max(costs[chunk], probs[None, :]).min()))
+        best = min(best, float(expected_max(costs[chunk], probs[None, :], method="independent").min()))
     assert got == pytest.approx(best, rel=1e-12)
 
 
