@@ -22,7 +22,6 @@ import click
 import placement
 
 from ..compare import DEFAULT_STRATEGIES, compare
-from ..exceptions import OutputError
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
 from ._options import (
@@ -55,18 +54,6 @@ def _strategies(text: str) -> list[str]:
     return names
 
 
-def _check_new(path, overwrite, what):
-    """Refuse an output that :func:`spacexnet.io.atomic_target` would refuse, before any work is done."""
-    if path is None:
-        return
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: file exists; pass --overwrite to replace it ({what})")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError(f"{path}: directory {directory} does not exist ({what})")
-
-
 @click.command("compare")
 @constellation_options
 @start_option("Instant of the comparison")
@@ -92,8 +79,6 @@ def _check_new(path, overwrite, what):
 def command(**kw):
     """Space-XNet against random and ablation placements: token latency table."""
     quiet = kw.pop("quiet")
-    for path, what in ((kw["out"], "--out"), (kw["map_png"], "--map"), (kw["cdf_png"], "--cdf")):
-        _check_new(path, kw["overwrite"], what)
     constellation = constellation_from_kwargs(kw, quiet=quiet)
     fmt = kw["fmt"]
     if fmt is None and kw["out"]:
