@@ -251,7 +251,7 @@ def markdown(rows, columns=COLUMNS) -> str:
     keep = [i for i, name in enumerate(columns)
             if i >= columns.index("space-xnet ms") or len({c[i] for c in cells}) > 1]
     lines = ["| " + " | ".join(columns[i] for i in keep) + " |",
-             "|" + "|".join("---" if i < columns.index("space-xnet ms") or i == len(columns) - 1 else "---:"
+             "|" + "|".join("---" if i < columns.index("space-xnet ms") or columns[i].startswith("claim") else "---:"
                             for i in keep) + "|"]
     lines += ["| " + " | ".join(c[i] for i in keep) + " |" for c in cells]
     return "\n".join(lines)
@@ -345,7 +345,10 @@ def main(argv=None) -> int:
           f" ({len(all_rows) - len(ok)} infeasible); under independent activations on "
           f"{sum(r.holds_independent for r in ok)}.")
     flips = [r for r in ok if r.holds != r.holds_independent]
-    print(f"- The two expectations give different verdicts on {len(flips)} rows.")
+    print(f"- The two expectations give different verdicts on {len(flips)} of {len(ok)} rows"
+          + "".join(f"; {r.case.constellation}, {r.case.model}, {r.case.activation}"
+                    + (f", {r.case.gate_candidates} gate candidates" if r.case.gate_candidates else "")
+                    + f": {'holds' if r.holds else 'fails'} under exactly-k routing" for r in flips) + ".")
     for b in (*BASELINES, "joint"):
         vals = np.array([r.ratios[b] for r in ok])
         count = (f"≥ {CLAIM:g} on {int(np.sum(vals >= CLAIM))}" if b != "joint"
