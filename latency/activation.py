@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exactly_k import exactly_k_weights, sample_exactly_k
+from .exactly_k import FORCED_ABOVE, exactly_k_weights, sample_exactly_k
 from .exceptions import ActivationError
 from .specs import ModelSpec, load_model
 
@@ -574,7 +574,7 @@ def topk_logits(probs, tol: float = 1e-6, max_iter: int = 2000) -> np.ndarray:
     if np.any(np.abs(sums - ks) > 1e-6 * np.maximum(1, ks)):
         row = int(np.argmax(np.abs(sums - ks)))
         raise ActivationError(f"row {row} sums to {sums[row]:.6g}; top-k probabilities sum to an integer k")
-    forced = p >= 1.0 - 1e-12
+    forced = p >= FORCED_ABOVE
     zero = p <= 0.0
     logits = np.where(forced, np.inf, np.where(zero, -np.inf, 0.0))
     free_k = ks - forced.sum(axis=1)

@@ -113,6 +113,7 @@ def exactly_k_weights(probs, tol: float = 1e-13, max_iter: int = 500):
         rows = np.flatnonzero((free_k == kk) & (n_free > 0))
         target = np.where(free[rows], flat[rows], 0.0)
         target *= kk / target.sum(axis=1, keepdims=True)  # exact sums: CB marginals always sum to k
+        np.minimum(target, FORCED_ABOVE, out=target)  # a free item stays below 1 after the rescaling
         w, err = _calibrate(target, int(kk), tol, max_iter)
         weights[rows] = np.where(free[rows], w, weights[rows])
         worst = max(worst, err)
