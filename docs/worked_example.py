@@ -56,10 +56,11 @@ def reading(ds: xr.Dataset) -> list[str]:
         f"- **Tail.** The p99 (top-k routing, Monte Carlo) is {100 * tail:.0f}% above the expectation. It comes "
         "from tokens that pick an expert far from its gate.",
         f"- **Static.** Placing once and keeping the placement costs {100 * float(excess.mean()):.2f}% on "
-        f"average and at most {100 * float(excess.max()):.2f}% at a step over re-placing at every step. The ring "
+        f"average and at most {100 * float(excess.max()):.2f}% at a step over `recompute`. The ring "
         "partition runs in a frame that turns with the shell, so a subnet keeps its satellites; latency varies "
         "because inter-plane links shorten and lengthen with latitude.",
-        f"- **Recompute.** Re-placing at every step gains {gain_ms:.1f} ms a token on average, and moves "
+        f"- **Recompute.** Placing afresh at every step, and switching only when the fresh placement is faster "
+        f"than the serving one, gains {gain_ms:.1f} ms a token on average and moves "
         f"{moves.mean():.0f} experts and gates a step: {tb:.2f} TB over the {hours:.2f} h sweep.",
     ]
     handover = ds.sel(policy="handover")
