@@ -48,6 +48,9 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
+import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -74,6 +77,9 @@ __all__ = ["SweepOptions", "sweep", "geometry_chunk", "chunk_task", "routing_tra
 #: Lowest geodetic altitude at which a satellite still counts as in orbit, km. Below it SGP4 may
 #: still return status 0 for a decayed element set; such positions are not trusted.
 MIN_ALTITUDE_KM = 100.0
+
+#: Seconds between a worker process's checks that the sweep which started it is still alive.
+PARENT_POLL_S = 1.0
 
 _TIME_UNITS = "seconds since 1970-01-01T00:00:00Z"
 _BREAKDOWN = ("propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms")
@@ -278,6 +284,33 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
     return graph, usable, up, phase
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this process when the sweep that started it dies (even by ``kill -9``).
+
+    A killed parent never shuts its pool down, and its workers would wait on
+    their task queue forever. On Linux the kernel sends them SIGKILL as the
+    parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread
+    also checks every :data:`PARENT_POLL_S` seconds that the parent is still
+    the one that started the worker (an orphan is adopted by another).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1  # <linux/prctl.h>
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - the thread below still watches
+            pass
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    # The parent may have died before prctl took effect: the thread sees it at once.
+    threading.Thread(target=watch, name="spacexnet-parent-watch", daemon=True).start()
+
+
 class _Executor:
     """Runs chunk tasks on local threads or processes or a Dask cluster, in order, a bounded number at a time."""
 
@@ -298,7 +331,8 @@ class _Executor:
             # everything imported and compiled.
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self.pool = ProcessPoolExecutor(max_workers=int(workers), mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=int(workers), mp_context=context,
+                                            initializer=_die_with_parent, initargs=(os.getpid(),))
         else:
             self.pool = ThreadPoolExecutor(max_workers=int(workers))
         self.workers = int(workers)
