@@ -49,8 +49,11 @@ def _sweep(tmp_path, *args, env=None):
     """Start a sweep in ``tmp_path``; its stdout and stderr go to files there (an orphan may hold a pipe open)."""
     cmd = [sys.executable, "-m", "spacexnet", "sweep", *WALKER, *args]
     with open(tmp_path / "stdout.txt", "w") as out, open(tmp_path / "stderr.txt", "w") as err:
+        # Its own process group, as a terminal's foreground job; Ctrl-C as in a terminal even if we run in the
+        # background (where a shell may have told us to ignore it).
         return subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=err, text=True,
-                                env={**os.environ, **(env or {})}, start_new_session=True)
+                                env={**os.environ, **(env or {})}, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
@@ -79,10 +82,8 @@ def test_kill_9_of_the_sweep_leaves_no_worker(tmp_path):
         proc.wait()
 
 
-def _orphan_waits_forever(parent_pid):
-    from spacexnet.sweep import _die_with_parent
-
-    _die_with_parent(parent_pid)
+def _orphan_waits_forever(start_worker, parent_pid):
+    start_worker(parent_pid)
     time.sleep(60)
 
 
@@ -90,11 +91,57 @@ def test_a_worker_whose_parent_is_not_its_starter_exits_without_prctl(monkeypatc
     """The portable watch: a worker told that another process started it sees an orphan's parent and ends."""
     import multiprocessing
 
+    from spacexnet.sweep import _start_worker
+
     monkeypatch.setattr(sys, "platform", "darwin")  # no prctl: only the watch thread acts
-    child = multiprocessing.get_context("fork").Process(target=_orphan_waits_forever, args=(os.getpid() + 10**6,))
+    child = multiprocessing.get_context("fork").Process(target=_orphan_waits_forever,
+                                                        args=(_start_worker, os.getpid() + 10**6))
     child.start()
     child.join(10)
     alive = child.is_alive()
     if alive:
         child.kill()
     assert not alive and child.exitcode == 1
+
+
+def test_ctrl_c_says_where_the_parts_are_and_how_to_continue(tmp_path):
+    """Ctrl-C reaches the whole group (sweep and workers): one line, no worker traceback, nothing left running."""
+    proc = _sweep(tmp_path, "--duration-s", "3600", "--step-s", "10", "--samples", "100", "--policy", "recompute",
+                  "--workers", "2", "--chunk-steps", "3", "--out", "int.nc", "-q")
+    parts = tmp_path / ".int.nc.parts"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (parts / "state-000000.pkl").exists():
+            assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (line,) = (tmp_path / "stderr.txt").read_text().strip().splitlines()
+    kept = len(list(parts.glob("state-*.pkl")))
+    assert kept >= 1
+    assert [w for w in workers if _alive(w)] == []
+    assert line == (f"spacexnet: interrupted; {kept} of 121 chunks are saved in {parts}; run the same command again "
+                    "with --resume to continue from there")
+    assert not (tmp_path / "int.nc").exists()
+
+
+@pytest.mark.slow
+def test_compiling_kernels_is_said_on_a_first_run_only(tmp_path):
+    """An empty Numba cache: said, timed, and done before the progress bar starts; a warm cache: nothing said."""
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    args = ("--duration-s", "60", "--step-s", "30", "--samples", "100", "--overwrite", "--out", "c.nc")
+    for run in ("cold", "warm"):
+        proc = _sweep(tmp_path, *args, env={"NUMBA_CACHE_DIR": str(cache)})
+        assert proc.wait(600) == 0, (tmp_path / "stderr.txt").read_text()
+        err = (tmp_path / "stderr.txt").read_text()
+        bar = err.index("sweep:")
+        if run == "cold":
+            assert 0 <= err.index("compiling kernels (first run only) ...") < err.index("kernels compiled in") < bar
+        else:
+            assert "compiling" not in err and "compiled" not in err
