@@ -179,8 +179,7 @@ def _what_fits(whole, shell_index, setup, kw) -> str:
         others = [i for i in range(len(whole.shells)) if i != shell_index
                   and fits(whole.subset(whole.shell == i), setup)]
         if others:
-            ideas.append(f"--shell {' or '.join(map(str, others))} ("
-                         + ", ".join(f"{int((whole.shell == i).sum())} satellites" for i in others) + ")")
+            ideas.append("--shell " + ", ".join(f"{i} ({int((whole.shell == i).sum()):,} satellites)" for i in others))
     constellation = whole if shell_index is None else whole.subset(whole.shell == shell_index)
     n_experts = setup.probs.shape[1]
     room = int(setup.hardware.memory_bytes // setup.model.expert_bytes)
