@@ -8,6 +8,7 @@ the final name that looks finished (rename is atomic on POSIX filesystems).
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -107,30 +108,83 @@ def atomic_target(path, overwrite: bool = False):
         raise
 
 
-def command_line() -> str:
-    """The running ``spacexnet`` subcommand with every option it was given or defaulted to.
+def command_line(python_call: str | None = None) -> str:
+    """The running ``spacexnet`` command as a shell line that runs it again, with every option in force.
 
     Rebuilt from click's parsed parameters rather than ``sys.argv``, so it
     reads the same whether the command ran from a shell, a script or a test
-    runner, and it records the defaults that were in force.
+    runner; each option under its own flag, with the value it had (given or
+    default: a later version's other defaults do not change what it
+    reproduces), quoted for a POSIX shell.
+
+    Parameters
+    ----------
+    python_call : str, optional
+        Outside a ``spacexnet`` command (a Python program calling the API),
+        what was called; the line then says it is a Python call, not a
+        command.
+
+    Examples
+    --------
+    >>> command_line("spacexnet.sweep.sweep(...)").startswith("Python call spacexnet.sweep.sweep(...) in ")
+    True
     """
     import click
 
     ctx = click.get_current_context(silent=True)
     if ctx is None:
-        return " ".join(sys.argv)
-    words = ["spacexnet", ctx.info_name or ""]
-    for name, value in ctx.params.items():
-        if value is None or value is False:
+        program = shlex.join([Path(sys.executable).name, *sys.argv])
+        return f"Python call {python_call or 'of the spacexnet API'} in `{program}` (not a spacexnet command)"
+    names = []
+    node = ctx
+    while node.parent is not None:
+        names.append(node.info_name)
+        node = node.parent
+    words = ["spacexnet", *reversed(names)]
+    positional = []
+    for param in ctx.command.params:
+        if param.name not in ctx.params:
             continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            words.append(flag)
-        elif isinstance(value, (tuple, list)):
-            words.append(f"{flag} {','.join(map(str, value))}")
-        else:
-            words.append(f"{flag} {value}")
-    return " ".join(words)
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            if value is not None:
+                positional.extend(_words(value))
+            continue
+        words.extend(_option_words(param, value))
+    if any(word.startswith("-") for word in positional):
+        words.append("--")
+    return shlex.join(words + positional)
+
+
+def _option_words(option, value) -> list[str]:
+    """Shell words of one parsed click option: its longest-lived flag and its value as click reads it back."""
+    flag = next((o for o in option.opts if o.startswith("--")), option.opts[0])
+    if value is None:
+        return []
+    if option.is_flag and option.is_bool_flag:
+        if option.secondary_opts:
+            return [flag if value else option.secondary_opts[0]]
+        return [flag] if value else []
+    if option.is_flag:
+        return [flag] if value == option.flag_value else []
+    if option.count:
+        return [flag] * int(value)
+    if option.multiple:
+        return [word for item in value for word in [flag, *_words(item, option.nargs)]]
+    return [flag, *_words(value, option.nargs)]
+
+
+def _words(value, nargs: int = 1) -> list[str]:
+    if isinstance(value, (tuple, list)):
+        items = [_word(v) for v in value]
+        # One value that a callback turned into a list (``--policy static,handover``) goes back as it came.
+        return items if nargs != 1 else [",".join(items)]
+    return [_word(value)]
+
+
+def _word(value) -> str:
+    # repr of a float is the shortest text that reads back as the same float.
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def provenance_attrs(source: str = "", command: str | None = None, **extra) -> dict:
@@ -142,7 +196,7 @@ def provenance_attrs(source: str = "", command: str | None = None, **extra) -> d
         What the data was computed from (constellation, TLE file and epochs).
     command : str, optional
         The command line; defaults to the running ``spacexnet`` command with
-        its effective options (:func:`command_line`), else ``sys.argv``.
+        its effective options (:func:`command_line`).
     **extra
         Further attributes (model, profiles, policy, seed); ``None`` values are dropped.
 
