@@ -38,9 +38,9 @@ def main():
 
 def _register() -> None:
     # One module per subcommand, each exposing ``command``.
-    from . import compare, links, place, plot, propagate, sweep
+    from . import compare, links, place, plot, propagate, serve, sweep
 
-    for module in (sweep, compare, place, propagate, links, plot):
+    for module in (sweep, compare, place, propagate, links, plot, serve):
         main.add_command(module.command)
 
 

@@ -1,0 +1,370 @@
+"""The ASGI application: scenarios and the questions asked of them, over HTTP.
+
+:func:`create_app` builds a FastAPI app around a
+:class:`~spacexnet.service.store.ScenarioStore`. Work that costs CPU —
+building a scenario, propagating, placing, measuring — runs in worker
+threads (at most ``config.workers`` at once), never on the event loop, so
+``/health`` answers while a comparison runs. Answers are kept per
+(scenario, time, question) in a byte-bounded LRU cache together with the
+geometry they came from. An ASGI guard in front of the app checks the API
+key (when one is set) and the body size before any route runs.
+
+Examples
+--------
+>>> app = create_app(ServiceConfig())
+>>> sorted(r.path for r in app.routes if r.path.startswith("/scenarios/{sid}/"))[:3]
+['/scenarios/{sid}/compare', '/scenarios/{sid}/latency', '/scenarios/{sid}/links']
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from typing import Literal
+
+import anyio
+import numpy as np
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from .cache import ByteLRU, nbytes
+from .config import ServiceConfig
+from .problems import MEDIA_TYPE, Problem, install
+from .schema import Scenario
+from .store import ScenarioStore, document_with_elements, parse_document
+from . import views
+
+__all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
+
+log = logging.getLogger("spacexnet.service")
+
+_OPEN_PATHS = frozenset({"/health"})
+
+
+class BodyTooLarge(Problem):
+    """The request body passed the size limit while it was being read."""
+
+
+class Guard:
+    """ASGI middleware: API key on every path but ``/health``, and the request body size limit (413)."""
+
+    def __init__(self, app, config: ServiceConfig):
+        self.app = app
+        self.config = config
+
+    async def _refuse(self, scope, send, problem: Problem):
+        body = json.dumps(problem.body(scope.get("path", ""))).encode()
+        headers = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+        await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _key_problem(self, headers: dict) -> Problem | None:
+        given = None
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if auth[:7].lower() == "bearer ":
+            given = auth[7:].strip()
+        elif b"x-api-key" in headers:
+            given = headers[b"x-api-key"].decode("latin-1").strip()
+        if not given:
+            return Problem(401, "unauthorized", "this service needs an API key: send 'Authorization: Bearer KEY' "
+                                                "or 'X-API-Key: KEY'", headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(given.encode(), self.config.api_key.encode()):
+            return Problem(403, "forbidden", "the API key is not this service's key")
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers", []))
+        if self.config.requires_key and scope.get("path") not in _OPEN_PATHS:
+            problem = self._key_problem(headers)
+            if problem is not None:
+                return await self._refuse(scope, send, problem)
+        limit = self.config.max_body_bytes
+        too_large = BodyTooLarge(413, "too-large", f"the request body is larger than this service's limit of "
+                                                   f"{limit:,} bytes (--max-body-mb)")
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    return await self._refuse(scope, send, too_large)
+            except ValueError:
+                return await self._refuse(scope, send, Problem(400, "bad-request", "Content-Length is not a number"))
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise too_large
+            return message
+
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, send, too_large)
+
+
+class Engine:
+    """Runs the CPU-bound work in worker threads and caches snapshots and encoded answers.
+
+    Cache keys are ``(scenario id, time ns, question, parameters)``; the
+    snapshot of ``(scenario, time)`` is kept under the question
+    ``"snapshot"`` with a lock, since its routing graph fills its own
+    shortest-path cache as questions use it.
+    """
+
+    def __init__(self, store: ScenarioStore, config: ServiceConfig):
+        self.store = store
+        self.config = config
+        self.cache = ByteLRU(config.cache_bytes)
+        self.limiter = None  # made on the event loop (lifespan)
+
+    async def run(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` in a worker thread, at most ``config.workers`` at once."""
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.limiter)
+
+    def snapshot_entry(self, loaded, t: np.datetime64) -> tuple[dict, tuple]:
+        """The cached ``{"snap", "lock"}`` of ``loaded`` at ``t``, and its cache key."""
+        key = (loaded.id, int(t.astype("int64")), "snapshot", ())
+        return self.cache.get_or_compute(key, lambda: {"snap": views.make_snapshot(loaded, t),
+                                                       "lock": threading.Lock()}), key
+
+    def _answer(self, loaded, t, key, compute):
+        def work():
+            entry, snap_key = self.snapshot_entry(loaded, t)
+            with entry["lock"]:
+                result = compute(loaded, entry["snap"])
+            self.cache.resize(snap_key, nbytes(entry["snap"]))
+            return views.encode(result)
+
+        return self.cache.get_or_compute(key, work, size=len)
+
+    async def answer(self, loaded, t: np.datetime64, question: str, params: tuple, compute) -> Response:
+        """The JSON response to ``question`` about ``loaded`` at ``t``, from the cache or computed off the loop."""
+        key = (loaded.id, int(t.astype("int64")), question, params)
+        body = self.cache.get(key)
+        if body is None:
+            body = await self.run(self._answer, loaded, t, key, compute)
+        return Response(content=body, media_type="application/json")
+
+    def forget(self, sid: str) -> int:
+        return self.cache.discard(lambda key: key[0] == sid)
+
+
+def _openapi(app: FastAPI):
+    # POST /scenarios reads its body itself (JSON or multipart); document the JSON schema it checks against.
+    def build():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        doc = Scenario.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(doc.pop("$defs", {}))
+        components["Scenario"] = doc
+        ref = {"$ref": "#/components/schemas/Scenario"}
+        schema["paths"]["/scenarios"]["post"]["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": ref},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "scenario": {"type": "string", "description": "The scenario document as JSON, without "
+                                                              "'constellation'."},
+                "tle": {"type": "string", "format": "binary", "description": "3LE/2LE element file."},
+                "omm": {"type": "string", "format": "binary", "description": "OMM CSV/JSON/XML file."},
+                "omm_format": {"type": "string", "enum": ["json", "csv", "xml"]}}}}}}
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+TimeQuery = Query(None, description="UTC instant, ISO 8601 with a zone (Z or ±HH:MM), or 'now'; "
+                                    "default: the scenario's newest element-set epoch (to the minute).")
+SeedsQuery = Query(5, ge=1, le=50, description="Runs of each randomized strategy.")
+SamplesQuery = Query(20_000, ge=100, le=200_000, description="Monte Carlo tokens per placement (p50/p95/p99).")
+
+
+def create_app(config: ServiceConfig | None = None) -> FastAPI:
+    """The service as an ASGI app (the default scenario is built before it returns)."""
+    from .. import __version__
+
+    config = config or ServiceConfig()
+    store = ScenarioStore(config)
+    loaded_saved = store.load_saved()
+    engine = Engine(store, config)
+    started = time.monotonic()
+
+    @asynccontextmanager
+    async def lifespan(app):
+        engine.limiter = anyio.CapacityLimiter(config.workers)
+        log.info("%d scenario(s) held (%d from the data directory); default %s", len(store.all()), loaded_saved,
+                 store.default_id)
+        yield
+
+    app = FastAPI(title="Space-XNet", version=__version__, lifespan=lifespan,
+                  description="A mixture-of-experts model on a moving satellite constellation: scenarios, "
+                              "positions, links, routes, placements and token latency. Every number carries "
+                              "its unit in its name; times are UTC.")
+    app.state.engine = engine
+    app.state.store = store
+    install(app)
+    app.add_middleware(Guard, config=config)
+    app.openapi = _openapi(app)
+
+    @app.get("/health", summary="Liveness, version and cache use (never needs a key).")
+    async def health():
+        return {"status": "ok", "version": __version__, "scenarios": len(store.all()),
+                "uptime_s": time.monotonic() - started, "cache": engine.cache.stats(), "workers": config.workers}
+
+    @app.get("/presets", summary="Names of the constellations, models, hardware, link profiles, strategies.")
+    async def get_presets():
+        return views.presets()
+
+    @app.post("/scenarios", status_code=201, summary="Add a scenario (idempotent: the same document, the same id).")
+    async def post_scenario(request: Request, response: Response):
+        kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        source = None
+        if kind == "application/json":
+            doc = parse_document(await request.body())
+        elif kind == "multipart/form-data":
+            doc, source = await _upload(request, config)
+        else:
+            raise Problem(415, "unsupported-media-type", f"content type {kind!r}: send the scenario as "
+                                                         "application/json, or multipart/form-data with a tle or "
+                                                         "omm file")
+        loaded, created = await engine.run(store.add, doc, source)
+        response.status_code = 201 if created else 200
+        response.headers["Location"] = f"/scenarios/{loaded.id}"
+        return loaded.summary()
+
+    @app.get("/scenarios", summary="The scenarios held.")
+    async def list_scenarios():
+        return {"scenarios": [s.summary() for s in store.all()]}
+
+    @app.get("/scenarios/{sid}", summary="One scenario, with its document (every default filled in).")
+    async def get_scenario(sid: str):
+        return store.get(sid).summary(document=True)
+
+    @app.delete("/scenarios/{sid}", status_code=204, summary="Forget a scenario (not the default one).")
+    async def delete_scenario(sid: str):
+        full = store.delete(sid)
+        engine.forget(full)
+        return Response(status_code=204)
+
+    @app.get("/scenarios/{sid}/satellites", summary="Every satellite's position and SGP4 status at a time.")
+    async def get_satellites(sid: str, time: str | None = TimeQuery,
+                             format: Literal["json", "geojson"] = Query("json")):
+        loaded = store.get(sid)
+        t = views.parse_time(time, loaded)
+        if format == "geojson":
+            response = await engine.answer(loaded, t, "satellites.geojson", (),
+                                           lambda s, snap: views.satellites_geojson(s, snap))
+            response.media_type = "application/geo+json"
+            response.headers["content-type"] = "application/geo+json"
+            return response
+        return await engine.answer(loaded, t, "satellites", (), views.satellites)
+
+    @app.get("/scenarios/{sid}/links", summary="Inter-satellite links: ends, kind, length and up flag.")
+    async def get_links(sid: str, time: str | None = TimeQuery):
+        loaded = store.get(sid)
+        return await engine.answer(loaded, views.parse_time(time, loaded), "links", (), views.links)
+
+    @app.get("/scenarios/{sid}/route", summary="Shortest path between two satellites (NORAD ids).")
+    async def get_route(sid: str, from_: int = Query(..., alias="from", description="NORAD id of the source."),
+                        to: int = Query(..., description="NORAD id of the destination."),
+                        time: str | None = TimeQuery):
+        loaded = store.get(sid)
+        loaded.satellite(from_, "from")
+        loaded.satellite(to, "to")
+        return await engine.answer(loaded, views.parse_time(time, loaded), "route", (from_, to),
+                                   lambda s, snap: views.route(s, snap, from_, to))
+
+    @app.get("/scenarios/{sid}/placement", summary="One placement: gate and experts of each layer (NORAD ids).")
+    async def get_placement(sid: str, time: str | None = TimeQuery, strategy: str = Query("space-xnet")):
+        loaded = store.get(sid)
+        views.check_strategy(strategy, with_bound=False)
+        return await engine.answer(loaded, views.parse_time(time, loaded), "placement", (strategy,),
+                                   lambda s, snap: views.placement_answer(s, snap, strategy))
+
+    @app.get("/scenarios/{sid}/latency", summary="Token latency of one strategy (the compare row, per layer).")
+    async def get_latency(sid: str, time: str | None = TimeQuery, strategy: str = Query("space-xnet"),
+                          seeds: int = SeedsQuery, samples: int = SamplesQuery):
+        loaded = store.get(sid)
+        views.check_strategy(strategy, with_bound=True)
+        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", (strategy, seeds, samples),
+                                   lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples))
+
+    @app.get("/scenarios/{sid}/compare", summary="Space-XNet against the baselines (spacexnet compare's rows).")
+    async def get_compare(sid: str, time: str | None = TimeQuery,
+                          strategies: str = Query(",".join(views.DEFAULT_STRATEGIES),
+                                                  description="Comma-separated strategies."),
+                          seeds: int = SeedsQuery, samples: int = SamplesQuery):
+        loaded = store.get(sid)
+        names = tuple(n.strip() for n in strategies.split(",") if n.strip())
+        if not names:
+            raise Problem(400, "bad-parameter", "strategies: give at least one strategy")
+        for name in names:
+            views.check_strategy(name, with_bound=True, what="strategies")
+        return await engine.answer(loaded, views.parse_time(time, loaded), "compare", (names, seeds, samples),
+                                   lambda s, snap: views.compare_answer(s, snap, names, seeds, samples))
+
+    return app
+
+
+async def _upload(request: Request, config: ServiceConfig):
+    """The scenario of a multipart upload: an optional ``scenario`` JSON field and one ``tle`` or ``omm`` file."""
+    try:
+        form = await request.form(max_files=1, max_fields=3, max_part_size=config.max_body_bytes)
+    except Exception as exc:  # the multipart parser's own errors: a malformed upload
+        if isinstance(exc, Problem):
+            raise
+        raise Problem(400, "bad-request", f"malformed multipart upload: {exc}") from None
+    async with _closing(form):
+        unknown = sorted(set(form.keys()) - {"scenario", "tle", "omm", "omm_format"})
+        if unknown:
+            raise Problem(422, "invalid-scenario", f"upload: unknown part(s) {', '.join(map(repr, unknown))}; "
+                                                   "expected scenario, tle or omm, omm_format")
+        files = [k for k in ("tle", "omm") if k in form]
+        if len(files) != 1:
+            raise Problem(422, "invalid-scenario", "upload: give exactly one element file, as part 'tle' or 'omm'")
+        kind = files[0]
+        upload = form[kind]
+        if isinstance(upload, str) or not hasattr(upload, "read"):
+            raise Problem(422, "invalid-scenario", f"upload: part {kind!r} must be a file")
+        name = upload.filename or kind
+        raw = await upload.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Problem(422, "invalid-scenario", f"{name}: not UTF-8 text (byte {exc.start}); upload a 3LE/2LE "
+                                                   "or OMM text file") from None
+        document = form.get("scenario", "{}")
+        omm_format = form.get("omm_format")
+        if not isinstance(document, str) or (omm_format is not None and not isinstance(omm_format, str)):
+            raise Problem(422, "invalid-scenario", "upload: parts 'scenario' and 'omm_format' must be text fields")
+        return document_with_elements(document, kind, text, omm_format), name
+
+
+@asynccontextmanager
+async def _closing(form):
+    try:
+        yield
+    finally:
+        await form.close()
+
