@@ -234,3 +234,20 @@ def test_element_sets_inline_and_uploaded_are_one_scenario(server):
     satellites = server.client.get(f"/scenarios/{body['id']}/satellites", params={"time": WHEN}).json()
     assert [s["norad_id"] for s in satellites["satellites"]] == constellation.norad_id.tolist()
     assert server.client.delete(f"/scenarios/{body['id']}").status_code == 204
+
+
+def test_posted_scenarios_survive_a_restart(tmp_path):
+    from service_server import start_server
+
+    first = start_server(tmp_path)
+    try:
+        made = first.client.post("/scenarios", json={**DOCUMENT, "seed": 21}).json()
+        answer = first.client.get(f"/scenarios/{made['id']}/links", params={"time": WHEN}).content
+    finally:
+        first.stop()
+    second = start_server(tmp_path)
+    try:
+        assert second.client.get(f"/scenarios/{made['id']}").json()["satellites"] == 360
+        assert second.client.get(f"/scenarios/{made['id']}/links", params={"time": WHEN}).content == answer
+    finally:
+        second.stop()

@@ -330,11 +330,12 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 async def _upload(request: Request, config: ServiceConfig):
     """The scenario of a multipart upload: an optional ``scenario`` JSON field and one ``tle`` or ``omm`` file."""
     try:
-        form = await request.form(max_files=1, max_fields=3, max_part_size=config.max_body_bytes)
+        # Room for one part too many, so that two files get the message below rather than the parser's.
+        form = await request.form(max_files=2, max_fields=3, max_part_size=config.max_body_bytes)
     except Exception as exc:  # the multipart parser's own errors: a malformed upload
         if isinstance(exc, Problem):
             raise
-        raise Problem(400, "bad-request", f"malformed multipart upload: {exc}") from None
+        raise Problem(400, "bad-request", f"malformed multipart upload: {getattr(exc, 'detail', exc)}") from None
     async with _closing(form):
         unknown = sorted(set(form.keys()) - {"scenario", "tle", "omm", "omm_format"})
         if unknown:
