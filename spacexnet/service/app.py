@@ -323,11 +323,18 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @app.get("/scenarios/{sid}/latency", summary="Token latency of one strategy (the compare row, per layer).")
     async def get_latency(sid: str, time: str | None = TimeQuery, strategy: str = Query("space-xnet"),
-                          seeds: int = SeedsQuery, samples: int = SamplesQuery):
+                          seeds: int = SeedsQuery, samples: int = SamplesQuery,
+                          user: str | None = Query(None, description="A ground user LAT,LON (degrees): the "
+                                                                     "token's delivery to them, on its own.")):
         loaded = store.get(sid)
         views.check_strategy(strategy, with_bound=True)
-        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", (strategy, seeds, samples),
-                                   lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples))
+        ground = views.parse_user(user)
+        if ground is not None and strategy == "lower-bound":
+            raise Problem(400, "bad-parameter", "user: the lower-bound row is a bound, not a placement; a ground "
+                                                "user needs a placement strategy")
+        key = (strategy, seeds, samples, None if ground is None else (ground.lat_deg, ground.lon_deg))
+        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", key,
+                                   lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples, ground))
 
     @app.get("/scenarios/{sid}/compare", summary="Space-XNet against the baselines (spacexnet compare's rows).")
     async def get_compare(sid: str, time: str | None = TimeQuery,
