@@ -150,3 +150,15 @@ def test_a_job_survives_kill_9_and_ends_with_the_same_file(tmp_path):
         second.stop()
     assert_same_dataset(served, cli_sweep(tmp_path, "--duration-s", "1800", "--step-s", "10", "--samples", "200",
                                           "--policy", "static,handover"))
+
+
+def test_cancelling_a_running_job_removes_it_and_its_files(server, scenario):
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json={"duration_s": 3000, "step_s": 10,
+                                                                    "samples": 200, "policies": ["static"]}).json()
+    wait_for(server, job["id"], lambda s: s["steps_done"] >= 1)
+    assert server.client.delete(f"/jobs/{job['id']}").status_code == 204
+    deadline = time.monotonic() + WAIT_S
+    while server.client.get(f"/jobs/{job['id']}").status_code != 404 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_problem(server.client.get(f"/jobs/{job['id']}"), 404, "no job")
+    assert not (server.data_dir / "jobs" / job["id"]).exists()

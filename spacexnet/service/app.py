@@ -279,7 +279,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @app.delete("/scenarios/{sid}", status_code=204, summary="Forget a scenario (not the default one).")
     async def delete_scenario(sid: str):
-        if jobs.forget_scenario(store.resolve(sid)):
+        if jobs.busy_with(store.resolve(sid)):
             raise Problem(409, "conflict", f"scenario {sid!r} has sweep jobs that are not finished; cancel them "
                                            "(DELETE /jobs/ID) first")
         full = store.delete(sid)

@@ -135,6 +135,9 @@ class JobManager:
         job_id = scenario_id(request, prefix=f"{loaded.id}:")
         with self._lock:
             found = self._jobs.get(job_id)
+            if found is not None and found.state == "cancelling":
+                raise Problem(409, "conflict", f"job {job_id} is being cancelled; post it again in a moment",
+                              headers={"Retry-After": "1"})
             if found is not None and found.state not in ("failed", "cancelled"):
                 return found, False
         self._check(loaded, request)
@@ -208,9 +211,7 @@ class JobManager:
                   overwrite=True, resume=True, progress=self._progress(job), command=command)
         except _Interrupted:
             if job.cancel.is_set():
-                job.state = "cancelled"
-                job.emit("state", {"state": "cancelled"})
-                shutil.rmtree(job.dir, ignore_errors=True)
+                self._cancelled(job)
             else:
                 job.state = "queued"  # the server is stopping: the next start continues from the parts
             return
@@ -223,6 +224,9 @@ class JobManager:
             log.error("error %s in sweep job %s", error_id, job.id, exc_info=exc)
             job.state, job.detail = "failed", f"internal error {error_id}; it is in the server log"
         else:
+            if job.cancel.is_set():  # cancelled after its last step
+                self._cancelled(job)
+                return
             import xarray as xr
 
             with xr.open_dataset(job.dataset) as ds:
@@ -236,20 +240,31 @@ class JobManager:
 
     # ------------------------------------------------------------------ cancelling, restarting, stopping
 
-    def cancel(self, job_id: str) -> None:
-        """Stop a queued or running job and remove it with its files (a finished one: just remove it)."""
-        job = self.get(job_id)
-        job.cancel.set()
+    def _cancelled(self, job: Job) -> None:
+        shutil.rmtree(job.dir, ignore_errors=True)
         with self._lock:
-            self._jobs.pop(job_id, None)
-        if job.state != "running":
-            if job.state == "queued":
-                job.state = "cancelled"
-                job.emit("state", {"state": "cancelled"})
-            shutil.rmtree(job.dir, ignore_errors=True)
-        # A running job removes its own folder when the sweep sees the flag, at its next step.
+            if self._jobs.get(job.id) is job:
+                del self._jobs[job.id]
+        job.state = "cancelled"
+        job.emit("state", {"state": "cancelled"})
 
-    def forget_scenario(self, sid: str) -> bool:
+    def cancel(self, job_id: str) -> None:
+        """Stop a queued or running job and remove it with its files (a finished one: just remove it).
+
+        A running job is ``cancelling`` until its sweep sees the flag, at its
+        next step; then its folder goes and the job is forgotten.
+        """
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise Problem(404, "not-found", f"no job {job_id!r}")
+            job.cancel.set()
+            if job.state in ("running", "cancelling"):
+                job.state = "cancelling"
+                return
+        self._cancelled(job)
+
+    def busy_with(self, sid: str) -> bool:
         """Whether ``sid`` has jobs that are not finished (a scenario with such jobs is not deleted)."""
         return any(j.scenario_id == sid and j.state not in FINISHED for j in self.all())
 
