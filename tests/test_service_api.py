@@ -230,6 +230,14 @@ def test_default_time_is_the_cli_default_and_offsets_are_converted(server, scena
     assert abs(when - datetime.now(timezone.utc)) < timedelta(hours=1)
 
 
+def test_a_time_far_from_the_element_sets_carries_a_warning(server, scenario):
+    near = server.client.get(f"/scenarios/{scenario}/links", params={"time": WHEN}).json()
+    far = server.client.get(f"/scenarios/{scenario}/links", params={"time": "2026-01-11T00:00:00Z"}).json()
+    assert "warnings" not in near
+    assert far["warnings"] == ["time is up to 10.0 days from the element-set epochs; SGP4 position errors grow "
+                               "with age, about a kilometre a day in LEO and more for manoeuvring satellites"]
+
+
 def test_the_same_question_again_is_answered_from_the_cache(server, scenario):
     params = {"time": "2026-01-01T00:20:00Z", "strategy": "random-optimized", "seeds": 1, "samples": 200}
     first = server.client.get(f"/scenarios/{scenario}/latency", params=params)

@@ -30,6 +30,7 @@ import latency
 import orbits
 import placement
 
+from ..accuracy import element_set_age_days
 from ..compare import DEFAULT_STRATEGIES, compare, place
 from ..exceptions import user_errors
 from ..scenario import snapshot
@@ -128,8 +129,18 @@ def presets() -> dict:
     }
 
 
+#: Element-set age beyond which an answer carries a warning, days (the CLI's --max-tle-age-days default).
+MAX_ELEMENT_AGE_DAYS = 3.0
+
+
 def _head(loaded, snap) -> dict:
-    return {"scenario": loaded.id, "time_utc": time_text(snap.time)}
+    head = {"scenario": loaded.id, "time_utc": time_text(snap.time)}
+    age_days = element_set_age_days(loaded.constellation, np.array([snap.time]))
+    if age_days > MAX_ELEMENT_AGE_DAYS:
+        head["warnings"] = [f"time is up to {age_days:.1f} days from the element-set epochs; SGP4 position "
+                            "errors grow with age, about a kilometre a day in LEO and more for manoeuvring "
+                            "satellites"]
+    return head
 
 
 def _satellite_ref(constellation, index: int) -> dict:
@@ -167,8 +178,8 @@ def satellites_geojson(loaded, snap) -> dict:
         lon, lat = _clean(row["longitude_deg"]), _clean(row["latitude_deg"])
         geometry = None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
         features.append({"type": "Feature", "id": row["norad_id"], "geometry": geometry, "properties": row})
-    return {"type": "FeatureCollection", "scenario": answer["scenario"], "time_utc": answer["time_utc"],
-            "features": features}
+    head = {k: v for k, v in answer.items() if k not in ("count", "satellites")}
+    return {"type": "FeatureCollection", **head, "features": features}
 
 
 def links(loaded, snap) -> dict:
