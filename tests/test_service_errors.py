@@ -71,6 +71,8 @@ BAD_REQUESTS = [
     ("GET", f"{S}/latency", {"params": {"user": "91,0"}}, 400, "latitude in [-90, 90]"),
     ("GET", f"{S}/latency", {"params": {"user": "1,2,3"}}, 400, "is not LAT,LON"),
     ("GET", f"{S}/latency", {"params": {"user": "48.8,2.3", "strategy": "lower-bound"}}, 400, "not a placement"),
+    ("GET", f"{S}/links", {"params": {"ground": "true", "min_elevation_deg": 95}}, 400, "'min_elevation_deg'"),
+    ("GET", f"{S}/links", {"params": {"ground": "perhaps"}}, 400, "'ground' = 'perhaps'"),
     # unknown things
     ("GET", "/scenarios/0123456789abcdef/latency", {}, 404, "no scenario '0123456789abcdef'"),
     ("GET", "/scenarios/nope", {}, 404, "no scenario 'nope'"),

@@ -182,8 +182,12 @@ def satellites_geojson(loaded, snap) -> dict:
     return {"type": "FeatureCollection", **head, "features": features}
 
 
-def links(loaded, snap) -> dict:
-    """Every candidate inter-satellite link: end points, kind, length and up flag, with the rules used."""
+def links(loaded, snap, ground_min_elevation_deg: float | None = None) -> dict:
+    """Every candidate inter-satellite link: end points, kind, length and up flag, with the rules used.
+
+    With ``ground_min_elevation_deg``, also the shipped ground stations'
+    visible satellites (:func:`orbits.ground_links`, as ``spacexnet links``).
+    """
     ds = snap.links
     distance = ds["distance_km"].values[0]
     up = ds["up"].values[0]
@@ -191,7 +195,29 @@ def links(loaded, snap) -> dict:
     rows = [{"norad_id_a": int(a[i]), "norad_id_b": int(b[i]), "kind": str(kind[i]), "distance_km": distance[i],
              "up": bool(up[i])} for i in range(distance.size)]
     rules = {k.removeprefix("isl_"): v for k, v in ds.attrs.items()}
-    return {**_head(loaded, snap), "rules": rules, "count": len(rows), "up_count": int(up.sum()), "links": rows}
+    answer = {**_head(loaded, snap), "rules": rules, "count": len(rows), "up_count": int(up.sum()), "links": rows}
+    if ground_min_elevation_deg is not None:
+        answer["ground"] = _ground(snap, ground_min_elevation_deg)
+    return answer
+
+
+def _ground(snap, min_elevation_deg: float) -> dict:
+    gsl = orbits.ground_links(snap.state, min_elevation_deg=min_elevation_deg)
+    station = gsl["station"].values
+    norad = gsl["sat_norad_id"].values
+    s, k = gsl["station_index"].values, gsl["sat_index"].values
+    elevation, azimuth, range_km = (gsl[v].values for v in ("elevation_deg", "azimuth_deg", "range_km"))
+    return {
+        "rules": {k.removeprefix("gsl_"): v for k, v in gsl.attrs.items()},
+        "stations": [{"name": str(n), "latitude_deg": lat, "longitude_deg": lon, "altitude_m": alt,
+                      "visible_count": int(count)}
+                     for n, lat, lon, alt, count in zip(station, gsl["station_latitude_deg"].values,
+                                                        gsl["station_longitude_deg"].values,
+                                                        gsl["station_altitude_m"].values,
+                                                        gsl["visible_count"].values[0])],
+        "links": [{"station": str(station[s[i]]), "norad_id": int(norad[k[i]]), "elevation_deg": elevation[i],
+                   "azimuth_deg": azimuth[i], "range_km": range_km[i]} for i in range(s.size)],
+    }
 
 
 def _hop_km(graph, u: int, v: int) -> float:
