@@ -557,7 +557,7 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
 
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
-          scheduler=None, faults=None, progress=None, command=None, timings=None) -> Path:
+          scheduler=None, faults=None, progress=None, command=None, timings=None, on_chunk=None) -> Path:
     """Run a sweep and write its dataset to ``out``.
 
     Parameters
@@ -578,6 +578,11 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         User-given satellite and link outages.
     progress : callable, optional
         ``progress(steps_done, steps_total)`` after every step.
+    on_chunk : callable, optional
+        ``on_chunk(dataset)`` with each chunk's steps (dims ``policy``,
+        ``time``, ...: the variables of the output) once they are saved as a
+        part, in time order; chunks continued from by ``resume`` are not
+        given again.
     command : str, optional
         Command line for the provenance attributes.
     timings : dict, optional
@@ -693,6 +698,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                                     [measures[n] for n in options.policies],
                                     _geo_summary(geo, usable_all, up_all), n_sat, setup)
                 store.save(k, ds, carry)
+            if on_chunk is not None:
+                on_chunk(ds)
     finally:
         executor.close()
     attrs = provenance_attrs(

@@ -101,7 +101,7 @@ def test_a_sweep_job_writes_what_spacexnet_sweep_writes(server, scenario, tmp_pa
     assert_problem(server.client.get(f"/jobs/{job}"), 404, f"no job '{job}'")
 
 
-def test_events_arrive_in_order_until_the_job_ends(server, scenario):
+def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
     job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
     events = []
     with server.client.stream("GET", f"/jobs/{job}/events") as response:
@@ -119,6 +119,15 @@ def test_events_arrive_in_order_until_the_job_ends(server, scenario):
     steps = [e["data"]["steps_done"] for e in events if e["event"] == "progress"]
     assert steps == sorted(steps) and steps[-1] == 11
     assert [row["policy"] for row in events[-1]["data"]["summary"]] == ["static"]
+    # Each step's latency and migrations, in time order, as the dataset holds them.
+    steps = [e["data"] for e in events if e["event"] == "step"]
+    path = download(server, job, tmp_path / "job.nc")
+    with xr.open_dataset(path) as ds:
+        static = ds.sel(policy="static")
+        assert [s["time_utc"] for s in steps] == [f"{str(t)[:19]}Z" for t in ds["time"].values]
+        assert [s["policies"]["static"]["token_latency_expected_ms"] for s in steps] == \
+            static["token_latency_expected_ms"].values.tolist()
+        assert [s["policies"]["static"]["migrations"] for s in steps] == static["migrations"].values.tolist()
     # Reconnecting with Last-Event-ID gives only what came after.
     with server.client.stream("GET", f"/jobs/{job}/events", headers={"Last-Event-ID": str(len(events) - 2)}) as rest:
         ids = [int(line[4:]) for line in rest.iter_lines() if line.startswith("id: ")]

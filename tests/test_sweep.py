@@ -144,3 +144,12 @@ def test_cli_sweep_summary_and_errors(tmp_path):
     assert res.exit_code == 1 and "--overwrite" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, args + ["--overwrite", "--policy", "static,nope", "-q"])
     assert res.exit_code == 2 and "unknown policy" in res.output
+
+
+def test_on_chunk_gives_each_saved_chunk_in_time_order(tmp_path, constellation, setup, reference):
+    chunks = []
+    sweep(constellation, setup, _opts(), tmp_path / "c.nc", on_chunk=lambda ds: chunks.append(ds.load()))
+    assert [c.sizes["time"] for c in chunks] == [3, 3, 3]  # 9 steps of 30 s in chunks of 3
+    for name in ("token_latency_expected_ms", "token_latency_p99_ms", "migrations", "bytes_moved"):
+        joined = xr.concat([c[name] for c in chunks], dim="time")
+        assert np.array_equal(joined.values, reference[name].values, equal_nan=True), name

@@ -7,8 +7,10 @@ document, the name its element text was uploaded under, and the sweep
 request), builds the scenario as the service does, runs
 :func:`spacexnet.sweep.sweep` into ``JOB_DIR/sweep.nc`` (continuing from its
 parts when there are some) and reports on stdout, one JSON object a line:
-``{"steps_done", "steps_total"}`` after every step, then ``{"done": true}``
-or ``{"error": MESSAGE}`` for a user error (exit status 1).
+``{"steps_done", "steps_total"}`` after every step, ``{"step": {...}}`` with
+each policy's token latency and migrations for every step of a chunk once
+it is saved, then ``{"done": true}`` or ``{"error": MESSAGE}`` for a user
+error (exit status 1).
 
 It dies with its parent: the service holds the child's stdin open and a
 thread here exits at its end of file, so a server killed with ``kill -9``
@@ -46,6 +48,27 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+#: Per-step variables of a sweep reported to the server, by their name in the dataset.
+STEP_FIELDS = ("token_latency_expected_ms", "token_latency_p50_ms", "token_latency_p99_ms", "migrations",
+               "forced_migrations", "bytes_moved")
+
+
+def _steps(ds) -> None:
+    # One report per step of the finished chunk: each policy's token latency and migrations.
+    import math
+
+    import numpy as np
+
+    policies = [str(p) for p in ds["policy"].values]
+    values = {name: ds[name].values for name in STEP_FIELDS}
+    for i, t in enumerate(ds["time"].values):
+        row = {}
+        for j, policy in enumerate(policies):
+            cells = {name: values[name][j, i].item() for name in STEP_FIELDS}
+            row[policy] = {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in cells.items()}
+        _say({"step": {"time_utc": f"{np.datetime_as_string(t, unit='s')}Z", "policies": row}})
+
+
 def _say(message: dict) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
@@ -70,7 +93,7 @@ def main(argv=None) -> int:
         # resume=True: parts left by an earlier run of this very sweep are continued, none are redone.
         sweep(constellation, setup, sweep_options(doc, request), job_dir / "sweep.nc", overwrite=True,
               resume=True, progress=lambda done, total: _say({"steps_done": int(done), "steps_total": int(total)}),
-              command=command)
+              on_chunk=_steps, command=command)
     except Problem as exc:
         _say({"error": exc.detail})
         return 1

@@ -13,8 +13,10 @@ finished chunk as a part, a job cut short — server stopped, or killed with
 ``kill -9`` — continues from its parts when the server starts again, and
 ends with the same dataset as an uninterrupted run.
 
-Progress is kept as a list of events (``state``, ``progress``, ``done``)
-that ``GET /jobs/{id}/events`` streams as server-sent events, in order.
+Progress is kept as a list of events — ``state``, ``progress`` after every
+step, ``step`` (each policy's token latency and migrations at one step, sent
+as each chunk of steps is finished), ``done`` — that ``GET /jobs/{id}/events``
+streams as server-sent events, in order.
 """
 
 from __future__ import annotations
@@ -191,6 +193,8 @@ class JobManager:
                 message = json.loads(line)
                 if "steps_done" in message:
                     self._progress(job, message["steps_done"], message["steps_total"])
+                if "step" in message:
+                    job.emit("step", message["step"])
                 error = message.get("error", error)
             status = proc.wait()
             proc.stdout.close()
