@@ -166,6 +166,30 @@ def test_route_is_the_shortest_path_and_its_hops_add_up(server, scenario, local)
     assert answer["distance_km"] == pytest.approx(answer["propagation_ms"] * km_per_ms, rel=1e-9)
 
 
+def test_a_route_to_or_from_a_ground_point_is_the_token_delivery(server, scenario, local):
+    import latency
+
+    constellation, _, snap = local
+    state = snap.state.isel(time=0)
+    # Under satellite 100: at least that one is in view.
+    point = f"{float(state['latitude_deg'][100])},{float(state['longitude_deg'][100])}"
+    a = int(constellation.norad_id[0])
+    down = server.client.get(f"/scenarios/{scenario}/route", params={"from": a, "to": point, "time": WHEN}).json()
+    lat, lon = (float(v) for v in point.split(","))
+    expected = latency.ground_latency_ms(snap.graph, 0, latency.GroundUser(lat, lon))
+    assert down["latency_ms"] == expected.latency_ms
+    assert down["ground"]["serving_norad_id"] == int(constellation.norad_id[expected.serving_sat])
+    assert [p["norad_id"] for p in down["path"][:-1]] == constellation.norad_id[
+        snap.graph.path(0, expected.serving_sat)].tolist()
+    assert down["path"][-1] == {"latitude_deg": lat, "longitude_deg": lon, "hop_distance_km": expected.slant_km}
+    assert down["hops"] == len(down["path"]) - 1 and down["payload_bytes"] == latency.token.TOKEN_BYTES
+    up = server.client.get(f"/scenarios/{scenario}/route", params={"from": point, "to": a, "time": WHEN}).json()
+    assert up["latency_ms"] == down["latency_ms"]
+    assert up["distance_km"] == pytest.approx(down["distance_km"], rel=1e-12)  # summed the other way round
+    assert [p.get("norad_id") for p in up["path"]] == [p.get("norad_id") for p in down["path"]][::-1]
+    assert up["path"][1]["hop_distance_km"] == expected.slant_km and up["path"][0]["hop_distance_km"] == 0.0
+
+
 def test_placement_equals_spacexnet_place(server, scenario, local):
     constellation, setup, snap = local
     answer = server.client.get(f"/scenarios/{scenario}/placement", params={"time": WHEN,

@@ -302,15 +302,20 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return await engine.answer(loaded, views.parse_time(time, loaded), "links", (elevation,),
                                    lambda s, snap: views.links(s, snap, elevation))
 
-    @app.get("/scenarios/{sid}/route", summary="Shortest path between two satellites (NORAD ids).")
-    async def get_route(sid: str, from_: int = Query(..., alias="from", description="NORAD id of the source."),
-                        to: int = Query(..., description="NORAD id of the destination."),
+    @app.get("/scenarios/{sid}/route",
+             summary="Shortest path between two satellites (NORAD ids), or a satellite and a ground point.")
+    async def get_route(sid: str,
+                        from_: str = Query(..., alias="from", description="NORAD id, or a ground point LAT,LON."),
+                        to: str = Query(..., description="NORAD id, or a ground point LAT,LON."),
                         time: str | None = TimeQuery):
         loaded = store.get(sid)
-        loaded.satellite(from_, "from")
-        loaded.satellite(to, "to")
-        return await engine.answer(loaded, views.parse_time(time, loaded), "route", (from_, to),
-                                   lambda s, snap: views.route(s, snap, from_, to))
+        ends = views.route_end(from_, "from"), views.route_end(to, "to")
+        for end, what in zip(ends, ("from", "to")):
+            if isinstance(end, int):
+                loaded.satellite(end, what)
+        key = tuple(e if isinstance(e, int) else (e.lat_deg, e.lon_deg) for e in ends)
+        return await engine.answer(loaded, views.parse_time(time, loaded), "route", key,
+                                   lambda s, snap: views.route(s, snap, *ends))
 
     @app.get("/scenarios/{sid}/placement", summary="One placement: gate and experts of each layer (NORAD ids).")
     async def get_placement(sid: str, time: str | None = TimeQuery, strategy: str = Query("space-xnet")):

@@ -38,7 +38,8 @@ from .problems import Problem
 
 __all__ = [
     "parse_time", "time_text", "make_snapshot", "encode", "presets", "satellites", "satellites_geojson", "links",
-    "route", "placement_answer", "latency_answer", "compare_answer", "strategy_names", "check_strategy", "parse_user",
+    "route", "route_end", "placement_answer", "latency_answer", "compare_answer", "strategy_names",
+    "check_strategy", "parse_user",
 ]
 
 
@@ -226,8 +227,35 @@ def _hop_km(graph, u: int, v: int) -> float:
     return float(graph.distance_km[hit[0]])
 
 
-def route(loaded, snap, from_norad: int, to_norad: int) -> dict:
-    """Shortest path between two satellites: the satellites on it, hops, and its time split by cause."""
+def route_end(text: str, what: str):
+    """A route end: a NORAD id (int) or a ground point (:class:`latency.GroundUser`); 400 problem otherwise."""
+    text = text.strip()
+    if "," in text:
+        return parse_user(text, what)
+    try:
+        return int(text)
+    except ValueError:
+        raise Problem(400, "bad-parameter", f"{what} {text!r} is neither a NORAD id nor LAT,LON "
+                                            f"(e.g. {what}=80000 or {what}=48.85,2.35)") from None
+
+
+def route(loaded, snap, from_end, to_end) -> dict:
+    """Shortest path between two satellites, or between a satellite and a ground point.
+
+    Between satellites: the hidden state's path over the ISLs. With a
+    ground point (:class:`latency.GroundUser`) at one end: the token's
+    delivery as the latency layer models it (:func:`latency.ground_latency_ms`:
+    a few bytes over the ISLs to the best satellite in view, then the
+    ground link); links are symmetric, so ground to satellite is the same
+    path reversed.
+    """
+    ground_ends = [isinstance(e, latency.GroundUser) for e in (from_end, to_end)]
+    if all(ground_ends):
+        raise Problem(400, "bad-parameter", "route: one end must be a satellite (NORAD id); routes from ground "
+                                            "to ground are not offered")
+    if any(ground_ends):
+        return _ground_route(loaded, snap, from_end, to_end)
+    from_norad, to_norad = from_end, to_end
     src = loaded.satellite(from_norad, "from")
     dst = loaded.satellite(to_norad, "to")
     graph = snap.graph
@@ -237,11 +265,7 @@ def route(loaded, snap, from_norad: int, to_norad: int) -> dict:
         raise Problem(422, "unanswerable", f"no route from NORAD {from_norad} to NORAD {to_norad}: {exc}") from None
     bd = graph.breakdown_from([src])
     c = loaded.constellation
-    path = []
-    for k, node in enumerate(nodes):
-        entry = _satellite_ref(c, node)
-        entry["hop_distance_km"] = 0.0 if k == 0 else _hop_km(graph, nodes[k - 1], node)
-        path.append(entry)
+    path = _path_entries(loaded, graph, nodes)
     return {
         **_head(loaded, snap),
         "from": _satellite_ref(c, src), "to": _satellite_ref(c, dst),
@@ -250,6 +274,45 @@ def route(loaded, snap, from_norad: int, to_norad: int) -> dict:
         "transmission_ms": bd.transmission_ms[0, dst], "forwarding_ms": bd.forwarding_ms[0, dst],
         "distance_km": sum(p["hop_distance_km"] for p in path),
         "payload_bytes": graph.payload_bytes,
+        "path": path,
+    }
+
+
+def _path_entries(loaded, graph, nodes) -> list:
+    path = []
+    for k, node in enumerate(nodes):
+        entry = _satellite_ref(loaded.constellation, node)
+        entry["hop_distance_km"] = 0.0 if k == 0 else _hop_km(graph, nodes[k - 1], node)
+        path.append(entry)
+    return path
+
+
+def _ground_route(loaded, snap, from_end, to_end) -> dict:
+    ground_first = isinstance(from_end, latency.GroundUser)
+    user, norad = (from_end, to_end) if ground_first else (to_end, from_end)
+    sat = loaded.satellite(norad, "to" if ground_first else "from")
+    graph = snap.graph
+    ground = latency.ground_latency_ms(graph, sat, user)
+    point = {"latitude_deg": user.lat_deg, "longitude_deg": user.lon_deg}
+    if not ground.reachable:
+        raise Problem(422, "unanswerable", f"no satellite in view of {user.lat_deg:g},{user.lon_deg:g} (elevation "
+                                           f">= {graph.link_profile.gsl_min_elevation_deg:g}°) can be reached from "
+                                           f"NORAD {norad} at this time")
+    path = _path_entries(loaded, graph, graph.path(sat, ground.serving_sat))
+    path.append({**point, "hop_distance_km": ground.slant_km})
+    if ground_first:  # the same links the other way: distances move with the hop they belong to
+        hops = [p["hop_distance_km"] for p in path]
+        path = [{**p, "hop_distance_km": d} for p, d in zip(path[::-1], [0.0] + hops[:0:-1])]
+    sat_ref = _satellite_ref(loaded.constellation, sat)
+    return {
+        **_head(loaded, snap),
+        "from": point if ground_first else sat_ref, "to": sat_ref if ground_first else point,
+        "ground": {**point, "serving_norad_id": int(loaded.constellation.norad_id[ground.serving_sat]),
+                   "elevation_deg": ground.elevation_deg, "slant_km": ground.slant_km},
+        "hops": len(path) - 1,
+        "latency_ms": ground.latency_ms, **ground.breakdown.as_dict(),
+        "distance_km": sum(p["hop_distance_km"] for p in path),
+        "payload_bytes": latency.token.TOKEN_BYTES,
         "path": path,
     }
 
@@ -311,8 +374,8 @@ def _rows(loaded, snap, strategies, n_seeds, n_samples):
         raise Problem(422, "unanswerable", str(exc)) from None
 
 
-def parse_user(text: str | None):
-    """A ground user from ``lat,lon`` in degrees (400 problem when it is not one)."""
+def parse_user(text: str | None, what: str = "user"):
+    """A ground point from ``lat,lon`` in degrees (400 problem naming ``what`` when it is not one)."""
     if text is None:
         return None
     parts = text.split(",")
@@ -322,8 +385,8 @@ def parse_user(text: str | None):
         lat_deg = lon_deg = float("nan")
     if len(parts) != 2 or not (math.isfinite(lat_deg) and math.isfinite(lon_deg)) \
             or not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 360.0):
-        raise Problem(400, "bad-parameter", f"user {text!r} is not LAT,LON in degrees (latitude in [-90, 90], "
-                                            "longitude in [-180, 360]), e.g. user=48.85,2.35")
+        raise Problem(400, "bad-parameter", f"{what} {text!r} is not LAT,LON in degrees (latitude in [-90, 90], "
+                                            f"longitude in [-180, 360]), e.g. {what}=48.85,2.35")
     return latency.GroundUser(lat_deg, lon_deg)
 
 
