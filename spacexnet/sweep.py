@@ -677,7 +677,8 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
 
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
-          scheduler=None, faults=None, progress=None, status=None, command=None, timings=None) -> Path:
+          scheduler=None, faults=None, progress=None, status=None, command=None, timings=None,
+          on_chunk=None) -> Path:
     """Run a sweep and write its dataset to ``out``.
 
     Parameters
@@ -702,6 +703,11 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         ``status(message)`` for a slow stage the progress does not count:
         Numba compiling the kernels (a first run, an empty cache), said when
         it starts and with its duration when it ends.
+    on_chunk : callable, optional
+        ``on_chunk(dataset)`` with each chunk's steps (dims ``policy``,
+        ``time``, ...: the variables of the output) once they are saved as a
+        part, in time order; chunks continued from by ``resume`` are not
+        given again.
     command : str, optional
         Command line for the ``history`` attribute (default: the running
         ``spacexnet`` command, or a description of this Python call).
@@ -841,6 +847,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                                         [measures[n] for n in options.policies],
                                         _geo_summary(geo, usable_all, up_all), n_sat, setup)
                     store.save(k, ds, carry)
+                if on_chunk is not None:
+                    on_chunk(ds)
         finally:
             # Without waiting for running chunk tasks when leaving on an error or Ctrl-C.
             executor.close(now=sys.exc_info()[0] is not None)

@@ -165,3 +165,12 @@ def test_a_plain_rerun_says_it_discards_the_parts(tmp_path, constellation, setup
               progress=lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt) if d == 4 else None)
     with pytest.warns(SweepWarning, match="discarding the 1 finished chunk"):
         sweep(constellation, setup, _opts(), tmp_path / "q.nc")
+
+
+def test_on_chunk_gives_each_saved_chunk_in_time_order(tmp_path, constellation, setup, reference):
+    chunks = []
+    sweep(constellation, setup, _opts(), tmp_path / "c.nc", on_chunk=lambda ds: chunks.append(ds.load()))
+    assert [c.sizes["time"] for c in chunks] == [3, 3, 3]  # 9 steps of 30 s in chunks of 3
+    for name in ("token_latency_expected_ms", "token_latency_p99_ms", "migrations", "bytes_moved"):
+        joined = xr.concat([c[name] for c in chunks], dim="time")
+        assert np.array_equal(joined.values, reference[name].values, equal_nan=True), name

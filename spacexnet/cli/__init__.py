@@ -42,9 +42,9 @@ def main():
 
 def _register() -> None:
     # One module per subcommand, each exposing ``command``.
-    from . import compare, links, place, plot, presets, propagate, shells, sweep
+    from . import compare, links, place, plot, presets, propagate, serve, shells, sweep
 
-    for module in (sweep, compare, place, propagate, links, plot, shells, presets):
+    for module in (sweep, compare, place, propagate, links, plot, shells, presets, serve):
         main.add_command(module.command)
 
 

@@ -33,6 +33,7 @@ from ._options import (
     quiet_option,
     start_option,
 )
+from ._scenario import scenario_option
 from ._tables import FORMATS, render
 
 __all__ = ["command"]
@@ -55,6 +56,7 @@ def _strategies(text: str) -> list[str]:
 
 
 @click.command("compare")
+@scenario_option
 @constellation_options
 @start_option("Instant of the comparison")
 @model_options

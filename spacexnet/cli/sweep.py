@@ -36,6 +36,7 @@ from ._options import (
     quiet_option,
     time_options,
 )
+from ._scenario import scenario_option
 from ._tables import render
 
 __all__ = ["command"]
@@ -52,6 +53,7 @@ def _policies(ctx, param, value):
 
 
 @click.command("sweep")
+@scenario_option
 @constellation_options
 @time_options
 @model_options
