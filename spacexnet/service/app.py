@@ -37,7 +37,7 @@ from .config import ServiceConfig
 from .problems import MEDIA_TYPE, Problem, install
 from .schema import Scenario
 from .store import ScenarioStore, document_with_elements, parse_document
-from . import views
+from . import page, views
 
 __all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
 
@@ -324,6 +324,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return await engine.answer(loaded, views.parse_time(time, loaded), "compare", (names, seeds, samples),
                                    lambda s, snap: views.compare_answer(s, snap, names, seeds, samples))
 
+    app.include_router(page.router)
     return app
 
 
