@@ -12,7 +12,7 @@ key (when one is set) and the body size before any route runs.
 Examples
 --------
 >>> app = create_app(ServiceConfig())
->>> sorted(r.path for r in app.routes if r.path.startswith("/scenarios/{sid}/"))[:3]
+>>> sorted(r.path for r in app.routes if getattr(r, "path", "").startswith("/scenarios/{sid}/"))[:3]
 ['/scenarios/{sid}/compare', '/scenarios/{sid}/latency', '/scenarios/{sid}/links']
 """
 
