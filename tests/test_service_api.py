@@ -190,6 +190,25 @@ def test_latency_equals_the_compare_row(server, scenario, local, strategy):
     assert layer_sum_ms + answer["lm_head_ms"] == pytest.approx(answer["expected_ms"], rel=1e-12)
 
 
+def test_a_ground_user_gets_the_library_delivery_on_its_own(server, scenario, local):
+    import latency
+
+    _, setup, snap = local
+    params = {"time": WHEN, "seeds": 2, "samples": 500}
+    plain = server.client.get(f"/scenarios/{scenario}/latency", params=params).json()
+    answer = server.client.get(f"/scenarios/{scenario}/latency", params={**params, "user": "48.85,2.35"}).json()
+    pl = place(snap, setup, "space-xnet")
+    expected = latency.token_latency(snap.graph, pl.gate_sat, pl.expert_sat, setup.probs, setup.times,
+                                     user=latency.GroundUser(48.85, 2.35))
+    ground = answer.pop("ground_user")
+    assert answer == plain  # the row's numbers are not changed by the user
+    assert ground["delivery_ms"] == expected.ground.latency_ms
+    run = ground["runs"][0]
+    assert run["serving_norad_id"] == int(local[0].norad_id[expected.ground.serving_sat])
+    assert (run["elevation_deg"], run["slant_km"]) == (expected.ground.elevation_deg, expected.ground.slant_km)
+    assert run["breakdown_ms"] == expected.ground.breakdown.as_dict()
+
+
 def test_compare_equals_spacexnet_compare_json(server, scenario):
     answer = server.client.get(f"/scenarios/{scenario}/compare",
                                params={"time": WHEN, "seeds": 2, "samples": 500}).json()

@@ -67,6 +67,10 @@ BAD_REQUESTS = [
     ("GET", f"{S}/route", {"params": {"from": 80000}}, 400, "'to' is required"),
     ("GET", f"{S}/route", {"params": {"from": 80000, "to": 1}}, 400, "to: no satellite with NORAD id 1"),
     ("GET", f"{S}/route", {"params": {"from": "x", "to": 80001}}, 400, "'from' = 'x'"),
+    ("GET", f"{S}/latency", {"params": {"user": "Paris"}}, 400, "user 'Paris' is not LAT,LON"),
+    ("GET", f"{S}/latency", {"params": {"user": "91,0"}}, 400, "latitude in [-90, 90]"),
+    ("GET", f"{S}/latency", {"params": {"user": "1,2,3"}}, 400, "is not LAT,LON"),
+    ("GET", f"{S}/latency", {"params": {"user": "48.8,2.3", "strategy": "lower-bound"}}, 400, "not a placement"),
     # unknown things
     ("GET", "/scenarios/0123456789abcdef/latency", {}, 404, "no scenario '0123456789abcdef'"),
     ("GET", "/scenarios/nope", {}, 404, "no scenario 'nope'"),

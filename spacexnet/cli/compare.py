@@ -23,6 +23,7 @@ from ..exceptions import SpaceXNetError
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
 from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
+from ._scenario import scenario_option
 from ._tables import FORMATS, render
 
 __all__ = ["command"]
@@ -48,6 +49,7 @@ def _check_new(path, overwrite, what):
 
 
 @click.command("compare")
+@scenario_option
 @constellation_options
 @click.option("--start", default=None, metavar="ISO", help="Instant of the comparison, UTC (default: newest epoch).")
 @model_options

@@ -22,12 +22,14 @@ from ..compare import place
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
 from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
+from ._scenario import scenario_option
 from ._tables import render
 
 __all__ = ["command"]
 
 
 @click.command("place")
+@scenario_option
 @constellation_options
 @click.option("--start", default=None, metavar="ISO", help="Instant of the placement, UTC (default: newest epoch).")
 @model_options

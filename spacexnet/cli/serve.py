@@ -31,7 +31,7 @@ __all__ = ["command"]
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Keep posted scenarios here across restarts (default: in memory only).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Computations (propagation, placement, latency) run at once, off the event loop.")
+              help="Computations (propagation, placement, latency) and sweep jobs run at once, off the event loop.")
 @click.option("--api-key", default=None, metavar="KEY",
               help="Key required on every endpoint but /health (default: $SPACEXNET_API_KEY).")
 @click.option("--max-body-mb", type=click.FloatRange(min=0.001, max=1024), default=16.0, show_default=True,
@@ -42,10 +42,14 @@ __all__ = ["command"]
               help="Most scenarios held at once, the default one included.")
 @click.option("--cache-mb", type=click.FloatRange(min=0), default=512.0, show_default=True,
               help="Bound of the cache of geometry and answers, MiB.")
+@click.option("--max-queued-jobs", type=click.IntRange(min=0), default=8, show_default=True,
+              help="Most sweep jobs waiting for a worker (one more: 429).")
+@click.option("--max-sweep-steps", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Most time steps in one sweep job.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 def command(host, port, data_dir, workers, api_key, max_body_mb, max_satellites, max_scenarios, cache_mb,
-            log_level):
+            max_queued_jobs, max_sweep_steps, log_level):
     """Serve scenarios over HTTP: positions, links, routes, placements, token latency."""
     from ..service import API_KEY_ENV, ServiceConfig, create_app, is_loopback
 
@@ -55,7 +59,8 @@ def command(host, port, data_dir, workers, api_key, max_body_mb, max_satellites,
                              f"{API_KEY_ENV}) so that only its holders can use the service")
     config = ServiceConfig(data_dir=Path(data_dir) if data_dir else None, workers=workers, api_key=api_key,
                            max_body_bytes=int(max_body_mb * 2**20), max_satellites=max_satellites,
-                           max_scenarios=max_scenarios, cache_bytes=int(cache_mb * 2**20))
+                           max_scenarios=max_scenarios, cache_bytes=int(cache_mb * 2**20),
+                           max_queued_jobs=max_queued_jobs, max_sweep_steps=max_sweep_steps)
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")

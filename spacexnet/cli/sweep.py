@@ -21,6 +21,7 @@ from ..exceptions import SpaceXNetError
 from ..scenario import model_setup
 from ..sweep import POLICIES, SweepOptions, sweep
 from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
+from ._scenario import scenario_option
 from ._tables import render
 
 __all__ = ["command"]
@@ -37,6 +38,7 @@ def _policies(ctx, param, value):
 
 
 @click.command("sweep")
+@scenario_option
 @constellation_options
 @click.option("--shell", "shell_index", type=click.IntRange(min=0), default=None,
               help="Use only this shell of the constellation (index as listed on stderr).")

@@ -22,20 +22,26 @@ import functools
 import hmac
 import json
 import logging
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Literal
 
 import anyio
 import numpy as np
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import ValidationError
 
 from .cache import ByteLRU, nbytes
 from .config import ServiceConfig
+from .jobs import FINISHED, JobManager
 from .problems import MEDIA_TYPE, Problem, install
-from .schema import Scenario
+from .schema import Scenario, SweepRequest, validation_detail
 from .store import ScenarioStore, document_with_elements, parse_document
 from . import page, views
 
@@ -208,14 +214,23 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     store = ScenarioStore(config)
     loaded_saved = store.load_saved()
     engine = Engine(store, config)
+    # Jobs live in the data directory (resumed after a restart), else in a folder of this run only.
+    scratch = None if config.data_dir else Path(tempfile.mkdtemp(prefix="spacexnet-serve-"))
+    jobs = JobManager(store, config, config.data_dir or scratch)
     started = time.monotonic()
 
     @asynccontextmanager
     async def lifespan(app):
         engine.limiter = anyio.CapacityLimiter(config.workers)
-        log.info("%d scenario(s) held (%d from the data directory); default %s", len(store.all()), loaded_saved,
-                 store.default_id)
-        yield
+        resumed = jobs.resume_saved()
+        log.info("%d scenario(s) held (%d from the data directory), %d sweep job(s) resumed; default %s",
+                 len(store.all()), loaded_saved, resumed, store.default_id)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(jobs.stop)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
     app = FastAPI(title="Space-XNet", version=__version__, lifespan=lifespan,
                   description="A mixture-of-experts model on a moving satellite constellation: scenarios, "
@@ -223,6 +238,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                               "its unit in its name; times are UTC.")
     app.state.engine = engine
     app.state.store = store
+    app.state.jobs = jobs
     install(app)
     app.add_middleware(Guard, config=config)
     app.openapi = _openapi(app)
@@ -263,6 +279,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @app.delete("/scenarios/{sid}", status_code=204, summary="Forget a scenario (not the default one).")
     async def delete_scenario(sid: str):
+        if jobs.busy_with(store.resolve(sid)):
+            raise Problem(409, "conflict", f"scenario {sid!r} has sweep jobs that are not finished; cancel them "
+                                           "(DELETE /jobs/ID) first")
         full = store.delete(sid)
         engine.forget(full)
         return Response(status_code=204)
@@ -304,11 +323,18 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @app.get("/scenarios/{sid}/latency", summary="Token latency of one strategy (the compare row, per layer).")
     async def get_latency(sid: str, time: str | None = TimeQuery, strategy: str = Query("space-xnet"),
-                          seeds: int = SeedsQuery, samples: int = SamplesQuery):
+                          seeds: int = SeedsQuery, samples: int = SamplesQuery,
+                          user: str | None = Query(None, description="A ground user LAT,LON (degrees): the "
+                                                                     "token's delivery to them, on its own.")):
         loaded = store.get(sid)
         views.check_strategy(strategy, with_bound=True)
-        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", (strategy, seeds, samples),
-                                   lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples))
+        ground = views.parse_user(user)
+        if ground is not None and strategy == "lower-bound":
+            raise Problem(400, "bad-parameter", "user: the lower-bound row is a bound, not a placement; a ground "
+                                                "user needs a placement strategy")
+        key = (strategy, seeds, samples, None if ground is None else (ground.lat_deg, ground.lon_deg))
+        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", key,
+                                   lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples, ground))
 
     @app.get("/scenarios/{sid}/compare", summary="Space-XNet against the baselines (spacexnet compare's rows).")
     async def get_compare(sid: str, time: str | None = TimeQuery,
@@ -323,6 +349,61 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             views.check_strategy(name, with_bound=True, what="strategies")
         return await engine.answer(loaded, views.parse_time(time, loaded), "compare", (names, seeds, samples),
                                    lambda s, snap: views.compare_answer(s, snap, names, seeds, samples))
+
+    @app.post("/scenarios/{sid}/sweeps", status_code=202,
+              summary="Start a sweep job (idempotent: the same sweep of the same scenario, the same job).")
+    async def post_sweep(sid: str, request: Request, response: Response):
+        loaded = store.get(sid)
+        try:
+            sweep_request = SweepRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            raise Problem(422, "invalid-scenario", validation_detail(exc, "sweep")) from None
+        job, created = await engine.run(jobs.submit, loaded, sweep_request)
+        response.status_code = 202 if created else 200
+        response.headers["Location"] = f"/jobs/{job.id}"
+        return job.status()
+
+    @app.get("/jobs", summary="The sweep jobs: queued, running and finished.")
+    async def list_jobs():
+        return {"jobs": [j.status() for j in jobs.all()]}
+
+    @app.get("/jobs/{job_id}", summary="A job's state, steps done and total, and ETA.")
+    async def get_job(job_id: str):
+        return jobs.get(job_id).status()
+
+    @app.get("/jobs/{job_id}/events", summary="A job's events as server-sent events, in order, until it ends.")
+    async def job_events(job_id: str, last_event_id: int | None = Header(None, ge=-1)):
+        job = jobs.get(job_id)
+        first = 0 if last_event_id is None else last_event_id + 1
+
+        async def stream():
+            sent = first
+            while True:
+                events = job.events
+                while sent < len(events):
+                    event = events[sent]
+                    data = views.encode(event["data"]).decode()
+                    yield f"id: {event['seq']}\nevent: {event['event']}\ndata: {data}\n\n"
+                    sent += 1
+                if job.state in FINISHED and sent >= len(job.events):
+                    return
+                await anyio.sleep(0.25)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.get("/jobs/{job_id}/dataset", summary="The finished sweep's NetCDF file (as spacexnet sweep writes it).")
+    async def job_dataset(job_id: str):
+        job = jobs.get(job_id)
+        if job.state != "done":
+            raise Problem(409, "conflict", f"job {job_id} is {job.state}"
+                                           + (f" ({job.detail})" if job.detail else "")
+                                           + "; its dataset is there once it is done")
+        return FileResponse(job.dataset, media_type="application/x-netcdf", filename=f"sweep-{job_id}.nc")
+
+    @app.delete("/jobs/{job_id}", status_code=204, summary="Cancel a job (or forget a finished one) and its files.")
+    async def delete_job(job_id: str):
+        jobs.cancel(job_id)
+        return Response(status_code=204)
 
     app.include_router(page.router)
     return app

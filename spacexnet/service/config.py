@@ -2,8 +2,8 @@
 
 The defaults protect a 2-core machine: a request body of at most 16 MiB
 (a full Starlink catalogue as OMM JSON is about 8 MiB), scenarios of at most
-12,000 satellites, 16 scenarios held at once, and 512 MiB of cached
-geometry and answers.
+12,000 satellites, 16 scenarios held at once, 512 MiB of cached geometry
+and answers, and sweeps of at most 10,000 steps, 8 of them queued.
 
 Examples
 --------
@@ -63,6 +63,10 @@ class ServiceConfig:
         Most scenarios held at once, the default one included.
     cache_bytes : int
         Bound of the geometry and answer cache.
+    max_queued_jobs : int
+        Most sweep jobs waiting for a worker; one more gets 429 with ``Retry-After``.
+    max_sweep_steps : int
+        Most time steps in one sweep (a day at 10 s steps is 8,641).
     """
 
     data_dir: Path | None = None
@@ -72,6 +76,8 @@ class ServiceConfig:
     max_satellites: int = 12_000
     max_scenarios: int = 16
     cache_bytes: int = 512 * 2**20
+    max_queued_jobs: int = 8
+    max_sweep_steps: int = 10_000
 
     @property
     def requires_key(self) -> bool:

@@ -44,6 +44,7 @@ TITLES = {
     "not-found": "Not found",
     "method-not-allowed": "Method not allowed",
     "conflict": "Conflict",
+    "busy": "Too many queued jobs",
     "too-large": "Request body too large",
     "unsupported-media-type": "Unsupported media type",
     "unauthorized": "API key required",
@@ -53,7 +54,7 @@ TITLES = {
 
 _SLUG_OF_STATUS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
                    405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
-                   422: "invalid-scenario", 500: "internal"}
+                   422: "invalid-scenario", 429: "busy", 500: "internal"}
 
 
 class Problem(Exception):

@@ -37,6 +37,7 @@ from ..scenario import DEFAULT_PRESET
 
 __all__ = [
     "Scenario",
+    "SweepRequest",
     "PresetConstellation",
     "WalkerConstellation",
     "TLEConstellation",
@@ -220,14 +221,40 @@ class Scenario(_Document):
                 "latitude_cutoff_deg": self.latitude_cutoff_deg}
 
 
-def canonical_json(scenario: Scenario) -> str:
-    """The scenario as canonical JSON: every default filled in, keys sorted, no spaces."""
-    return json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+class SweepRequest(_Document):
+    """A sweep of a scenario (``POST /scenarios/{id}/sweeps``): the options of ``spacexnet sweep``.
+
+    ``start`` and ``duration_s`` default as in the CLI: the newest
+    element-set epoch and one orbital period.
+    """
+
+    start: str | None = Field(default=None, max_length=64, description="UTC ISO 8601 start, with a zone.")
+    duration_s: float | None = Field(default=None, ge=0, le=366 * 86_400)
+    step_s: float = Field(default=10.0, gt=0, le=86_400)
+    policies: list[Literal["static", "recompute", "handover"]] = Field(
+        default_factory=lambda: ["static", "recompute", "handover"], min_length=1, max_length=3)
+    strategy: Literal["space-xnet", "joint", "random", "ring-random", "random-optimized"] = "space-xnet"
+    samples: int = Field(default=2000, ge=2, le=100_000, description="Monte Carlo tokens per step and policy.")
+    horizon_s: float = Field(default=600.0, ge=0, le=1e7)
+    migration_price: float = Field(default=1.0, ge=0, le=1e6)
+    min_gain_ratio: float = Field(default=0.01, ge=0, le=1e3)
+
+    @field_validator("policies")
+    @classmethod
+    def _distinct(cls, value: list) -> list:
+        if len(set(value)) != len(value):
+            raise ValueError(f"policy listed twice in {','.join(value)}")
+        return value
 
 
-def scenario_id(scenario: Scenario) -> str:
-    """Content hash of :func:`canonical_json`: the same document gives the same id."""
-    return hashlib.sha256(canonical_json(scenario).encode("utf-8")).hexdigest()[:ID_HEX_DIGITS]
+def canonical_json(document: BaseModel) -> str:
+    """A document (scenario or sweep) as canonical JSON: every default filled in, keys sorted, no spaces."""
+    return json.dumps(document.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def scenario_id(document: BaseModel, prefix: str = "") -> str:
+    """Content hash of ``prefix`` and :func:`canonical_json`: the same document gives the same id."""
+    return hashlib.sha256((prefix + canonical_json(document)).encode("utf-8")).hexdigest()[:ID_HEX_DIGITS]
 
 
 def _where(loc) -> str:

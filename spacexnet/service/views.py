@@ -37,7 +37,7 @@ from .problems import Problem
 
 __all__ = [
     "parse_time", "time_text", "make_snapshot", "encode", "presets", "satellites", "satellites_geojson", "links",
-    "route", "placement_answer", "latency_answer", "compare_answer", "strategy_names", "check_strategy",
+    "route", "placement_answer", "latency_answer", "compare_answer", "strategy_names", "check_strategy", "parse_user",
 ]
 
 
@@ -274,12 +274,45 @@ def _rows(loaded, snap, strategies, n_seeds, n_samples):
         raise Problem(422, "unanswerable", str(exc)) from None
 
 
-def latency_answer(loaded, snap, strategy: str, n_seeds: int, n_samples: int) -> dict:
+def parse_user(text: str | None):
+    """A ground user from ``lat,lon`` in degrees (400 problem when it is not one)."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        lat_deg, lon_deg = (float(p) for p in parts)
+    except ValueError:
+        lat_deg = lon_deg = float("nan")
+    if len(parts) != 2 or not (math.isfinite(lat_deg) and math.isfinite(lon_deg)) \
+            or not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 360.0):
+        raise Problem(400, "bad-parameter", f"user {text!r} is not LAT,LON in degrees (latitude in [-90, 90], "
+                                            "longitude in [-180, 360]), e.g. user=48.85,2.35")
+    return latency.GroundUser(lat_deg, lon_deg)
+
+
+def _delivery(loaded, snap, placements, user) -> dict:
+    # The library's ground-user model (latency.ground_latency_ms): the token goes from the first gate,
+    # where the LM head runs, over the ISLs to the best visible satellite and down to the user.
+    runs = []
+    for p in placements:
+        ground = latency.ground_latency_ms(snap.graph, int(p.gate_sat[0]), user)
+        runs.append({"delivery_ms": ground.latency_ms,
+                     "serving_norad_id": int(loaded.constellation.norad_id[ground.serving_sat])
+                     if ground.serving_sat >= 0 else None,
+                     "elevation_deg": ground.elevation_deg, "slant_km": ground.slant_km,
+                     "breakdown_ms": ground.breakdown.as_dict()})
+    return {"latitude_deg": user.lat_deg, "longitude_deg": user.lon_deg,
+            "delivery_ms": float(np.mean([r["delivery_ms"] for r in runs])), "runs": runs}
+
+
+def latency_answer(loaded, snap, strategy: str, n_seeds: int, n_samples: int, user=None) -> dict:
     """Token latency of one strategy: ``spacexnet compare``'s row for it, plus each layer's expected time.
 
     Per-layer times are the exact expectation of each placement the row
     measured, averaged over the runs of a randomized strategy (none for the
-    lower bound, which is not a placement).
+    lower bound, which is not a placement). With a ground ``user``
+    (:class:`latency.GroundUser`), the delivery of each token to the user
+    is reported on its own, never added to the row's numbers.
     """
     row = [r for r in _rows(loaded, snap, (strategy,), n_seeds, n_samples) if r.strategy == strategy][0]
     setup = loaded.setup
@@ -288,13 +321,16 @@ def latency_answer(loaded, snap, strategy: str, n_seeds: int, n_samples: int) ->
         per_run = [latency.token_latency(snap.graph, p.gate_sat, p.expert_sat, setup.probs, setup.times).layer_ms
                    for p in row.placements]
         layer_ms = np.mean(per_run, axis=0)
-    return {
+    answer = {
         **_head(loaded, snap),
         **row.as_dict(),
         "samples": n_samples,
         "lm_head_ms": setup.times.head_ms,
         "layers": None if layer_ms is None else [{"layer": i, "expected_ms": v} for i, v in enumerate(layer_ms)],
     }
+    if user is not None and row.placements:  # the lower bound has no placement to deliver from
+        answer["ground_user"] = _delivery(loaded, snap, row.placements, user)
+    return answer
 
 
 def compare_answer(loaded, snap, strategies, n_seeds: int, n_samples: int) -> dict:
