@@ -6,7 +6,7 @@
 //   once per window, never per frame;
 // - placement (gate ring, experts) and latency: GET .../placement and .../latency at the clock's time
 //   rounded down to the minute, one request in flight, the newest time wins;
-// - compare table: GET .../compare; sweep: POST .../sweeps and GET /jobs/{id} where the service has them.
+// - compare table: GET .../compare; sweep: POST .../sweeps, then its events (GET /jobs/{id}/events) and file.
 // The test hooks live on window.__spacexnet (read-only by convention).
 
 import { geoNaturalEarth1, geoOrthographic, geoPath, geoGraticule10 } from "d3-geo";
@@ -19,6 +19,8 @@ const WINDOW_S = 1200;
 const STEP_S = 60;
 /** Latency, placement and compare are asked at the clock's time rounded down to this, s. */
 const QUERY_STEP_S = 60;
+/** Span of a sweep started from the page, s (at STEP_S steps, every policy). */
+const SWEEP_DURATION_S = 600;
 const WGS84_A_M = 6378137.0;
 const WGS84_F = 1 / 298.257223563;
 const DEG = 180 / Math.PI;
@@ -137,35 +139,36 @@ function parseWindow(doc, startMs) {
 function windowFor(ms) {
   const startMs = floorTo(ms, STEP_S);
   let entry = state.windows.get(startMs);
-  if (!entry) {
-    const scenario = state.scenario;
-    entry = { data: null, failed: false };
-    entry.promise = json(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`))
-      .then((doc) => {
-        if (scenario !== state.scenario) return;
-        entry.data = parseWindow(doc, startMs);
-        hooks.windowsLoaded += 1;
-      })
-      .catch((err) => { entry.failed = true; showError(err.message); });
-    state.windows.set(startMs, entry);
-    // Keep the memory bounded: the two newest windows and the one asked for.
-    const keys = [...state.windows.keys()].sort((x, y) => x - y);
-    while (keys.length > 3) state.windows.delete(keys.shift());
-  }
+  if (entry) return entry;
+  // One window in flight at a time: asking again every frame while it loads would only pile requests up.
+  for (const other of state.windows.values()) if (!other.data && !other.failed) return other;
+  const scenario = state.scenario;
+  entry = { data: null, failed: false, startMs };
+  entry.promise = json(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`))
+    .then((doc) => {
+      if (scenario !== state.scenario) return;
+      entry.data = parseWindow(doc, startMs);
+      hooks.windowsLoaded += 1;
+    })
+    .catch((err) => { entry.failed = true; showError(err.message); });
+  state.windows.set(startMs, entry);
+  // Keep the memory bounded: the newest windows only.
+  const loaded = [...state.windows.values()].filter((e) => e.data).sort((x, y) => x.startMs - y.startMs);
+  while (loaded.length > 2) state.windows.delete(loaded.shift().startMs);
   return entry;
 }
 
-/** The loaded window that covers ``ms`` (and the next one fetched ahead), or null while loading. */
+/** The loaded window that covers ``ms`` (fetching the next one ahead), or null while none does. */
 function currentWindow(ms) {
   for (const entry of state.windows.values()) {
     const d = entry.data;
     if (d && ms >= d.startMs && ms <= d.startMs + WINDOW_S * 1000) {
-      if (ms > d.startMs + WINDOW_S * 500) windowFor(d.startMs + WINDOW_S * 1000 - STEP_S * 1000 * 2);
+      if (ms > d.startMs + WINDOW_S * 500) windowFor(d.startMs + (WINDOW_S - 2 * STEP_S) * 1000);
       return d;
     }
   }
-  const entry = windowFor(ms);
-  return entry.data;
+  windowFor(ms);
+  return null;
 }
 
 function lagrangeWeights(u, n, degree) {
@@ -357,9 +360,10 @@ function setPlaying(playing) {
 function tick(wall) {
   const dt = state.lastWall === null ? 0 : wall - state.lastWall;
   state.lastWall = wall;
-  if (state.follow) state.clockMs = Date.now();
-  else if (state.playing) state.clockMs += dt * state.speed;
   if (state.scenario) {
+    // The clock waits while the positions it would move to are still loading (like a video buffering).
+    const next = state.follow ? Date.now() : state.clockMs + (state.playing ? dt * state.speed : 0);
+    if (currentWindow(next) || state.follow) state.clockMs = next;
     if (state.baseDirty) drawBase();
     const started = performance.now();
     const win = currentWindow(state.clockMs);
@@ -369,6 +373,8 @@ function tick(wall) {
       hooks.frameMs.push(frame);
       if (hooks.frameMs.length > FRAME_HISTORY) hooks.frameMs.shift();
       $("frame-ms").textContent = `${frame.toFixed(1)} ms/frame`;
+    } else {
+      $("frame-ms").textContent = "loading positions…";
     }
     hooks.drawn = drawn;
     $("map").dataset.satellites = String(drawn);
@@ -501,7 +507,8 @@ async function runCompare() {
 
 async function startSweep() {
   const status = $("sweep-status");
-  const body = { start: iso(floorTo(state.clockMs, QUERY_STEP_S)), duration_s: 600, step_s: 60 };
+  const body = { start: iso(floorTo(state.clockMs, QUERY_STEP_S)), duration_s: SWEEP_DURATION_S, step_s: STEP_S };
+  $("sweep-summary").replaceChildren();
   let job;
   try {
     job = await json(scenarioPath("/sweeps"), {
@@ -517,31 +524,76 @@ async function startSweep() {
     return;
   }
   status.className = "";
-  const poll = async () => {
-    let job_now;
-    try {
-      job_now = await json(`/jobs/${encodeURIComponent(job.id)}`);
-    } catch (err) {
-      showError(err.message);
-      return;
-    }
-    const done = job_now.steps_done ?? 0, total = job_now.steps_total ?? "?";
-    const eta = job_now.eta_s ? `, about ${Math.ceil(job_now.eta_s)} s left` : "";
-    status.textContent = `job ${job_now.id}: ${job_now.state}, ${done}/${total} steps${eta}`;
-    if (job_now.state === "done") {
+  hooks.sweepJob = job.id;
+  const show = (info) => {
+    const eta = info.eta_s ? `, about ${Math.ceil(info.eta_s)} s left` : "";
+    status.textContent = `sweep ${job.id} from ${body.start.replace("T", " ")}, ${body.duration_s} s: ${info.state}`
+      + (info.steps_total ? `, ${info.steps_done}/${info.steps_total} steps${eta}` : "");
+  };
+  const finish = (info) => {
+    hooks.sweepState = info.state;
+    if (info.state === "done") {
+      show(info);
       const link = document.createElement("a");
-      link.href = job_now.dataset || `/jobs/${encodeURIComponent(job.id)}/dataset`;
+      link.href = info.dataset || `/jobs/${encodeURIComponent(job.id)}/dataset`;
       link.id = "sweep-dataset";
       link.download = `sweep-${job.id}.nc`;
       link.textContent = "download the NetCDF file";
       status.append(" — ", link);
-    } else if (job_now.state === "failed" || job_now.state === "cancelled") {
-      if (job_now.detail) showError(job_now.detail);
+      if (info.summary) showSweepSummary(info.summary);
     } else {
-      setTimeout(poll, 1000);
+      show(info);
+      if (info.detail) showError(info.detail);
     }
   };
-  poll();
+  let info = { ...job };
+  show(info);
+  if (job.state === "done") { finish(await json(`/jobs/${encodeURIComponent(job.id)}`)); return; }
+  // Progress comes as server-sent events; with an API key (EventSource cannot send one) the job is polled.
+  if (!sessionStorage.getItem("spacexnet-api-key")) {
+    const events = new EventSource(`/jobs/${encodeURIComponent(job.id)}/events`);
+    events.addEventListener("progress", (e) => { info = { ...info, ...JSON.parse(e.data) }; show(info); });
+    events.addEventListener("state", (e) => {
+      info = { ...info, ...JSON.parse(e.data) };
+      if (["failed", "cancelled"].includes(info.state)) { events.close(); finish(info); } else show(info);
+    });
+    events.addEventListener("done", (e) => { events.close(); finish({ ...info, ...JSON.parse(e.data) }); });
+    events.onerror = () => { if (events.readyState === EventSource.CLOSED) pollJob(job.id, show, finish); };
+    return;
+  }
+  pollJob(job.id, show, finish);
+}
+
+async function pollJob(id, show, finish) {
+  let info;
+  try {
+    info = await json(`/jobs/${encodeURIComponent(id)}`);
+  } catch (err) {
+    showError(err.message);
+    return;
+  }
+  if (["done", "failed", "cancelled"].includes(info.state)) finish(info);
+  else { show(info); setTimeout(() => pollJob(id, show, finish), 1000); }
+}
+
+function showSweepSummary(rows) {
+  const table = $("sweep-summary");
+  const head = document.createElement("tr");
+  for (const h of ["policy", "mean expected ms", "mean p99 ms", "worst expected ms", "migrations", "GB moved"]) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    head.append(th);
+  }
+  table.replaceChildren(head, ...rows.map((r) => {
+    const tr = document.createElement("tr");
+    for (const v of [r.policy, fmt(r.mean_expected_ms), fmt(r.mean_p99_ms), fmt(r.worst_expected_ms), r.migrations,
+                     fmt(r.moved_gb, 2)]) {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      tr.append(td);
+    }
+    return tr;
+  }));
 }
 
 // ------------------------------------------------------------------ scenarios
