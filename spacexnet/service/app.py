@@ -22,11 +22,8 @@ import functools
 import hmac
 import json
 import logging
-import shutil
-import tempfile
 import threading
 import time
-from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -214,23 +211,19 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     store = ScenarioStore(config)
     loaded_saved = store.load_saved()
     engine = Engine(store, config)
-    # Jobs live in the data directory (resumed after a restart), else in a folder of this run only.
-    scratch = None if config.data_dir else Path(tempfile.mkdtemp(prefix="spacexnet-serve-"))
-    jobs = JobManager(store, config, config.data_dir or scratch)
+    jobs = JobManager(store, config)
     started = time.monotonic()
 
     @asynccontextmanager
     async def lifespan(app):
         engine.limiter = anyio.CapacityLimiter(config.workers)
-        resumed = jobs.resume_saved()
+        resumed = await anyio.to_thread.run_sync(jobs.start)
         log.info("%d scenario(s) held (%d from the data directory), %d sweep job(s) resumed; default %s",
                  len(store.all()), loaded_saved, resumed, store.default_id)
         try:
             yield
         finally:
             await anyio.to_thread.run_sync(jobs.stop)
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
 
     app = FastAPI(title="Space-XNet", version=__version__, lifespan=lifespan,
                   description="A mixture-of-experts model on a moving satellite constellation: scenarios, "

@@ -23,6 +23,7 @@ import logging
 import math
 import secrets
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -105,11 +106,11 @@ def steps_of(request: SweepRequest, constellation) -> int:
 class JobManager:
     """The sweep jobs of a service: queue, workers, files, and resumption after a restart."""
 
-    def __init__(self, store, config, root: Path):
+    def __init__(self, store, config):
         self.store = store
         self.config = config
-        self.root = Path(root) / "jobs"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root: Path | None = None  # set by start()
+        self._scratch: Path | None = None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -268,8 +269,18 @@ class JobManager:
         """Whether ``sid`` has jobs that are not finished (a scenario with such jobs is not deleted)."""
         return any(j.scenario_id == sid and j.state not in FINISHED for j in self.all())
 
-    def resume_saved(self) -> int:
-        """Register the jobs found in the data directory: finished ones as done, the rest queued again."""
+    def start(self) -> int:
+        """Make the jobs folder and take up the jobs found there; return how many.
+
+        Jobs live in ``DATA_DIR/jobs``, or without a data directory in a
+        temporary folder of this run (removed by :meth:`stop`). Finished jobs
+        are registered as done, the others queued again: they continue from
+        their parts.
+        """
+        if self.config.data_dir is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="spacexnet-serve-"))
+        self.root = Path(self.config.data_dir or self._scratch) / "jobs"
+        self.root.mkdir(parents=True, exist_ok=True)
         count = 0
         for path in sorted(self.root.glob("*/job.json")):
             job_dir = path.parent
@@ -302,4 +313,6 @@ class JobManager:
         """Stop the running sweeps at their next step (their parts stay for the next start) and the workers."""
         self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
