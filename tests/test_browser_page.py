@@ -124,6 +124,36 @@ def test_globe_shows_the_facing_half(page, shots):
     assert console_errors(page) == []
 
 
+def click_at(driver, element, xy):
+    """A real mouse click at CSS pixel ``xy`` of ``element`` (Selenium's offsets are from its centre)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    width, height = element.size["width"], element.size["height"]
+    ActionChains(driver).move_to_element_with_offset(element, int(round(xy[0] - width / 2)),
+                                                     int(round(xy[1] - height / 2))).click().perform()
+
+
+def test_route_tool_shows_the_path_and_latency_between_two_clicked_satellites(page, server):
+    sats = server.client.get("/scenarios/default/satellites").json()["satellites"]
+    a, b = sats[0]["norad_id"], sats[700]["norad_id"]
+    marks = page.find_element("id", "marks")
+    page.find_element("id", "route-button").click()
+    for norad in (a, b):
+        xy = page.execute_script(f"return {HOOKS}.satelliteXY({norad})")
+        assert xy is not None
+        click_at(page, marks, xy)
+    answer = wait_for(page, f"{HOOKS}.route", 60, "the route")
+    picked = (answer["from"]["norad_id"], answer["to"]["norad_id"])
+    expected = server.client.get("/scenarios/default/route",
+                                 params={"from": picked[0], "to": picked[1], "time": answer["time_utc"]}).json()
+    assert answer == expected
+    assert answer["hops"] >= 1 and answer["path"][0]["norad_id"] == picked[0]
+    shown = page.find_element("id", "route-result")
+    assert float(shown.get_attribute("data-latency")) == expected["latency_ms"]
+    assert f"{expected['hops']} hops" in shown.text and f"{expected['latency_ms']:.2f} ms" in shown.text
+    assert console_errors(page) == []
+
+
 def test_bad_tle_upload_shows_its_one_line_error(page, server, tmp_path):
     bad = tmp_path / "broken.tle"
     bad.write_text("STARLINK-1\n1 25544U 98067A   26001.00000000  .00016717  00000-0  10270-3 0  9005\n"

@@ -34,7 +34,14 @@ const $ = (id) => document.getElementById(id);
 const hooks = {
   ready: false, scenario: null, satellites: 0, drawn: 0, clockMs: 0, clockIso: "", playing: false, speed: 60,
   globe: false, latency: null, placementTime: null, frameMs: [], errors: [], firstSatXY: null, windowsLoaded: 0,
+  route: null,
+  /** Where satellite ``norad`` was drawn in the last frame (CSS pixels in the map), or null. */
+  satelliteXY: (norad) => {
+    const s = lastFrame.win && lastFrame.win.index.get(`sat-${norad}`);
+    return s !== undefined && s !== null && buffers.seen[s] ? [buffers.x[s], buffers.y[s]] : null;
+  },
 };
+const lastFrame = { win: null };
 window.__spacexnet = hooks;
 
 const state = {
@@ -46,6 +53,7 @@ const state = {
   series: new Map(),           // time s -> {strategy: {expected_ms, p99_ms}}
   chart: null, land: null, rotate: [-10, -20],
   lastWall: null, baseDirty: true,
+  route: { picking: false, from: null, to: null, answer: null },
 };
 
 // ------------------------------------------------------------------ requests
@@ -307,6 +315,8 @@ function drawMarks(win, ms) {
     drawn += 1;
   }
   drawPlacement(ctx, win, x, y, seen, jump);
+  drawRoute(ctx, win, x, y, seen, jump);
+  lastFrame.win = win;
   hooks.firstSatXY = seen[0] ? [x[0], y[0]] : null;
   return drawn;
 }
@@ -339,6 +349,82 @@ function drawPlacement(ctx, win, x, y, seen, jump) {
     ctx.beginPath(); ctx.arc(x[g], y[g], 7, 0, 2 * Math.PI);
     ctx.strokeStyle = "#ff4d4d"; ctx.lineWidth = 2.5; ctx.stroke();
   }
+}
+
+function drawRoute(ctx, win, x, y, seen, jump) {
+  const { from, to, answer } = state.route;
+  const ends = [from, to].filter((n) => n !== null).map((n) => win.index.get(`sat-${n}`));
+  if (answer) {
+    const path = answer.path.map((p) => win.index.get(`sat-${p.norad_id}`));
+    ctx.beginPath();
+    for (let i = 1; i < path.length; i++) {
+      const a = path[i - 1], b = path[i];
+      if (a === undefined || b === undefined || !seen[a] || !seen[b] || Math.abs(x[a] - x[b]) > jump) continue;
+      ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+    }
+    ctx.strokeStyle = "#ffe14d"; ctx.lineWidth = 2.5; ctx.stroke();
+  }
+  for (const s of ends) {
+    if (s === undefined || !seen[s]) continue;
+    ctx.beginPath(); ctx.arc(x[s], y[s], 6, 0, 2 * Math.PI);
+    ctx.strokeStyle = "#ffe14d"; ctx.lineWidth = 2; ctx.stroke();
+  }
+}
+
+/** The satellite drawn nearest to a click (within 10 px), as its NORAD id, or null. */
+function pickSatellite(event) {
+  const win = lastFrame.win;
+  if (!win) return null;
+  const box = marks.getBoundingClientRect();
+  const cx = event.clientX - box.left, cy = event.clientY - box.top;
+  let best = null, bestD = 100;
+  for (let s = 0; s < win.count; s++) {
+    if (!buffers.seen[s]) continue;
+    const d = (buffers.x[s] - cx) ** 2 + (buffers.y[s] - cy) ** 2;
+    if (d < bestD) { bestD = d; best = s; }
+  }
+  return best === null ? null : win.norad[best];
+}
+
+function showRoute() {
+  const { from, to, answer, picking } = state.route;
+  const box = $("route-result");
+  if (answer) {
+    box.textContent = `NORAD ${answer.from.norad_id} → ${answer.to.norad_id} at ${answer.time_utc.replace("T", " ")}: `
+      + `${answer.hops} hops, ${fmt(answer.distance_km, 0)} km, ${fmt(answer.latency_ms, 2)} ms `
+      + `(propagation ${fmt(answer.propagation_ms, 2)}, transmission ${fmt(answer.transmission_ms, 3)}, `
+      + `forwarding ${fmt(answer.forwarding_ms, 2)} ms)`;
+    box.dataset.latency = String(answer.latency_ms);
+  } else if (picking) {
+    box.textContent = from === null ? "click a satellite on the map: the start" : `from NORAD ${from}: now click the end`;
+  } else {
+    box.textContent = "";
+  }
+  $("route-button").classList.toggle("on", picking);
+}
+
+async function onMapClick(event) {
+  const route = state.route;
+  if (!route.picking) return;
+  const norad = pickSatellite(event);
+  if (norad === null) return;
+  if (route.from === null || route.to !== null) {
+    Object.assign(route, { from: norad, to: null, answer: null });
+    hooks.route = null;
+    showRoute();
+    return;
+  }
+  route.to = norad;
+  route.picking = false;
+  showRoute();
+  const time = iso(floorTo(state.clockMs, QUERY_STEP_S));
+  try {
+    route.answer = await json(scenarioPath(`/route?from=${route.from}&to=${norad}&time=${time}`));
+    hooks.route = route.answer;
+  } catch (err) {
+    showError(err.message);
+  }
+  showRoute();
 }
 
 // ------------------------------------------------------------------ clock
@@ -618,6 +704,8 @@ async function loadScenario(id) {
   state.scenario = summary.id;
   state.windows.clear();
   state.placement = null;
+  state.route = { picking: false, from: null, to: null, answer: null };
+  hooks.route = null;
   state.series.clear();
   state.query = { inFlight: false, lastMs: null };
   redrawChart();
@@ -684,6 +772,12 @@ function wireForms() {
   $("globe").addEventListener("change", (e) => { state.globe = e.target.checked; hooks.globe = state.globe; resize(); });
   $("layer-select").addEventListener("change", (e) => { state.layer = Number(e.target.value); });
   $("compare-button").addEventListener("click", runCompare);
+  $("route-button").addEventListener("click", () => {
+    Object.assign(state.route, { picking: !state.route.picking, from: null, to: null, answer: null });
+    hooks.route = null;
+    showRoute();
+  });
+  marks.addEventListener("click", onMapClick);
   $("sweep-button").addEventListener("click", startSweep);
   $("api-key-box").addEventListener("submit", (e) => {
     e.preventDefault();
