@@ -1,6 +1,10 @@
-"""Sweep jobs on the real server: the dataset is spacexnet sweep's, events come in order, kill -9 resumes."""
+"""Sweep jobs on the real server: the dataset is spacexnet sweep's, events come in order, kill -9 resumes.
+
+Runner processes are found through /proc (Linux, as the machines this project runs on).
+"""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,6 +30,26 @@ def server(service_factory):  # noqa: F811
 @pytest.fixture(scope="module")
 def scenario(server):
     return server.client.post("/scenarios", json=DOCUMENT).json()["id"]
+
+
+def runners(job_dir) -> list[int]:
+    """Process ids of the sweep runners working in ``job_dir`` (from /proc)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"spacexnet.service.jobrunner" in command and str(job_dir).encode() in command:
+            found.append(int(pid))
+    return found
+
+
+def gone_within(job_dir, seconds=30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while runners(job_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not runners(job_dir)
 
 
 def wait_for(server, job_id, predicate):
@@ -133,8 +157,11 @@ def test_a_job_survives_kill_9_and_ends_with_the_same_file(tmp_path):
         # Past the first 60-step chunk (written as a part), before the end.
         status = wait_for(first, job, lambda s: s["steps_done"] >= 75)
         assert status["state"] == "running" and status["steps_total"] == 181 and status["eta_s"] > 0
+        job_dir = first.data_dir / "jobs" / job
+        assert len(runners(job_dir)) == 1  # the sweep runs in a process of its own
         first.proc.kill()  # SIGKILL: no shutdown, no cleanup
         first.proc.wait(timeout=30)
+        assert gone_within(job_dir)  # the runner dies with the server: nothing races the next start
     finally:
         first.stop()
     second = start_server(tmp_path / "serve", "--workers", "1")
@@ -162,3 +189,4 @@ def test_cancelling_a_running_job_removes_it_and_its_files(server, scenario):
         time.sleep(0.1)
     assert_problem(server.client.get(f"/jobs/{job['id']}"), 404, "no job")
     assert not (server.data_dir / "jobs" / job["id"]).exists()
+    assert gone_within(server.data_dir / "jobs" / job["id"])

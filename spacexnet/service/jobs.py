@@ -2,10 +2,11 @@
 
 A job is :func:`spacexnet.sweep.sweep` of one scenario with one
 :class:`~spacexnet.service.schema.SweepRequest`; its id is a content hash of
-both, so posting the same sweep twice gives the same job. Jobs run in
-worker threads, at most ``config.workers`` at once (each sweep computes its
-geometry in one process: the service's workers are the parallelism), the
-others queued, at most ``config.max_queued_jobs`` of them. Each job lives in
+both, so posting the same sweep twice gives the same job. Each job runs in
+a process of its own (:mod:`.jobrunner`: the sweep's Python work never holds
+the server's interpreter lock), watched by a worker thread that turns its
+reports into events; at most ``config.workers`` run at once, the others
+wait, at most ``config.max_queued_jobs`` of them. Each job lives in
 ``DATA_DIR/jobs/ID/``: ``job.json`` (what to run), the sweep's part files
 while it runs, and ``sweep.nc`` when it is done. Since a sweep writes every
 finished chunk as a part, a job cut short — server stopped, or killed with
@@ -23,6 +24,8 @@ import logging
 import math
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +37,6 @@ from pydantic import ValidationError
 
 import orbits
 
-from ..exceptions import user_errors
 from ..io import atomic_write_text
 from .problems import Problem
 from .schema import SweepRequest, canonical_json, scenario_id, validation_detail
@@ -48,10 +50,6 @@ FINISHED = frozenset({"done", "failed", "cancelled"})
 _SUMMARY_NAMES = {"GB moved": "moved_gb"}
 #: Seconds a client is told to wait when the queue is full.
 RETRY_AFTER_S = 30
-
-
-class _Interrupted(Exception):
-    """Raised from the sweep's progress callback to stop it (cancelled, or the server stopping)."""
 
 
 @dataclass
@@ -70,6 +68,7 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     run_started: float | None = None
     run_first_step: int = 0
+    proc: object = field(default=None, repr=False)
 
     @property
     def dataset(self) -> Path:
@@ -152,8 +151,9 @@ class JobManager:
             if job.dir.exists():
                 shutil.rmtree(job.dir)  # a failed or cancelled run of the same sweep: start afresh
             job.dir.mkdir(parents=True)
-            atomic_write_text(job.dir / "job.json", json.dumps({"scenario": loaded.id,
-                                                                 "request": json.loads(canonical_json(request))}))
+            atomic_write_text(job.dir / "job.json", json.dumps({
+                "scenario": loaded.id, "document": json.loads(canonical_json(loaded.document)),
+                "source": loaded.source, "request": json.loads(canonical_json(request))}))
             self._jobs[job_id] = job
         job.emit("state", {"state": "queued"})
         self._pool.submit(self._run, job)
@@ -173,71 +173,62 @@ class JobManager:
 
     # ------------------------------------------------------------------ running
 
-    def _options(self, loaded, request: SweepRequest):
-        from ..sweep import SweepOptions
-
-        doc = loaded.document
-        rules = {k: v for k, v in doc.link_rules().items() if v is not None}
-        return SweepOptions(policies=tuple(request.policies), strategy=request.strategy, step_s=request.step_s,
-                            duration_s=request.duration_s, start=request.start, n_samples=request.samples,
-                            horizon_s=request.horizon_s, migration_price=request.migration_price,
-                            min_gain_ratio=request.min_gain_ratio, belt_planes=doc.belt_planes,
-                            topology=doc.topology, link_rules=rules, workers=1)
-
-    def _progress(self, job: Job):
-        def progress(done, total):
-            if job.cancel.is_set() or self._stopping.is_set():
-                raise _Interrupted()
-            if job.run_started is None:
-                job.run_started, job.run_first_step = time.monotonic(), done
-            job.steps_done, job.steps_total = int(done), int(total)
-            job.emit("progress", {"steps_done": job.steps_done, "steps_total": job.steps_total,
-                                  "eta_s": job.eta_s()})
-
-        return progress
-
     def _run(self, job: Job) -> None:
-        from ..cli.sweep import summary_rows
-        from ..sweep import sweep
-
         if job.cancel.is_set() or self._stopping.is_set():
             return
         job.state = "running"
         job.emit("state", {"state": "running"})
+        log_path = job.dir / "runner.log"
+        error = None
         try:
-            loaded = self.store.get(job.scenario_id)
-            command = f"spacexnet serve: POST /scenarios/{loaded.id}/sweeps {canonical_json(job.request)}"
-            # resume=True: parts left by an earlier run of this very sweep are continued, none are redone.
-            sweep(loaded.constellation, loaded.setup, self._options(loaded, job.request), job.dataset,
-                  overwrite=True, resume=True, progress=self._progress(job), command=command)
-        except _Interrupted:
-            if job.cancel.is_set():
-                self._cancelled(job)
-            else:
-                job.state = "queued"  # the server is stopping: the next start continues from the parts
-            return
-        except Problem as exc:
-            job.state, job.detail = "failed", exc.detail
-        except user_errors() as exc:
-            job.state, job.detail = "failed", " ".join(str(exc).split())
-        except Exception as exc:  # a bug: logged with its id, never shown as a traceback
-            error_id = secrets.token_hex(8)
-            log.error("error %s in sweep job %s", error_id, job.id, exc_info=exc)
-            job.state, job.detail = "failed", f"internal error {error_id}; it is in the server log"
+            with open(log_path, "ab") as stderr:
+                proc = subprocess.Popen([sys.executable, "-m", "spacexnet.service.jobrunner", str(job.dir)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+            job.proc = proc
+            if job.cancel.is_set() or self._stopping.is_set():  # asked while the process started
+                proc.terminate()
+            for line in proc.stdout:
+                message = json.loads(line)
+                if "steps_done" in message:
+                    self._progress(job, message["steps_done"], message["steps_total"])
+                error = message.get("error", error)
+            status = proc.wait()
+            proc.stdout.close()
+            proc.stdin.close()
+        except (OSError, ValueError) as exc:  # the runner could not start, or spoke nonsense
+            status, error = -1, None
+            log.error("sweep job %s: runner: %s", job.id, exc)
+        if job.cancel.is_set():
+            self._cancelled(job)
+        elif self._stopping.is_set():
+            job.state = "queued"  # the server is stopping: its next start continues from the parts
+        elif status == 0 and job.dataset.exists():
+            self._done(job)
         else:
-            if job.cancel.is_set():  # cancelled after its last step
-                self._cancelled(job)
-                return
-            import xarray as xr
+            if error is None:  # a bug, not the user's input: its traceback is in the runner's log
+                error_id = secrets.token_hex(8)
+                log.error("error %s in sweep job %s (exit status %s); see %s", error_id, job.id, status, log_path)
+                error = f"internal error {error_id}; it is in the server log"
+            job.state, job.detail = "failed", error
+            job.emit("state", {"state": "failed", "detail": job.detail})
 
-            with xr.open_dataset(job.dataset) as ds:
-                # The CLI's summary table, with names for JSON: "GB moved" -> "moved_gb", units last.
-                summary = [{_SUMMARY_NAMES.get(k, k.replace(" ", "_")): v for k, v in row.items()}
-                           for row in summary_rows(ds)]
-            job.state = "done"
-            job.emit("done", {"state": "done", "summary": summary, "dataset": f"/jobs/{job.id}/dataset"})
-            return
-        job.emit("state", {"state": "failed", "detail": job.detail})
+    def _progress(self, job: Job, done: int, total: int) -> None:
+        if job.run_started is None:
+            job.run_started, job.run_first_step = time.monotonic(), done
+        job.steps_done, job.steps_total = int(done), int(total)
+        job.emit("progress", {"steps_done": job.steps_done, "steps_total": job.steps_total, "eta_s": job.eta_s()})
+
+    def _done(self, job: Job) -> None:
+        import xarray as xr
+
+        from ..cli.sweep import summary_rows
+
+        with xr.open_dataset(job.dataset) as ds:
+            # The CLI's summary table, with names for JSON: "GB moved" -> "moved_gb", units last.
+            summary = [{_SUMMARY_NAMES.get(k, k.replace(" ", "_")): v for k, v in row.items()}
+                       for row in summary_rows(ds)]
+        job.state = "done"
+        job.emit("done", {"state": "done", "summary": summary, "dataset": f"/jobs/{job.id}/dataset"})
 
     # ------------------------------------------------------------------ cancelling, restarting, stopping
 
@@ -262,6 +253,8 @@ class JobManager:
             job.cancel.set()
             if job.state in ("running", "cancelling"):
                 job.state = "cancelling"
+                if job.proc is not None:
+                    job.proc.terminate()
                 return
         self._cancelled(job)
 
@@ -312,6 +305,9 @@ class JobManager:
     def stop(self) -> None:
         """Stop the running sweeps at their next step (their parts stay for the next start) and the workers."""
         self._stopping.set()
+        for job in self.all():
+            if job.proc is not None and job.proc.poll() is None:
+                job.proc.terminate()  # its parts stay: the next start continues it
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)

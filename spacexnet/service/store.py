@@ -77,6 +77,8 @@ class LoadedScenario:
     warnings: tuple = ()
     created_utc: str = ""
     norad_index: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Name that uploaded element text was read under (None: the document's own, ``constellation.tle``).
+    source: str | None = None
 
     def satellite(self, norad_id: int, what: str = "satellite") -> int:
         """Index of the satellite with catalogue number ``norad_id`` (400 problem if there is none)."""
@@ -202,7 +204,7 @@ def _loaded(doc: Scenario, sid: str, max_satellites: int, source=None) -> Loaded
     constellation, setup, warnings = build(doc, max_satellites, source)
     index = {int(n): i for i, n in enumerate(constellation.norad_id)}
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return LoadedScenario(sid, doc, constellation, setup, warnings, now, index)
+    return LoadedScenario(sid, doc, constellation, setup, warnings, now, index, source)
 
 
 class ScenarioStore:
