@@ -195,6 +195,20 @@ def test_sweep_started_from_the_page_finishes_and_its_file_downloads(page, serve
     assert console_errors(page) == []
 
 
+def test_now_follows_real_time(page):
+    from datetime import datetime, timezone
+
+    errors_before = len(hooks(page)["errors"])
+    page.find_element("id", "now").click()
+    wait_for(page, f"Math.abs({HOOKS}.clockMs - Date.now()) < 2000 && {HOOKS}.drawn === {HOOKS}.satellites", 120,
+             "the clock to follow real time with every satellite drawn")
+    shown = datetime.fromisoformat(page.find_element("id", "clock-time").get_attribute("datetime").replace("Z", "+00:00"))
+    assert abs((shown - datetime.now(timezone.utc)).total_seconds()) < 10
+    page.find_element("id", "play").click()  # back to the manual clock, paused
+    assert len(hooks(page)["errors"]) == errors_before
+    assert console_errors(page) == []
+
+
 def test_frame_time_on_the_full_real_snapshot(server):
     if not SNAPSHOT.exists():
         pytest.skip(f"{SNAPSHOT} is not present (the real Starlink snapshot is not shipped with the repository)")
