@@ -84,9 +84,18 @@ def _naive_complaint(value: datetime) -> str:
             f"or pass an ISO string such as '{value.strftime('%Y-%m-%dT%H:%M:%S')}Z'")
 
 
+# A date followed by a time of day (so that appending "Z" gives a valid ISO 8601 UTC time).
+_TIME_OF_DAY_RE = re.compile(r"[T ]\d{2}(:?\d{2}(:?\d{2}(\.\d+)?)?)?$")
 # An ISO time-of-day that ends in Z or a ±HH:MM / ±HHMM / ±HH offset.
 _OFFSET_RE = re.compile(r"^(?P<main>.*[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d+)?)?)?)"
                         r"\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
+def _zone_complaint(text: str) -> str:
+    # Like _naive_complaint for strings: show the user's own time with the zone added.
+    fixed = (text.replace(" ", "T") if _TIME_OF_DAY_RE.search(text) else f"{text}T00:00:00") + "Z"
+    return (f"time {text!r} has no time zone, so its UTC instant is unknown; "
+            f"write {fixed} for UTC, or add the offset of its zone (for example +01:00)")
 
 
 def _parse_iso(text: str) -> np.datetime64:
@@ -117,6 +126,9 @@ def _parse_iso(text: str) -> np.datetime64:
         raise TimeGridError(f"time {text!r} is not a time (NaT); expected e.g. '2026-01-01T00:00:00Z'")
     if value.astype("datetime64[D]") != day:
         raise TimeGridError(_range_complaint(f"time {text!r}"))
+    if not match:
+        # The same rule as for naive datetimes: a wall-clock reading without a zone is no instant.
+        raise TimeGridError(_zone_complaint(text))
     # Local time = UTC + offset, so UTC = local − offset.
     utc = value - np.timedelta64(offset_min, "m")
     if (offset_min > 0 and utc > value) or (offset_min < 0 and utc < value):
@@ -150,10 +162,11 @@ def to_datetime64_utc(times) -> np.ndarray:
     Parameters
     ----------
     times : str, datetime, numpy.datetime64 or array_like of them
-        ISO 8601 strings (``Z``, ``+00:00`` or no suffix mean UTC; another
+        ISO 8601 strings with a zone (``Z`` or ``+00:00`` mean UTC; another
         offset is converted to UTC), timezone-aware :class:`datetime.datetime`
         objects, or ``datetime64`` values (taken as UTC; numpy has no zones).
-        Naive datetimes are refused.
+        Naive datetimes and strings without a zone are refused: their instant
+        depends on a zone nobody named.
 
     Returns
     -------
@@ -163,7 +176,7 @@ def to_datetime64_utc(times) -> np.ndarray:
     Raises
     ------
     TimeGridError
-        For a naive datetime, an unparsable string or NaT.
+        For a naive datetime, a string without a zone, an unparsable string or NaT.
 
     Examples
     --------
@@ -209,7 +222,8 @@ def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:
     Parameters
     ----------
     start : str, datetime or numpy.datetime64
-        First instant, UTC (see :func:`to_datetime64_utc`; naive datetimes are refused).
+        First instant, UTC (see :func:`to_datetime64_utc`; naive datetimes and
+        strings without a zone are refused).
     duration_s : float
         Span of the grid, s (≥ 0; 0 gives the single instant ``start``).
     step_s : float
@@ -223,8 +237,8 @@ def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:
     Raises
     ------
     TimeGridError
-        For a naive datetime, an unparsable ISO string, a negative duration or
-        a non-positive step.
+        For a naive datetime or zoneless string, an unparsable ISO string, a
+        negative duration or a non-positive step.
 
     Examples
     --------

@@ -373,7 +373,7 @@ def _drop_duplicates(satrecs, locations, source, duplicates, skipped, error=TLEF
                        f"(kept the newest epoch, {locations[best[sat.satnum]]})")
     if dropped_count:
         warnings.warn(f"{source}: {dropped_count} older duplicate element sets dropped (kept the newest "
-                      "epoch of each catalogue number; listed in Constellation.skipped)", stacklevel=4)
+                      "epoch of each catalogue number; the dropped ones are listed as skipped)", stacklevel=4)
     return sorted(best.values())
 
 

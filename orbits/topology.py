@@ -202,8 +202,8 @@ def plus_grid(constellation, position_km, raan_deg_at_start=None) -> Topology:
     labelled = (plane >= 0) & (slot >= 0)
     if not labelled.any():
         raise OrbitsError(
-            "+Grid needs orbital planes and slots, and no satellite has them; run "
-            "orbits.find_shells on real element sets first, or use topology='nearest'")
+            "+Grid needs orbital planes and slots, and no satellite has them (no shell with planes "
+            "was found among these element sets); use topology='nearest'")
     notes = []
     if not labelled.all():
         notes.append(f"{int((~labelled).sum())} satellite(s) without plane/slot have no +Grid links")

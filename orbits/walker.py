@@ -37,7 +37,8 @@ from sgp4.api import WGS72, Satrec
 
 from .constants import DAY_MIN, EARTH_RADIUS_KM, MU_WGS72_KM3_S2
 from .constellation import Constellation, ShellInfo, recorded
-from .exceptions import ConstellationError
+from .exceptions import ConstellationError, TimeGridError
+from .timegrid import to_datetime64_utc
 
 __all__ = ["walker", "combine", "DEFAULT_EPOCH", "parse_epoch"]
 
@@ -75,37 +76,31 @@ def parse_epoch(epoch) -> datetime:
     ----------
     epoch : datetime, str, numpy.datetime64 or None
         ``None`` gives :data:`DEFAULT_EPOCH` (2026-01-01T00:00:00Z). A
-        ``datetime`` must be timezone-aware. An ISO 8601 string without an
-        offset (``"2026-01-01T12:00"``) is taken as UTC; with an offset it is
-        converted to UTC. A ``numpy.datetime64`` is taken as UTC (the
-        project's time convention).
+        ``datetime`` must be timezone-aware and an ISO 8601 string must carry
+        its zone (``Z`` or an offset, converted to UTC), the rule of
+        :func:`orbits.to_datetime64_utc`. A ``numpy.datetime64`` is taken as
+        UTC (the project's time convention).
 
     Raises
     ------
     ConstellationError
-        For a naive ``datetime`` or an unreadable string.
+        For a naive ``datetime``, a string without a zone or an unreadable string.
 
     Examples
     --------
-    >>> parse_epoch("2026-01-01T06:00").isoformat()
+    >>> parse_epoch("2026-01-01T06:00Z").isoformat()
     '2026-01-01T06:00:00+00:00'
     """
     if epoch is None:
         return DEFAULT_EPOCH
+    if isinstance(epoch, str):
+        try:
+            epoch = to_datetime64_utc(epoch)[()]
+        except TimeGridError as exc:
+            raise ConstellationError(f"epoch: {exc}") from None
     if isinstance(epoch, np.datetime64):
         us = epoch.astype("datetime64[us]").astype("int64")
         return datetime(1970, 1, 1, tzinfo=timezone.utc) + np.timedelta64(int(us), "us").item()
-    if isinstance(epoch, str):
-        text = epoch.strip()
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConstellationError(
-                f"epoch {epoch!r} is not an ISO 8601 date and time; "
-                "write it like '2026-01-01T00:00:00Z'") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
     if isinstance(epoch, datetime):
         if epoch.tzinfo is None or epoch.tzinfo.utcoffset(epoch) is None:
             raise ConstellationError(

@@ -9,7 +9,7 @@ imports ``orbits``, ``sgp4`` or ``numba``. The cost model is documented in
 
 from .baselines import random_layers_optimized_experts, random_layers_random_experts, ring_layers_random_experts
 from .bounds import lower_bound
-from .capacity import check_capacity, experts_per_satellite
+from .capacity import check_capacity, experts_per_satellite, satellites_needed
 from .coactivation import coactivation, trace_latency_ms
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .experts import assign_experts
@@ -48,6 +48,7 @@ __all__ = [
     "assign_experts",
     "check_capacity",
     "experts_per_satellite",
+    "satellites_needed",
     "space_xnet",
     "joint",
     "coactivation",

@@ -14,7 +14,7 @@ import numpy as np
 from ._validate import as_capacity
 from .exceptions import InfeasiblePlacementError, PlacementError
 
-__all__ = ["experts_per_satellite", "check_capacity"]
+__all__ = ["experts_per_satellite", "check_capacity", "satellites_needed"]
 
 
 def experts_per_satellite(mem_bytes, reserved_bytes, expert_bytes) -> int:
@@ -120,3 +120,40 @@ def check_capacity(subnet, n_experts: int, capacity=1, n_layers: int | None = No
         f" ({short.size} of {n_layers} subnets are short); fix: fewer layers per ring, a wider belt "
         "(belt_planes), more eligible satellites, or more memory per satellite (capacity)"
     )
+
+
+def satellites_needed(n_layers: int, n_experts: int, capacity: int = 1) -> int:
+    """Fewest eligible satellites on which the ring partition passes :func:`check_capacity`.
+
+    The ring partition gives each of the L subnets ``floor(n / L)`` or
+    ``ceil(n / L)`` satellites; a subnet of ``m`` satellites of uniform
+    capacity ``q`` fits when ``(m − 1) q ≥ E``. So ``n`` satellites hold the
+    model exactly when ``n ≥ L (1 + ⌈E / q⌉)``.
+
+    Parameters
+    ----------
+    n_layers : int
+        Layers of the ring (L), dense ones included: every layer has a subnet.
+    n_experts : int
+        Routed experts per layer (E).
+    capacity : int
+        Experts per satellite (q ≥ 1).
+
+    Returns
+    -------
+    int
+        ``L × (1 + ⌈E / q⌉)``.
+
+    Examples
+    --------
+    LLaMA-MoE-3.5B (32 layers of 16 experts), one expert per satellite:
+
+    >>> satellites_needed(32, 16)
+    544
+    >>> satellites_needed(32, 16, capacity=4)
+    160
+    """
+    for what, value, least in (("n_layers", n_layers, 1), ("n_experts", n_experts, 0), ("capacity", capacity, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise PlacementError(f"{what} must be a whole number ≥ {least}, got {value!r}")
+    return int(n_layers) * (1 + -(-int(n_experts) // int(capacity)))

@@ -21,17 +21,23 @@ Policies
     one) and keeps that placement; each step only evaluates it: one oracle
     call with the L gates. It never migrates voluntarily.
 ``recompute``
-    Places afresh with the strategy at every step as if moving weights were
-    free and instantaneous: the ideal over time. What would have moved
-    (experts and gates whose satellite changed since the previous step,
-    their bytes and transfer times) is recorded for information.
-    Guarantee: each step's placement *is* the strategy's placement for that
-    step. It is not a bound on every placement: the strategies are
-    optimal only within their own family (for ``space-xnet``: the ring
-    partition of that step's phases, gates among its candidates, sorted
-    experts), so a placement kept from an earlier step can beat it when it
-    lies outside that family; it cannot when it lies inside, e.g. when the
-    phases are fixed and only the links change (tested).
+    Places afresh with the strategy at every step, as if moving weights
+    were free and instantaneous, and serves the fresh placement ``R`` only
+    if its expected latency at this step is lower than that of keeping the
+    serving placement ``C`` (after forced moves; lower by more than a
+    relative 1e-9: ties keep ``C``). An adoption records what moves
+    (experts and gates whose satellite differs, their bytes and transfer
+    times). Guarantee, at every step: never above keeping the previous
+    placement, never above the strategy's fresh placement. The fresh
+    placement alone gives neither: the strategies are optimal only within
+    their own family (for ``space-xnet``: the ring partition of that
+    step's phases, gates among its candidates, sorted experts), and a
+    placement kept from an earlier step lies outside it once a satellite
+    crosses an arc boundary (every arc shifts) or an arc's new order
+    changes its gate candidates. Not guaranteed: an optimum over time
+    (each step is a greedy choice between two placements), nor never
+    above ``static``, which serves another placement (its first); that
+    holds when the phases are fixed and only the links change (tested).
 ``handover``
     Keeps the current placement and migrates only when the expected gain
     over a horizon outweighs the price of moving the weights (rule below).
@@ -40,8 +46,9 @@ Forced moves (all policies). A gate or expert on a satellite that is not
 usable (or outside the ``eligible`` mask) is moved at once, before any
 other decision, by :func:`placement.migration.repair`: the gate to the free
 member of its subnet that keeps the gate ring shortest, the experts, most
-probable first, to the cheapest free slots of their subnet. They count in
-``forced_migrations``; a failed satellite cannot send, so their transfer
+probable first, to the cheapest free slots of their subnet (when recompute
+adopts a fresh placement at that step, they go straight to their places in
+it instead). They count in ``forced_migrations``; a failed satellite cannot send, so their transfer
 time is the bytes over the ISL rate (path term left out) and the outage
 while the weights reload is *not* charged to the latency (the record shows
 the repaired placement). Nothing is ever recorded on an unusable satellite;
@@ -50,7 +57,7 @@ what finds no room is left unplaced (−1) and the step is flagged
 
 Handover rule
 -------------
-Let ``C`` be the serving placement after forced moves, ``R`` the recompute
+Let ``C`` be the serving placement after forced moves, ``R`` the fresh
 placement at this step (the strategy's, rows shared through a per-step
 memo of the oracle), ``H = ceil(horizon_s / step_s)`` steps (at least 1),
 ``T_X(h)`` the expected token latency of placement ``X`` at step ``t + h``
@@ -96,7 +103,8 @@ Two plans are scored from ``C`` and the better net gain ``G − K`` wins
 A unit in flight whose destination becomes unusable is cancelled. With
 ``migration_price = 0``, ``min_gain_ratio = 0`` and zero-byte weights
 (``τ = 0``), handover takes at every step the better of ``R`` and ``C``
-improved by single moves, so its latency is at most recompute's (tested).
+improved by single moves, so its latency is at most ``R``'s (tested);
+recompute weighs ``R`` against its own ``C``, so neither bounds the other.
 With ``migration_price = inf`` it makes forced moves only, like static.
 
 Oracle calls per step: static L sources (the gates); recompute and
@@ -140,7 +148,7 @@ POLICIES = ("static", "recompute", "handover")
 """Names accepted by :func:`make_policy`."""
 
 FLAG_PLACED = 1
-"""A placement by the strategy took effect this step (static's first, every recompute step, a handover adoption)."""
+"""A placement by the strategy took effect this step (the first placement, a recompute or handover adoption)."""
 FLAG_FORCED = 2
 """Gates or experts were moved off unusable satellites."""
 FLAG_INFEASIBLE = 4
@@ -200,7 +208,8 @@ class StepRecord:
         Migrations started but not landed at the end of the step.
     candidate_total_ms : float
         Expected token latency of the strategy's fresh placement at this
-        step (recompute, handover); NaN when not computed (static).
+        step (recompute, handover); NaN when not computed (static) or
+        when the strategy found no placement.
     oracle_sources : int
         Dijkstras this step asked of ``path_ms`` (lookahead oracles excluded).
     """
@@ -381,7 +390,7 @@ class Policy:
             One fresh dict per step, handed to every policy of that step
             (same ``path_ms``): a strategy placement made by one policy is
             reused by the next with the same strategy, options and inputs
-            (recompute and handover both re-place at every step). Its
+            (recompute and handover both place afresh at every step). Its
             entries may also come from :meth:`candidate`. A policy records
             the same whether it placed itself or found the entry. The
             policies also keep there what they compute alike: the rows
@@ -417,7 +426,7 @@ class Policy:
     def candidate(self, arg_lat_deg, path_ms, usable, probs) -> dict:
         """The strategy's placement for one step's inputs, as a memo entry for :meth:`step`.
 
-        What recompute places, and handover weighs, at a step with these
+        The fresh placement recompute and handover weigh at a step with these
         inputs; it does not depend on the policy's past, so it can be made
         ahead, elsewhere (a sweep makes it in its chunk tasks) and handed
         to ``step`` in ``memo["placements"]``. ``step`` uses an entry only
@@ -710,7 +719,22 @@ class StaticPolicy(Policy):
 
 
 class RecomputePolicy(Policy):
-    """Place afresh at every step; record what would have moved.
+    """Place afresh at every step; adopt the fresh placement only if it is faster than keeping the current one.
+
+    At each step, after the forced moves, the strategy's fresh placement
+    ``R`` replaces the serving placement ``C`` if its expected token
+    latency on this step's graph is lower by more than a relative 1e-9;
+    otherwise (ties, float noise, or ``R`` infeasible) ``C`` stays. Moving
+    weights counts as free and instantaneous; an adoption records the
+    experts and gates that change satellite (from where they served
+    before this step, forced if that satellite is down), their bytes and
+    transfer times.
+
+    Guarantee, at every step: the latency served is ``min(T(R), T(C))``,
+    never above keeping ``C`` and never above the fresh placement ``R``.
+    Not guaranteed: an optimum over time (each step is a greedy choice
+    between two placements), nor never above ``static``, which serves
+    another placement.
 
     Examples
     --------
@@ -721,7 +745,7 @@ class RecomputePolicy(Policy):
     >>> pol = make_policy("recompute", expert_bytes=1e9, isl_rate_bps=1e11, step_s=10.0)
     >>> r0 = pol.step(0, pos * 45.0, ring, probs=[[0.9, 0.1], [0.5, 0.5]])
     >>> r1 = pol.step(1, pos * 45.0 + 50.0, ring, probs=[[0.9, 0.1], [0.5, 0.5]])  # one satellite crosses 0°
-    >>> r1.bytes_moved == r1.experts_moved * 1e9, r1.total_ms == r1.candidate_total_ms
+    >>> r1.bytes_moved == r1.experts_moved * 1e9, r1.total_ms <= r1.candidate_total_ms
     (True, True)
     """
 
@@ -729,20 +753,35 @@ class RecomputePolicy(Policy):
 
     def _decide(self, ctx, lookahead):
         tally = _Tally()
+        if self._cur is None:
+            flags, pl = self._initial(ctx, tally)
+            return self._record(ctx, tally, flags, candidate_ms=None if pl is not None else math.nan)
+        before = self._cur
+        self._repair(ctx, tally)  # the forced moves: self._cur is now the placement kept
         try:
-            pl = self._place(ctx)
+            fresh = self._place(ctx)
         except InfeasiblePlacementError:
-            # Keep the last placement only as the reference for counting moves.
-            rec_cur, self._cur = self._cur, None
-            rec = self._record(ctx, tally, FLAG_INFEASIBLE)
-            self._cur = rec_cur
-            return rec
-        if self._cur is not None:
-            _, gate, expert, _ = self._cur
-            em, gm, times, n_forced = self._diff(ctx.oracle, gate, expert, pl.gate_sat, pl.expert_sat, ctx.allowed)
-            tally.add(em.sum(), gm.sum(), times, n_forced)
-        self._cur = (pl.subnet.copy(), pl.gate_sat.copy(), pl.expert_sat.copy(), pl.experts_confined)
-        return self._record(ctx, tally, FLAG_PLACED, candidate_ms=None)
+            return self._record(ctx, tally, 0)
+        fresh_ms = float(self._per_layer_ms(ctx, fresh.subnet, fresh.gate_sat, fresh.expert_sat).sum())
+        subnet, gate, expert, _ = self._cur
+        kept_ms = float(self._per_layer_ms(ctx, subnet, gate, expert).sum())  # inf if unplaced or unreachable
+        if not fresh_ms < kept_ms * (1.0 - _REL_TOL):
+            return self._record(ctx, tally, 0, candidate_ms=fresh_ms)
+        # Adopted: each part moves once, from where it served before this step (forced where that
+        # satellite is down), not to its repair slot and then on; the repair's tally is void.
+        tally = _Tally()
+        _, gate0, expert0, _ = before
+        em, gm, times, n_forced = self._diff(ctx.oracle, gate0, expert0, fresh.gate_sat, fresh.expert_sat,
+                                             ctx.allowed)
+        tally.add(em.sum(), gm.sum(), times, n_forced)
+        # Parts unplaced before (no room at an earlier step) are reloaded: forced, transfer only.
+        xr, gr = (expert0 < 0) & (fresh.expert_sat >= 0), (gate0 < 0) & (fresh.gate_sat >= 0)
+        if xr.any() or gr.any():
+            n_bytes = np.concatenate([np.full(int(xr.sum()), self.expert_bytes),
+                                      np.full(int(gr.sum()), self.gate_bytes)])
+            tally.add(xr.sum(), gr.sum(), migration_time_s(n_bytes, np.nan, self.isl_rate_bps), xr.sum() + gr.sum())
+        self._cur = (fresh.subnet.copy(), fresh.gate_sat.copy(), fresh.expert_sat.copy(), fresh.experts_confined)
+        return self._record(ctx, tally, FLAG_PLACED, candidate_ms=fresh_ms)
 
 
 class HandoverPolicy(Policy):
@@ -943,7 +982,7 @@ class HandoverPolicy(Policy):
                 trial = np.repeat(now[:, None, :], es.size, axis=1)  # (V, n_es, E)
                 trial[:, np.arange(es.size), es] = cost[:, s][:, None]
                 with np.errstate(invalid="ignore"):
-                    new_l = ctx.t_gate[l] + expected_max(trial, p)  # (V, n_es)
+                    new_l = ctx.t_gate[l] + expected_max(trial, p, method="independent")  # (V, n_es)
                 old_tot = layer_ms.sum(axis=1)[:, None]
                 # Summing the other layers afresh keeps inf − inf out of the totals.
                 new_tot = np.delete(layer_ms, l, axis=1).sum(axis=1)[:, None] + new_l
@@ -1021,7 +1060,7 @@ def make_policy(name, strategy="space-xnet", *, expert_bytes, gate_bytes=0.0, is
         One of :data:`POLICIES`: ``"static"``, ``"recompute"``, ``"handover"``.
     strategy : str
         Placement strategy of :data:`placement.STRATEGIES` used to place
-        (static), re-place (recompute) or propose (handover).
+        (static) or propose afresh at every step (recompute, handover).
     expert_bytes, gate_bytes : float
         Bytes of one routed expert's weights and of one gate (attention,
         router, KV cache).

@@ -19,10 +19,51 @@ import xarray as xr
 from . import __version__
 from .exceptions import OutputError
 
-__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "provenance_attrs", "command_line"]
+__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "check_target", "provenance_attrs", "command_line"]
 
 #: CF conventions version our datasets follow.
 CONVENTIONS = "CF-1.11"
+
+
+def check_target(path, overwrite: bool = False, flag: str | None = None) -> Path:
+    """Refuse an output path that cannot be written: it exists (without ``overwrite``) or its folder is missing.
+
+    Commands call it before any work (see ``spacexnet.cli._options.checks_outputs``)
+    and :func:`atomic_target` again at the moment of writing.
+
+    Parameters
+    ----------
+    path : str or path-like
+    overwrite : bool
+        An existing file may be replaced.
+    flag : str, optional
+        The command-line option that named the path, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputError
+
+    Examples
+    --------
+    >>> check_target("/no/such/folder/out.nc", flag="--out")
+    Traceback (most recent call last):
+    ...
+    spacexnet.exceptions.OutputError: /no/such/folder/out.nc (--out): directory /no/such/folder does not exist
+    """
+    path = Path(path)
+    named = f"{path} ({flag})" if flag else str(path)
+    if path.is_dir():
+        raise OutputError(f"{named}: is a directory; give a file name")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{named}: file exists; pass --overwrite to replace it")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise OutputError(f"{named}: directory {directory} does not exist")
+    return path
 
 
 @contextmanager
@@ -44,12 +85,8 @@ def atomic_target(path, overwrite: bool = False):
     >>> open(target).read()
     'done'
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: file exists; pass --overwrite to replace it")
+    path = check_target(path, overwrite)
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError(f"{path}: directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     os.close(fd)
     try:

@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatter
 
 from .exceptions import OutputError, SpaceXNetError
+from .io import check_target
 
 __all__ = [
     "plot_subnets_map",
@@ -110,11 +111,8 @@ def save_figure(fig: Figure, path, *, overwrite: bool = True, dpi: int = DPI) ->
     supported = fig.canvas.get_supported_filetypes()
     if fmt not in supported:
         raise OutputError(f"{path}: unknown image format {fmt!r}; use one of {', '.join(sorted(supported))}")
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: file exists; pass --overwrite (overwrite=True) to replace it")
+    check_target(path, overwrite)
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError(f"{path}: directory {directory} does not exist")
     # Not tempfile.mkstemp: its files are 0600, and the image should get the user's umask like any file.
     tmp = directory / f".{path.name}.{secrets.token_hex(6)}.part"
     try:

@@ -16,20 +16,20 @@ from scipy.sparse.csgraph import connected_components
 
 import latency
 import orbits
+from orbits.presets import DEFAULT_PRESET  # the built-in default: Starlink-like 72×22 shell, 550 km, 53°
 
 from .exceptions import SpaceXNetError
 
-__all__ = ["build_constellation", "DEFAULT_PRESET", "ModelSetup", "model_setup", "Snapshot", "snapshot"]
+__all__ = ["build_constellation", "select_shell", "DEFAULT_PRESET", "ModelSetup", "model_setup", "Snapshot", "snapshot"]
 
-#: The built-in default constellation: a Starlink-like 72×22 Walker-delta shell at 550 km, 53°.
-DEFAULT_PRESET = "starlink-shell1"
 
 
 def build_constellation(preset=None, walker=None, altitude_km=None, star=False, epoch=None,
-                        tle=None, omm=None, skip_invalid=False):
+                        tle=None, omm=None, skip_invalid=False, check_checksum=True, shell=None):
     """Build a constellation from exactly one of ``preset``, ``walker``, ``tle`` or ``omm``.
 
-    With none given, the default preset (Starlink shell 1) is used.
+    With none given, the default preset (Starlink shell 1) is used; with
+    ``shell``, only that shell is kept (see :func:`select_shell`).
 
     Examples
     --------
@@ -37,6 +37,8 @@ def build_constellation(preset=None, walker=None, altitude_km=None, star=False, 
     1584
     >>> len(build_constellation(walker="86.4:66/6/2", altitude_km=780, star=True))
     66
+    >>> len(build_constellation(preset="starlink-gen1", shell=2))
+    720
     """
     chosen = [name for name, value in (("--preset", preset), ("--walker", walker), ("--tle", tle),
                                        ("--omm", omm)) if value]
@@ -46,15 +48,41 @@ def build_constellation(preset=None, walker=None, altitude_km=None, star=False, 
         raise SpaceXNetError("--altitude-km and --star apply only with --walker")
     if epoch is not None and (tle or omm):
         raise SpaceXNetError("--epoch applies to presets and --walker; element sets carry their own epochs")
+    if not check_checksum and not tle:
+        raise SpaceXNetError("--no-checksum applies only with --tle (TLE lines carry checksums)")
     if tle:
-        return orbits.read_tle(tle, skip_invalid=skip_invalid)
-    if omm:
-        return orbits.read_omm(omm, skip_invalid=skip_invalid)
-    if walker:
+        constellation = orbits.read_tle(tle, skip_invalid=skip_invalid, check_checksum=check_checksum)
+    elif omm:
+        constellation = orbits.read_omm(omm, skip_invalid=skip_invalid)
+    elif walker:
         if altitude_km is None:
             raise SpaceXNetError("--walker needs --altitude-km (for example --altitude-km 550)")
-        return orbits.walker(walker, altitude_km=altitude_km, star=star, epoch=epoch)
-    return orbits.preset(preset or DEFAULT_PRESET, epoch=epoch)
+        constellation = orbits.walker(walker, altitude_km=altitude_km, star=star, epoch=epoch)
+    else:
+        constellation = orbits.preset(preset or DEFAULT_PRESET, epoch=epoch)
+    return select_shell(constellation, shell)
+
+
+def select_shell(constellation, shell=None):
+    """The satellites of shell ``shell`` of ``constellation`` (all of them for None).
+
+    Shell indices are those of ``constellation.shells`` (as ``spacexnet shells``
+    lists them); satellites keep their plane and slot labels.
+
+    Examples
+    --------
+    >>> c = build_constellation(preset="starlink-gen1")
+    >>> len(select_shell(c, 3)), len(select_shell(c))
+    (348, 4408)
+    """
+    if shell is None:
+        return constellation
+    n_shells = len(constellation.shells)
+    if isinstance(shell, bool) or not isinstance(shell, (int, np.integer)) or not 0 <= shell < n_shells:
+        listing = f"indices 0 to {n_shells - 1}" if n_shells else "no shell was found in it"
+        raise SpaceXNetError(f"--shell {shell!r}: {constellation.source} has {n_shells} shell(s) ({listing}); "
+                             "`spacexnet shells` lists them")
+    return constellation.subset(constellation.shell == shell)
 
 
 @dataclass(frozen=True)
@@ -196,8 +224,9 @@ def snapshot(constellation, time, setup: ModelSetup, topology: str = "plus-grid"
     Parameters
     ----------
     constellation : orbits.Constellation
-    time : str or numpy.datetime64
-        UTC instant.
+    time : str, aware datetime or numpy.datetime64
+        The instant: an ISO 8601 string with its zone (``"2026-01-01T00:00:00Z"``;
+        one without a zone is refused), or a ``datetime64`` taken as UTC.
     setup : ModelSetup
         Gives the link profile and the payload (the model's hidden state).
     topology : str

@@ -428,7 +428,7 @@ class _Carry:
 
 
 def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
-    """Expert ids ``(n_samples, layers, k_max)`` of tokens routed by a calibrated top-k router, −1 padded.
+    """Expert ids ``(n_samples, layers, k_max)`` of tokens routed by exactly-k routing, −1 padded.
 
     Which experts a token activates does not depend on where they sit, so the
     sweep draws these tokens once and replays them at every step and for
@@ -442,7 +442,7 @@ def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
     >>> ids.shape, sorted(ids[0, 0].tolist())[-1]
     ((3, 1, 2), 2)
     """
-    mask = latency.sample_active(probs, n_samples, rng=seed, method="gumbel-topk")
+    mask = latency.sample_active(probs, n_samples, rng=seed, method="exactly-k")
     k_max = max(int(mask.sum(axis=2).max()), 1)
     # Stable sort puts each token's active experts first, in id order.
     order = np.argsort(~mask, axis=2, kind="stable")[:, :, :k_max]
@@ -476,14 +476,14 @@ def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup
     ms = {"units": "ms"}
     data = {
         "token_latency_expected_ms": (("policy", "time"), stack(lambda r, m: m["expected"]),
-                                      {**ms, "long_name": "expected in-orbit token latency (independent activations)"}),
+                                      {**ms, "long_name": "expected in-orbit token latency (exactly-k routing)"}),
         "token_latency_p50_ms": (("policy", "time"), stack(lambda r, m: m["p50"]),
                                  {**ms, "long_name": "median token latency (top-k routing, Monte Carlo)"}),
         "token_latency_p99_ms": (("policy", "time"), stack(lambda r, m: m["p99"]),
                                  {**ms, "long_name": "99th-percentile token latency (top-k routing, Monte Carlo)"}),
         "layer_latency_expected_ms": (("policy", "time", "layer"),
                                       np.array([[measures[p][i]["layer"] for i in range(n_t)] for p in range(n_p)]),
-                                      {**ms, "long_name": "expected time of each layer"}),
+                                      {**ms, "long_name": "expected time of each layer (exactly-k routing)"}),
         "gate_sat": (("policy", "time", "layer"),
                      np.array([[r.gate_sat for r in records[p]] for p in range(n_p)], dtype=np.int32),
                      {"units": "1", "long_name": "satellite index of each layer's gate (-1: unplaced)"}),

@@ -75,12 +75,25 @@ def test_links_bad_station_file_is_one_line_with_file_and_line(tmp_path):
 @pytest.mark.parametrize("extra, code, message", [
     (["--topology", "ring"], 2, "'ring' is not one of"),
     (["--k", "0"], 2, "--k"),
-    (["--max-range-km", "-1"], 1, "max_range_km -1.0 must be a number in [0, inf]"),
-    (["--latitude-cutoff-deg", "95"], 1, "latitude_cutoff_deg 95.0 must be a number in [0, 90]"),
-    (["--min-elevation-deg", "91"], 1, "min_elevation_deg 91.0 must be a number in [-90, 90]"),
+    (["--max-range-km", "-1"], 2, "'--max-range-km': -1.0 is not in the range x>=0"),
+    (["--max-range-km", "nan"], 2, "'--max-range-km': nan is not a finite number ('inf' means no range limit)"),
+    (["--latitude-cutoff-deg", "95"], 2, "'--latitude-cutoff-deg': 95.0 is not in the range 0<=x<=90"),
+    (["--min-elevation-deg", "91"], 2, "'--min-elevation-deg': 91.0 is not in the range -90<=x<=90"),
+    (["--margin-km", "-7000"], 1, "--margin-km -7000.0 must be a number in"),
 ])
 def test_links_bad_options(tmp_path, extra, code, message):
     result = run(SMALL + extra + ["--out", str(tmp_path / "x.nc")])
     assert result.exit_code == code, result.output
     assert message in result.stderr
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_links_header_is_what_a_person_reads(tmp_path):
+    result = run(SMALL + ["--no-ground", "--out", str(tmp_path / "links.nc")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == ("66 satellites (walker 53:66/6/1 550 km delta), 11 steps of 60 s "
+                                             "from 2026-01-01 00:00:00 UTC to 2026-01-01 00:10:00 UTC")
+    assert "<Constellation" not in result.stderr and ".000000000" not in result.stderr
+    with xr.open_dataset(tmp_path / "links.nc") as ds:
+        up_at_start = int(ds["up"].isel(time=0).sum())
+    assert f"over 11 steps; {up_at_start} up at the first step" in result.stderr

@@ -73,7 +73,8 @@ def test_tle_file_and_its_epoch(runner, tmp_path):
     (["--tle", "MISSING.tle"], "MISSING.tle"),
     (["--tle", "BAD"], "bad.tle:2: line 1 too short"),
     ([*WALKER, "--start", "yesterday"], "yesterday"),
-    ([*WALKER, "--step-s", "0"], "step_s=0"),
+    ([*WALKER, "--start", "2026-01-01T00:10:00"], "no time zone, so its UTC instant is unknown; "
+                                                  "write 2026-01-01T00:10:00Z for UTC"),
 ])
 def test_bad_input_is_one_line_exit_1(runner, tmp_path, args, words):
     bad = tmp_path / "bad.tle"

@@ -160,7 +160,7 @@ def test_compute_times_shapes():
     assert t.head_ms > 0
 
 
-@pytest.mark.parametrize("module", ["specs", "compute", "activation", "routing", "expectation", "token"])
+@pytest.mark.parametrize("module", ["specs", "compute", "activation", "routing", "expectation", "exactly_k", "token"])
 def test_docstring_examples_run(module):
     # Every public function's example is part of the documentation; it must keep running.
     import doctest

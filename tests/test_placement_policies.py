@@ -122,22 +122,40 @@ def test_static_never_migrates_and_asks_only_for_its_gates(rotating):
         assert np.isnan(r.candidate_total_ms)
 
 
-def test_recompute_is_the_strategy_at_every_step_and_counts_what_moved(rotating):
+def test_recompute_serves_the_better_of_fresh_and_kept_and_counts_what_moved(rotating):
     sc, probs, recs = rotating
     prev = None
+    kept_steps = adopted_steps = 0
     for t, r in enumerate(recs["recompute"]):
         fresh = space_xnet(sc.phase(t), sc.oracle(t), probs, plane=sc.plane, gate_time_ms=T_GATE,
                            expert_time_ms=T_EXP)
-        np.testing.assert_array_equal(r.expert_sat, fresh.expert_sat)
-        np.testing.assert_array_equal(r.gate_sat, fresh.gate_sat)
-        np.testing.assert_array_equal(r.subnet, fresh.subnet)
-        assert r.flags == FLAG_PLACED and r.total_ms == r.candidate_total_ms
-        if prev is not None:
-            assert r.experts_moved == int((r.expert_sat != prev.expert_sat).sum())
-            assert r.gates_moved == int((r.gate_sat != prev.gate_sat).sum())
+        fresh_ms = evaluate(fresh, sc.oracle(t), probs, T_GATE, T_EXP).total_ms
+        assert r.candidate_total_ms == pytest.approx(fresh_ms, rel=1e-12)
+        if prev is None:
+            np.testing.assert_array_equal(r.expert_sat, fresh.expert_sat)
+            assert r.flags == FLAG_PLACED and r.migrations == 0
+        else:
+            kept = Placement(prev.subnet, prev.gate_sat, prev.expert_sat, "space-xnet")
+            kept_ms = evaluate(kept, sc.oracle(t), probs, T_GATE, T_EXP).total_ms
+            assert r.total_ms == pytest.approx(min(fresh_ms, kept_ms), rel=1e-12)
+            if r.flags & FLAG_PLACED:  # adopted: strictly faster at this step
+                adopted_steps += 1
+                assert fresh_ms < kept_ms
+                np.testing.assert_array_equal(r.expert_sat, fresh.expert_sat)
+                np.testing.assert_array_equal(r.gate_sat, fresh.gate_sat)
+                np.testing.assert_array_equal(r.subnet, fresh.subnet)
+                assert r.experts_moved == int((r.expert_sat != prev.expert_sat).sum())
+                assert r.gates_moved == int((r.gate_sat != prev.gate_sat).sum())
+            else:  # kept: the fresh placement is no faster
+                kept_steps += 1
+                assert fresh_ms >= kept_ms * (1 - 1e-9) and r.flags == 0 and r.migrations == 0
+                np.testing.assert_array_equal(r.expert_sat, prev.expert_sat)
+                np.testing.assert_array_equal(r.gate_sat, prev.gate_sat)
         prev = r
-    # The ring partition is cut at 0°: as satellites cross it, every arc shifts and experts follow.
-    assert sum(r.migrations for r in recs["recompute"]) > 10 * 48
+    # The ring partition is cut at 0°: as satellites cross it, every arc shifts, and the fresh
+    # placement of the shifted arcs is often slower than the one serving.
+    assert adopted_steps >= 5 and kept_steps >= 5
+    assert sum(r.migrations for r in recs["recompute"]) > 5 * 48
 
 
 def test_recompute_never_worse_than_static_when_only_the_links_change():
@@ -156,10 +174,10 @@ def test_handover_lies_between_static_and_recompute_and_moves_less(rotating):
     mean = {name: totals(r).mean() for name, r in recs.items()}
     assert mean["recompute"] < mean["handover"] < mean["static"]
     moved = {name: sum(x.migrations for x in r) for name, r in recs.items()}
-    assert 0 < moved["handover"] < moved["recompute"] / 2
+    assert 0 < moved["handover"] < moved["recompute"]
     assert all(r.forced_migrations == 0 for r in recs["handover"])
     # Both plans occur: single expert moves inside the current structure, and adoptions of
-    # the recompute placement (gates move too), which land as a whole one step later.
+    # the fresh placement (gates move too), which land as a whole one step later.
     hand = recs["handover"]
     singles = [t for t, r in enumerate(hand) if 0 < r.experts_moved <= 2 and r.gates_moved == 0]
     adopts = [t for t, r in enumerate(hand) if r.gates_moved > 0]
@@ -170,8 +188,9 @@ def test_handover_lies_between_static_and_recompute_and_moves_less(rotating):
             np.testing.assert_array_equal(hand[t + 1].subnet, hand[t].subnet)
             np.testing.assert_array_equal(hand[t + 1].gate_sat, hand[t].gate_sat)
             assert 0 < (hand[t + 1].expert_sat != hand[t].expert_sat).sum() <= hand[t].experts_moved
-    # Every handover step reports the candidate it weighed.
-    np.testing.assert_allclose([r.candidate_total_ms for r in recs["handover"]], totals(recs["recompute"]))
+    # Every handover step reports the candidate it weighed: the fresh placement recompute weighs too.
+    np.testing.assert_allclose([r.candidate_total_ms for r in recs["handover"]],
+                               [r.candidate_total_ms for r in recs["recompute"]])
 
 
 def test_migrations_start_then_land_after_their_transfer_time():
@@ -221,12 +240,12 @@ def test_handover_with_infinite_price_is_static_plus_forced_moves():
         assert b.forced_migrations == (2 if t == 5 else 0)
 
 
-def test_handover_with_free_moves_is_recompute_or_better(rotating):
+def test_handover_with_free_moves_is_the_fresh_placement_or_better(rotating):
     sc, probs, recs = rotating
     free = dict(COMMON, expert_bytes=0.0, gate_bytes=0.0, migration_price=0.0, min_gain_ratio=0.0)
     hand = run(make_policy("handover", plane=sc.plane, **free), sc, probs, range(48))
-    reco = totals(recs["recompute"])
-    assert (totals(hand) <= reco + 1e-9).all()
+    fresh = np.array([r.candidate_total_ms for r in recs["recompute"]])
+    assert (totals(hand) <= fresh + 1e-9).all()
     assert all(r.in_flight == 0 and r.migration_time_s == 0 for r in hand)
     # Where only links change, recompute is exact over every single-move improvement, so they agree.
     fixed = RotatingTorus(deg_per_step=0.0, seed=4, lat_cut=None, jitter=0.4)

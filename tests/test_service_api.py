@@ -134,6 +134,21 @@ def test_links_equal_isl_geometry(server, scenario, local):
     assert answer["rules"]["topology"] == "plus-grid" and answer["rules"]["margin_km"] == 80.0
 
 
+def test_ground_station_links_equal_orbits_ground_links(server, scenario, local):
+    state = local[2].state
+    answer = server.client.get(f"/scenarios/{scenario}/links", params={"time": WHEN, "ground": "true",
+                                                                         "min_elevation_deg": 30}).json()["ground"]
+    expected = orbits.ground_links(state, min_elevation_deg=30.0)
+    rows = answer["links"]
+    assert len(rows) == expected.sizes["pair"] > 0
+    assert [r["norad_id"] for r in rows] == expected["sat_norad_id"].values[expected["sat_index"].values].tolist()
+    assert [r["station"] for r in rows] == expected["station"].values[expected["station_index"].values].tolist()
+    for field in ("elevation_deg", "azimuth_deg", "range_km"):
+        assert [r[field] for r in rows] == expected[field].values.tolist(), field
+    assert min(r["elevation_deg"] for r in rows) >= 30.0 and answer["rules"]["min_elevation_deg"] == 30.0
+    assert sum(s["visible_count"] for s in answer["stations"]) == len(rows)
+
+
 def test_route_is_the_shortest_path_and_its_hops_add_up(server, scenario, local):
     constellation, _, snap = local
     a, b = int(constellation.norad_id[0]), int(constellation.norad_id[200])
@@ -228,6 +243,14 @@ def test_default_time_is_the_cli_default_and_offsets_are_converted(server, scena
     now = server.client.get(f"/scenarios/{scenario}/satellites", params={"time": "now"}).json()
     when = datetime.fromisoformat(now["time_utc"].replace("Z", "+00:00"))
     assert abs(when - datetime.now(timezone.utc)) < timedelta(hours=1)
+
+
+def test_a_time_far_from_the_element_sets_carries_a_warning(server, scenario):
+    near = server.client.get(f"/scenarios/{scenario}/links", params={"time": WHEN}).json()
+    far = server.client.get(f"/scenarios/{scenario}/links", params={"time": "2026-01-11T00:00:00Z"}).json()
+    assert "warnings" not in near
+    assert far["warnings"] == ["time is up to 10.0 days from the element-set epochs; SGP4 position errors grow "
+                               "with age, about a kilometre a day in LEO and more for manoeuvring satellites"]
 
 
 def test_the_same_question_again_is_answered_from_the_cache(server, scenario):

@@ -64,7 +64,9 @@ def test_element_text_in_the_document_is_named_by_the_document(tmp_path):
     ({"colour": 1}, [], "scenario.json: scenario: unknown field 'colour'"),
     ({"seed": 4}, ["--seed", "5"], "--seed is also set by --scenario"),
     (DOCUMENT, ["--walker", "53:66/6/1"], "--walker is also set by --scenario"),
-    ({"shell": 1}, [], "this command has no --shell, so the scenario's shell = 1 would be ignored"),
+    ({"margin_km": 70.0}, [], "no --margin-km, so the scenario's margin_km = 70.0 would be ignored"),
+    ({"constellation": {"preset": "starlink-gen1"}, "shell": 9}, [], "--shell 9: "),
+    ({"shell": 0}, ["--shell", "0"], "--shell is also set by --scenario"),
 ])
 def test_bad_or_conflicting_scenarios_are_one_line(tmp_path, document, extra, message):
     path = tmp_path / "scenario.json"

@@ -71,6 +71,8 @@ BAD_REQUESTS = [
     ("GET", f"{S}/latency", {"params": {"user": "91,0"}}, 400, "latitude in [-90, 90]"),
     ("GET", f"{S}/latency", {"params": {"user": "1,2,3"}}, 400, "is not LAT,LON"),
     ("GET", f"{S}/latency", {"params": {"user": "48.8,2.3", "strategy": "lower-bound"}}, 400, "not a placement"),
+    ("GET", f"{S}/links", {"params": {"ground": "true", "min_elevation_deg": 95}}, 400, "'min_elevation_deg'"),
+    ("GET", f"{S}/links", {"params": {"ground": "perhaps"}}, 400, "'ground' = 'perhaps'"),
     # unknown things
     ("GET", "/scenarios/0123456789abcdef/latency", {}, 404, "no scenario '0123456789abcdef'"),
     ("GET", "/scenarios/nope", {}, 404, "no scenario 'nope'"),
@@ -97,7 +99,7 @@ BAD_REQUESTS = [
     ("POST", "/scenarios", {"json": {"constellation": {"walker": "53:5000/50/1", "altitude_km": 550}}}, 422,
      "5,000 satellites is more than this service's limit of 2,000"),
     ("POST", "/scenarios", {"json": {"constellation": {"walker": "53:2/1/0", "altitude_km": 550}, "shell": 3}},
-     422, "shell 3: the constellation has 1 shell(s)"),
+     422, "has 1 shell(s) (indices 0 to 0)"),
     ("POST", "/scenarios", {"json": {"constellation": {"walker": "53:1584/72/one", "altitude_km": 550}}}, 422,
      "Walker spec '53:1584/72/one' is not of the form"),
     ("POST", "/scenarios", {"json": {"constellation": {"tle": TLE.replace(" 53.0000 ", " 53.000x ", 1)}}},

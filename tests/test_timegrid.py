@@ -45,11 +45,36 @@ def test_naive_datetime_refused_with_the_fix():
     assert "datetime(2026, 1, 1, 6, 30, 0, tzinfo=timezone.utc)" in str(info.value)
 
 
-@pytest.mark.parametrize("text", ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00+00:00",
-                                  "2026-01-01 00:00:00z", "2026-01-01", "2026-01-01T05:30:00+05:30",
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00",
+                                  "2026-01-01 00:00:00z", "2026-01-01T05:30:00+05:30",
                                   "2025-12-31T19:00:00-0500"])
 def test_iso_forms_are_utc(text):
     assert to_datetime64_utc(text) == np.datetime64("2026-01-01T00:00:00", "ns")
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("2026-01-01T00:10:00", "2026-01-01T00:10:00Z"),
+    ("2026-01-01 00:10", "2026-01-01T00:10Z"),
+    ("2026-01-01T00:00:00.123456789", "2026-01-01T00:00:00.123456789Z"),
+    ("2026-01-01", "2026-01-01T00:00:00Z"),
+])
+def test_string_without_zone_refused_with_the_fix(text, fixed):
+    # The rule of naive datetimes, for strings: no zone, no instant; the message shows the fix.
+    with pytest.raises(TimeGridError, match="no time zone") as info:
+        to_datetime64_utc(text)
+    assert f"write {fixed} for UTC" in str(info.value)
+    assert to_datetime64_utc(fixed) == np.datetime64(fixed[:-1].replace(" ", "T"), "ns")
+    with pytest.raises(TimeGridError, match="no time zone"):
+        time_grid(text, 60, 10)
+    with pytest.raises(TimeGridError, match="no time zone"):
+        to_datetime64_utc([fixed, text])
+
+
+def test_datetime64_is_utc_by_convention():
+    # numpy has no zones: datetime64 values are UTC instants, as documented, and stay accepted.
+    t = np.array(["2026-01-01T00:10:00"], dtype="datetime64[s]")
+    assert to_datetime64_utc(t)[0] == np.datetime64("2026-01-01T00:10:00", "ns")
+    assert to_datetime64_utc(np.datetime64("2026-01-01T00:10")) == to_datetime64_utc("2026-01-01T00:10Z")
 
 
 def test_aware_datetime_converted_and_nanoseconds_kept():
@@ -76,8 +101,8 @@ def test_grid_is_integer_nanoseconds_and_includes_a_whole_end():
     assert grid.dtype == np.dtype("datetime64[ns]") and grid.size == 864_001
     assert grid[-1] == np.datetime64("2026-01-02T00:00:00", "ns")
     assert np.all(np.diff(grid) == np.timedelta64(100_000_000, "ns"))
-    assert time_grid("2026-01-01", 59.9, 10).size == 6
-    assert time_grid("2026-01-01", 0, 10).size == 1
+    assert time_grid("2026-01-01T00:00Z", 59.9, 10).size == 6
+    assert time_grid("2026-01-01T00:00Z", 0, 10).size == 1
 
 
 def test_jd_split_matches_sgp4_jday_and_is_sub_microsecond():

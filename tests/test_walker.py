@@ -102,16 +102,19 @@ def test_walker_labels_names_and_catalogue_numbers():
 def test_walker_epoch_default_iso_and_aware():
     default = walker("53:4/2/0", 550)
     assert default.epochs[0] == np.datetime64("2026-01-01T00:00:00")
-    naive_iso = walker("53:4/2/0", 550, epoch="2026-03-01T12:00:00")
+    utc_iso = walker("53:4/2/0", 550, epoch="2026-03-01T12:00:00Z")
     offset_iso = walker("53:4/2/0", 550, epoch="2026-03-01T14:00:00+02:00")
     aware = walker("53:4/2/0", 550, epoch=datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
     npdt = walker("53:4/2/0", 550, epoch=np.datetime64("2026-03-01T12:00"))
-    for c in (naive_iso, offset_iso, aware, npdt):
+    for c in (utc_iso, offset_iso, aware, npdt):
         assert abs(c.epochs[0] - np.datetime64("2026-03-01T12:00:00")) < np.timedelta64(1, "ms")
     with pytest.raises(ConstellationError, match="naive datetime.*tzinfo=timezone.utc"):
         walker("53:4/2/0", 550, epoch=datetime(2026, 1, 1))
     with pytest.raises(ConstellationError, match="not an ISO 8601"):
         walker("53:4/2/0", 550, epoch="yesterday")
+    # A string without a zone is refused like a naive datetime, with the fix.
+    with pytest.raises(ConstellationError, match="no time zone.*write 2026-03-01T12:00:00Z for UTC"):
+        walker("53:4/2/0", 550, epoch="2026-03-01T12:00:00")
     # An aware non-UTC datetime is the same instant.
     tz = timezone(timedelta(hours=-5))
     other = walker("53:4/2/0", 550, epoch=datetime(2026, 3, 1, 7, tzinfo=tz))

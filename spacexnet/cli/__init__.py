@@ -12,6 +12,7 @@ import sys
 import click
 
 from ..exceptions import user_errors
+from ._messages import cli_wording, one_line_warnings
 
 __all__ = ["main"]
 
@@ -21,9 +22,11 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with one_line_warnings():
+                return super().invoke(ctx)
         except user_errors() as exc:
-            click.echo(f"spacexnet: error: {exc}", err=True)
+            command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+            click.echo(f"spacexnet: error: {cli_wording(exc, command)}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("spacexnet: interrupted", err=True)
@@ -38,9 +41,9 @@ def main():
 
 def _register() -> None:
     # One module per subcommand, each exposing ``command``.
-    from . import compare, links, place, plot, propagate, serve, sweep
+    from . import compare, links, place, plot, presets, propagate, serve, shells, sweep
 
-    for module in (sweep, compare, place, propagate, links, plot, serve):
+    for module in (sweep, compare, place, propagate, links, plot, shells, presets, serve):
         main.add_command(module.command)
 
 

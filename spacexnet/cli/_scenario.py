@@ -29,7 +29,7 @@ _FIELDS = {
     "hardware": "hardware", "link_profile": "link_profile", "activation": "activation", "seed": "seed",
     "context_tokens": "context_tokens", "experts_per_sat": "experts_per_sat", "belt_planes": "belt_planes",
     "topology": "topology", "margin_km": "margin_km", "max_range_km": "max_range_km",
-    "latitude_cutoff_deg": "latitude_cutoff_deg", "shell": "shell_index",
+    "latitude_cutoff_deg": "latitude_cutoff_deg", "shell": "shell",
 }
 _CONSTELLATION = ("preset", "walker", "altitude_km", "star", "epoch", "tle", "omm", "skip_invalid")
 # Options that matter only to commands with the group's first option: a command without a model
@@ -47,7 +47,7 @@ def _given(ctx, name: str) -> bool:
 
 
 def _flag(name: str) -> str:
-    return "--" + name.removesuffix("_index").replace("_", "-")
+    return "--" + name.replace("_", "-")
 
 
 def _settings(doc, folder: Path) -> dict:
@@ -107,7 +107,7 @@ def _apply(path: str, kw: dict, folder: Path) -> None:
             if value is None or value is False:
                 continue
             raise SpaceXNetError(f"{path}: this command has no {_flag(name)}, so the scenario's "
-                                 f"{name.removesuffix('_index')} = {value!r} would be ignored")
+                                 f"{name} = {value!r} would be ignored")
         if _given(ctx, name):
             raise SpaceXNetError(f"{_flag(name)} is also set by --scenario {path}; give one or the other")
         kw[name] = value

@@ -7,7 +7,9 @@ import io
 import json
 import math
 
-__all__ = ["render", "FORMATS"]
+import numpy as np
+
+__all__ = ["render", "FORMATS", "utc_text"]
 
 FORMATS = ("table", "json", "csv")
 
@@ -53,8 +55,26 @@ def render(rows: list[dict], fmt: str, columns=None, headers=None) -> str:
     titles = [headers.get(c, c) for c in columns]
     cells = [[_cell(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(t), *(len(row[i]) for row in cells)) if cells else len(t) for i, t in enumerate(titles)]
-    lines = ["  ".join(t.ljust(w) if i == 0 else t.rjust(w) for i, (t, w) in enumerate(zip(titles, widths)))]
+    # Words read left to right; numbers (also numbers given as text, "12–13") line up on the right.
+    left = [i == 0 or _is_words([r.get(c) for r in rows]) for i, c in enumerate(columns)]
+    lines = ["  ".join(t.ljust(w) if left[i] else t.rjust(w) for i, (t, w) in enumerate(zip(titles, widths)))]
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
-        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
-    return "\n".join(lines) + "\n"
+        lines.append("  ".join(v.ljust(w) if left[i] else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _is_words(values) -> bool:
+    return bool(values) and all(isinstance(v, str) for v in values) and any(
+        ch.isalpha() for v in values for ch in v)
+
+
+def utc_text(time) -> str:
+    """A UTC instant as a person reads it, to the second.
+
+    Examples
+    --------
+    >>> utc_text(np.datetime64("2026-01-01T00:19:50.000000000"))
+    '2026-01-01 00:19:50 UTC'
+    """
+    return np.datetime_as_string(np.datetime64(time, "s"), unit="s").replace("T", " ") + " UTC"

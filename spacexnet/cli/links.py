@@ -17,27 +17,31 @@ import click
 import numpy as np
 import xarray as xr
 
-from orbits.links import (
-    DEFAULT_MARGIN_KM,
-    DEFAULT_MAX_RANGE_KM,
-    DEFAULT_MIN_ELEVATION_DEG,
-    links_from_chunks,
-)
+from orbits.links import DEFAULT_MIN_ELEVATION_DEG, links_from_chunks
 from orbits.propagate import iter_propagate
 from orbits.topology import TOPOLOGIES
 
 from ..io import provenance_attrs, write_dataset
 from ._options import (
+    FiniteFloat,
+    checks_outputs,
     constellation_from_kwargs,
     constellation_options,
+    link_rule_options,
     output_options,
     quiet_option,
     time_options,
     times_from_kwargs,
 )
 from ._scenario import scenario_option
+from ._tables import utc_text
 
 __all__ = ["command"]
+
+
+def _header(constellation, times, step_s) -> str:
+    return (f"{len(constellation)} satellites ({constellation.source}), {len(times)} steps of {step_s:g} s "
+            f"from {utc_text(times[0])} to {utc_text(times[-1])}")
 
 
 def _summary(isl: xr.Dataset, gsl: xr.Dataset | None) -> list[str]:
@@ -48,7 +52,7 @@ def _summary(isl: xr.Dataset, gsl: xr.Dataset | None) -> list[str]:
     distance_km = isl["distance_km"].values
     lines.append(f"ISL ({isl.attrs['isl_topology']}): {isl.sizes['link']} candidate links "
                  f"({int((kind == 'intra').sum())} intra-plane, {int((kind == 'inter').sum())} inter-plane) "
-                 f"over {n_time} steps")
+                 f"over {n_time} steps; {int(up[0].sum())} up at the first step")
     for label in ("intra", "inter"):
         sel = kind == label
         if not sel.any():
@@ -80,21 +84,17 @@ def _summary(isl: xr.Dataset, gsl: xr.Dataset | None) -> list[str]:
               help="Candidate ISLs: +Grid from planes and slots, or each satellite's k nearest visible.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=4, show_default=True,
               help="Links proposed per satellite with --topology nearest.")
-@click.option("--margin-km", type=float, default=DEFAULT_MARGIN_KM, show_default=True,
-              help="Atmosphere margin a line of sight must clear above the Earth, km.")
-@click.option("--max-range-km", type=float, default=DEFAULT_MAX_RANGE_KM, show_default=True,
-              help="Terminal range, km ('inf' for none).")
-@click.option("--latitude-cutoff-deg", type=float, default=None,
-              help="Inter-plane links down while either end is above this |latitude|, degrees (default: off).")
+@link_rule_options
 @click.option("--stations", type=click.Path(dir_okay=False), default=None,
               help="Ground stations CSV (name,latitude_deg,longitude_deg[,altitude_m]); default: shipped set.")
-@click.option("--min-elevation-deg", type=float, default=DEFAULT_MIN_ELEVATION_DEG, show_default=True,
-              help="Minimum elevation of a ground-station link, degrees.")
+@click.option("--min-elevation-deg", type=FiniteFloat(min=-90, max=90), default=DEFAULT_MIN_ELEVATION_DEG,
+              show_default=True, help="Minimum elevation of a ground-station link, degrees.")
 @click.option("--no-ground", is_flag=True, default=False, help="Skip ground-station links.")
 @click.option("--chunk-steps", type=click.IntRange(min=1), default=None,
               help="Time steps propagated per chunk (default: about 250,000 satellite-steps).")
 @output_options
 @quiet_option
+@checks_outputs("out")
 def command(**kwargs):
     """Inter-satellite and ground-station links over time, written to NetCDF.
 
@@ -109,13 +109,14 @@ def command(**kwargs):
     step_s = kwargs["step_s"]
     times = times_from_kwargs(kwargs, constellation)
     if not quiet:
-        click.echo(f"{constellation!r}: {len(times)} steps of {step_s:g} s from {times[0]} UTC", err=True)
+        click.echo(_header(constellation, times, step_s), err=True)
 
     chunks = iter_propagate(constellation, times, kwargs.pop("chunk_steps"))
-    rules = dict(topology=kwargs.pop("topology"), k=kwargs.pop("k"), margin_km=kwargs.pop("margin_km"),
-                 max_range_km=kwargs.pop("max_range_km"), latitude_cutoff_deg=kwargs.pop("latitude_cutoff_deg"),
-                 stations=kwargs.pop("stations"), min_elevation_deg=kwargs.pop("min_elevation_deg"),
-                 ground=not kwargs.pop("no_ground"))
+    rules = dict(topology=kwargs.pop("topology"), k=kwargs.pop("k"),
+                 latitude_cutoff_deg=kwargs.pop("latitude_cutoff_deg"), stations=kwargs.pop("stations"),
+                 min_elevation_deg=kwargs.pop("min_elevation_deg"), ground=not kwargs.pop("no_ground"))
+    # Unset link rules keep the library's defaults (named in --help).
+    rules.update({name: kwargs.pop(name) for name in ("margin_km", "max_range_km") if kwargs[name] is not None})
     with click.progressbar(length=len(times), label="links", file=click.get_text_stream("stderr"),
                            hidden=quiet) as bar:
         isl, gsl = links_from_chunks(constellation, chunks, on_chunk=bar.update, **rules)

@@ -21,7 +21,15 @@ import placement
 from ..compare import place
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
-from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
+from ._options import (
+    checks_outputs,
+    constellation_from_kwargs,
+    constellation_options,
+    model_options,
+    placement_options,
+    quiet_option,
+    start_option,
+)
 from ._scenario import scenario_option
 from ._tables import render
 
@@ -31,7 +39,7 @@ __all__ = ["command"]
 @click.command("place")
 @scenario_option
 @constellation_options
-@click.option("--start", default=None, metavar="ISO", help="Instant of the placement, UTC (default: newest epoch).")
+@start_option("Instant of the placement")
 @model_options
 @click.option("--strategy", type=click.Choice([n for n in placement.STRATEGIES if n != "lower-bound"]),
               default="space-xnet", show_default=True, help="Placement strategy.")
@@ -40,6 +48,7 @@ __all__ = ["command"]
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the output to this file.")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace --out if it exists.")
 @quiet_option
+@checks_outputs("out")
 def command(**kw):
     """One placement of the model at one instant: gates and experts per layer."""
     quiet = kw.pop("quiet")

@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from orbits.propagate import PropagationWarning, propagate
 
-from ..exceptions import OutputError
 from ..io import provenance_attrs, write_dataset
 from ._options import (
+    checks_outputs,
     constellation_from_kwargs,
     constellation_options,
     output_options,
@@ -75,6 +75,7 @@ def _summary(ds, constellation, step_s) -> list[str]:
               help="Time steps propagated per chunk (default: about 250,000 satellite-steps).")
 @output_options
 @quiet_option
+@checks_outputs("out")
 def command(**kwargs):
     """SGP4 positions (TEME, ITRS, geodetic) of every satellite over time, written to NetCDF.
 
@@ -84,9 +85,6 @@ def command(**kwargs):
     quiet = kwargs.pop("quiet")
     out = Path(kwargs.pop("out"))
     overwrite = kwargs.pop("overwrite")
-    if out.exists() and not overwrite:
-        # Fail before the work, not after it.
-        raise OutputError(f"{out}: file exists; pass --overwrite to replace it")
     constellation = constellation_from_kwargs(kwargs, quiet=quiet)
     step_s = kwargs["step_s"]
     times = times_from_kwargs(kwargs, constellation)

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from ..exceptions import SpaceXNetError
+from ._options import FiniteFloat
 
 __all__ = ["command"]
 
@@ -34,13 +35,13 @@ __all__ = ["command"]
               help="Computations (propagation, placement, latency) and sweep jobs run at once, off the event loop.")
 @click.option("--api-key", default=None, metavar="KEY",
               help="Key required on every endpoint but /health (default: $SPACEXNET_API_KEY).")
-@click.option("--max-body-mb", type=click.FloatRange(min=0.001, max=1024), default=16.0, show_default=True,
+@click.option("--max-body-mb", type=FiniteFloat(min=0.001, max=1024), default=16.0, show_default=True,
               help="Largest request body, MiB (larger: 413).")
 @click.option("--max-satellites", type=click.IntRange(min=1), default=12_000, show_default=True,
               help="Most satellites in one scenario.")
 @click.option("--max-scenarios", type=click.IntRange(min=1), default=16, show_default=True,
               help="Most scenarios held at once, the default one included.")
-@click.option("--cache-mb", type=click.FloatRange(min=0), default=512.0, show_default=True,
+@click.option("--cache-mb", type=FiniteFloat(min=0), default=512.0, show_default=True,
               help="Bound of the cache of geometry and answers, MiB.")
 @click.option("--max-queued-jobs", type=click.IntRange(min=0), default=8, show_default=True,
               help="Most sweep jobs waiting for a worker (one more: 429).")

@@ -20,7 +20,17 @@ from tqdm import tqdm
 from ..exceptions import SpaceXNetError
 from ..scenario import model_setup
 from ..sweep import POLICIES, SweepOptions, sweep
-from ._options import constellation_from_kwargs, constellation_options, model_options, placement_options, quiet_option
+from ._options import (
+    FiniteFloat,
+    checks_outputs,
+    constellation_from_kwargs,
+    constellation_options,
+    link_rule_options,
+    model_options,
+    placement_options,
+    quiet_option,
+    time_options,
+)
 from ._scenario import scenario_option
 from ._tables import render
 
@@ -40,13 +50,7 @@ def _policies(ctx, param, value):
 @click.command("sweep")
 @scenario_option
 @constellation_options
-@click.option("--shell", "shell_index", type=click.IntRange(min=0), default=None,
-              help="Use only this shell of the constellation (index as listed on stderr).")
-@click.option("--start", default=None, metavar="ISO", help="Start, UTC ISO 8601 (default: newest epoch).")
-@click.option("--duration-s", type=click.FloatRange(min=0), default=None,
-              help="Time span, s (default: one orbital period).")
-@click.option("--step-s", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-              help="Time step, s.")
+@time_options
 @model_options
 @click.option("--policy", "policies", default=",".join(POLICIES), show_default=True, callback=_policies,
               help="Comma-separated policies: static, recompute, handover.")
@@ -54,16 +58,12 @@ def _policies(ctx, param, value):
               type=click.Choice(["space-xnet", "joint", "random", "ring-random", "random-optimized"]),
               help="Placement strategy the policies use.")
 @placement_options
-@click.option("--margin-km", type=float, default=None,
-              help="Atmosphere margin an ISL's line of sight must clear, km (default 80).")
-@click.option("--max-range-km", type=float, default=None, help="Laser terminal range, km (default 5,016).")
-@click.option("--latitude-cutoff-deg", type=float, default=None,
-              help="Inter-plane ISLs are down while either end is above this |latitude| (default: off).")
-@click.option("--horizon-s", type=click.FloatRange(min=0), default=600.0, show_default=True,
+@link_rule_options
+@click.option("--horizon-s", type=FiniteFloat(min=0), default=600.0, show_default=True,
               help="Handover: horizon over which a migration must pay off, s.")
-@click.option("--migration-price", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--migration-price", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Handover: decode seconds charged per second of ISL transfer.")
-@click.option("--min-gain", "min_gain_ratio", type=click.FloatRange(min=0), default=0.01, show_default=True,
+@click.option("--min-gain", "min_gain_ratio", type=FiniteFloat(min=0), default=0.01, show_default=True,
               help="Handover: least relative gain of a voluntary move (hysteresis).")
 @click.option("--samples", "n_samples", type=click.IntRange(min=2), default=2000, show_default=True,
               help="Monte Carlo tokens per step and policy (p50/p99).")
@@ -80,13 +80,14 @@ def _policies(ctx, param, value):
               help="CSV of link outages: norad_id_a,norad_id_b,start,end.")
 @click.option("--check-step", is_flag=True, default=False,
               help="Print the time-step error budget (this step against one 10x finer) and exit.")
-@click.option("--max-tle-age-days", type=click.FloatRange(min=0), default=3.0, show_default=True,
+@click.option("--max-tle-age-days", type=FiniteFloat(min=0), default=3.0, show_default=True,
               help="Warn when the sweep runs this far from its element-set epochs (SGP4 error grows with age).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output NetCDF file (required).")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace the output file if it exists.")
 @click.option("--resume", is_flag=True, default=False,
               help="Continue an interrupted sweep with the same options from its finished chunks.")
 @quiet_option
+@checks_outputs("out")
 def command(**kw):
     """Place the model, follow the constellation over time, and write every step's token latency.
 
@@ -97,18 +98,8 @@ def command(**kw):
     if kw["out"] is None and not kw["check_step"]:
         raise click.UsageError("Missing option '--out' (the NetCDF file to write).")
     out = Path(kw["out"]) if kw["out"] else None
-    if out is not None and out.exists() and not kw["overwrite"] and not kw["check_step"]:
-        raise SpaceXNetError(f"{out}: file exists; pass --overwrite to replace it")
     constellation = constellation_from_kwargs(kw, quiet=quiet)
     log = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    if kw["shell_index"] is not None:
-        if kw["shell_index"] >= len(constellation.shells):
-            raise SpaceXNetError(f"--shell {kw['shell_index']}: the constellation has {len(constellation.shells)} "
-                                 "shell(s) (indices from 0)")
-        constellation = constellation.subset(constellation.shell == kw["shell_index"])
-    elif len(constellation.shells) > 1 and not quiet:
-        for i, shell in enumerate(constellation.shells):
-            log(f"  shell {i}: {shell.label()} ({int((constellation.shell == i).sum())} satellites)")
     setup = model_setup(kw["model"], kw["model_file"], kw["hardware"], kw["link_profile"], kw["activation"],
                         kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
     link_rules = {name: kw[name] for name in ("margin_km", "max_range_km", "latitude_cutoff_deg")
@@ -166,8 +157,8 @@ def _warn_tle_age(constellation, options, max_age_days):
 
     start = options.start if options.start is not None else constellation.reference_epoch
     duration = options.duration_s if options.duration_s is not None else orbits.orbital_period_s(constellation)
-    ends = orbits.to_datetime64_utc(np.array([start])).astype("datetime64[ns]")
-    ends = np.concatenate([ends, ends + np.timedelta64(int(duration * 1e9), "ns")])
+    # First and last instant, checked as the sweep's grid is (a span past what datetime64[ns] holds is refused).
+    ends = orbits.time_grid(start, duration, duration if duration > 0 else 1.0)
     age = element_set_age_days(constellation, ends)
     if age > max_age_days:
         click.echo(f"spacexnet: warning: the sweep runs up to {age:.1f} days from its element-set epochs "

@@ -293,9 +293,14 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return await engine.answer(loaded, t, "satellites", (), views.satellites)
 
     @app.get("/scenarios/{sid}/links", summary="Inter-satellite links: ends, kind, length and up flag.")
-    async def get_links(sid: str, time: str | None = TimeQuery):
+    async def get_links(sid: str, time: str | None = TimeQuery,
+                        ground: bool = Query(False, description="Also the shipped ground stations' links."),
+                        min_elevation_deg: float = Query(25.0, ge=0, le=90,
+                                                         description="Least elevation of a ground link.")):
         loaded = store.get(sid)
-        return await engine.answer(loaded, views.parse_time(time, loaded), "links", (), views.links)
+        elevation = min_elevation_deg if ground else None
+        return await engine.answer(loaded, views.parse_time(time, loaded), "links", (elevation,),
+                                   lambda s, snap: views.links(s, snap, elevation))
 
     @app.get("/scenarios/{sid}/route", summary="Shortest path between two satellites (NORAD ids).")
     async def get_route(sid: str, from_: int = Query(..., alias="from", description="NORAD id of the source."),

@@ -36,7 +36,7 @@ import orbits
 
 from ..exceptions import user_errors
 from ..io import atomic_write_text
-from ..scenario import ModelSetup, build_constellation, model_setup
+from ..scenario import ModelSetup, build_constellation, model_setup, select_shell
 from .config import ServiceConfig
 from .problems import Problem
 from .schema import (
@@ -174,10 +174,7 @@ def build(doc: Scenario, max_satellites: int, source: str | None = None) -> tupl
             warnings.append(f"skipped {len(constellation.skipped)} invalid record(s); first: "
                             f"{constellation.skipped[0]}")
         if doc.shell is not None:
-            if doc.shell >= len(constellation.shells):
-                raise Problem(422, "invalid-scenario", f"shell {doc.shell}: the constellation has "
-                                                       f"{len(constellation.shells)} shell(s) (indices from 0)")
-            constellation = constellation.subset(constellation.shell == doc.shell)
+            constellation = select_shell(constellation, doc.shell)
         elif len(constellation.shells) > 1:
             warnings.append(f"{len(constellation.shells)} shells, all used; choose one with \"shell\": "
                             + "; ".join(f"{i}: {s.label()} ({int((constellation.shell == i).sum())} satellites)"

@@ -30,6 +30,7 @@ import latency
 import orbits
 import placement
 
+from ..accuracy import element_set_age_days
 from ..compare import DEFAULT_STRATEGIES, compare, place
 from ..exceptions import user_errors
 from ..scenario import snapshot
@@ -128,8 +129,18 @@ def presets() -> dict:
     }
 
 
+#: Element-set age beyond which an answer carries a warning, days (the CLI's --max-tle-age-days default).
+MAX_ELEMENT_AGE_DAYS = 3.0
+
+
 def _head(loaded, snap) -> dict:
-    return {"scenario": loaded.id, "time_utc": time_text(snap.time)}
+    head = {"scenario": loaded.id, "time_utc": time_text(snap.time)}
+    age_days = element_set_age_days(loaded.constellation, np.array([snap.time]))
+    if age_days > MAX_ELEMENT_AGE_DAYS:
+        head["warnings"] = [f"time is up to {age_days:.1f} days from the element-set epochs; SGP4 position "
+                            "errors grow with age, about a kilometre a day in LEO and more for manoeuvring "
+                            "satellites"]
+    return head
 
 
 def _satellite_ref(constellation, index: int) -> dict:
@@ -167,12 +178,16 @@ def satellites_geojson(loaded, snap) -> dict:
         lon, lat = _clean(row["longitude_deg"]), _clean(row["latitude_deg"])
         geometry = None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
         features.append({"type": "Feature", "id": row["norad_id"], "geometry": geometry, "properties": row})
-    return {"type": "FeatureCollection", "scenario": answer["scenario"], "time_utc": answer["time_utc"],
-            "features": features}
+    head = {k: v for k, v in answer.items() if k not in ("count", "satellites")}
+    return {"type": "FeatureCollection", **head, "features": features}
 
 
-def links(loaded, snap) -> dict:
-    """Every candidate inter-satellite link: end points, kind, length and up flag, with the rules used."""
+def links(loaded, snap, ground_min_elevation_deg: float | None = None) -> dict:
+    """Every candidate inter-satellite link: end points, kind, length and up flag, with the rules used.
+
+    With ``ground_min_elevation_deg``, also the shipped ground stations'
+    visible satellites (:func:`orbits.ground_links`, as ``spacexnet links``).
+    """
     ds = snap.links
     distance = ds["distance_km"].values[0]
     up = ds["up"].values[0]
@@ -180,7 +195,29 @@ def links(loaded, snap) -> dict:
     rows = [{"norad_id_a": int(a[i]), "norad_id_b": int(b[i]), "kind": str(kind[i]), "distance_km": distance[i],
              "up": bool(up[i])} for i in range(distance.size)]
     rules = {k.removeprefix("isl_"): v for k, v in ds.attrs.items()}
-    return {**_head(loaded, snap), "rules": rules, "count": len(rows), "up_count": int(up.sum()), "links": rows}
+    answer = {**_head(loaded, snap), "rules": rules, "count": len(rows), "up_count": int(up.sum()), "links": rows}
+    if ground_min_elevation_deg is not None:
+        answer["ground"] = _ground(snap, ground_min_elevation_deg)
+    return answer
+
+
+def _ground(snap, min_elevation_deg: float) -> dict:
+    gsl = orbits.ground_links(snap.state, min_elevation_deg=min_elevation_deg)
+    station = gsl["station"].values
+    norad = gsl["sat_norad_id"].values
+    s, k = gsl["station_index"].values, gsl["sat_index"].values
+    elevation, azimuth, range_km = (gsl[v].values for v in ("elevation_deg", "azimuth_deg", "range_km"))
+    return {
+        "rules": {k.removeprefix("gsl_"): v for k, v in gsl.attrs.items()},
+        "stations": [{"name": str(n), "latitude_deg": lat, "longitude_deg": lon, "altitude_m": alt,
+                      "visible_count": int(count)}
+                     for n, lat, lon, alt, count in zip(station, gsl["station_latitude_deg"].values,
+                                                        gsl["station_longitude_deg"].values,
+                                                        gsl["station_altitude_m"].values,
+                                                        gsl["visible_count"].values[0])],
+        "links": [{"station": str(station[s[i]]), "norad_id": int(norad[k[i]]), "elevation_deg": elevation[i],
+                   "azimuth_deg": azimuth[i], "range_km": range_km[i]} for i in range(s.size)],
+    }
 
 
 def _hop_km(graph, u: int, v: int) -> float:
