@@ -12,7 +12,7 @@ key (when one is set) and the body size before any route runs.
 Examples
 --------
 >>> app = create_app(ServiceConfig())
->>> sorted(r.path for r in app.routes if r.path.startswith("/scenarios/{sid}/"))[:3]
+>>> sorted(r.path for r in app.routes if getattr(r, "path", "").startswith("/scenarios/{sid}/"))[:3]
 ['/scenarios/{sid}/compare', '/scenarios/{sid}/latency', '/scenarios/{sid}/links']
 """
 
@@ -40,7 +40,7 @@ from .jobs import FINISHED, JobManager
 from .problems import MEDIA_TYPE, Problem, install
 from .schema import Scenario, SweepRequest, validation_detail
 from .store import ScenarioStore, document_with_elements, parse_document
-from . import views
+from . import page, views
 
 __all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
 
@@ -408,6 +408,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         jobs.cancel(job_id)
         return Response(status_code=204)
 
+    app.include_router(page.router)
     return app
 
 
