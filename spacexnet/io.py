@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +22,7 @@ import xarray as xr
 from . import __version__
 from .exceptions import OutputError
 
-__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "check_target", "provenance_attrs", "command_line"]
+__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "interrupts_deferred", "check_target", "provenance_attrs", "command_line"]
 
 #: CF conventions version our datasets follow.
 CONVENTIONS = "CF-1.11"
@@ -106,6 +108,37 @@ def atomic_target(path, overwrite: bool = False):
         if isinstance(exc, OSError):
             raise OutputError(f"{path}: could not write ({exc.strerror or exc})") from exc
         raise
+
+
+@contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back until the block ends, then raise it.
+
+    A ``KeyboardInterrupt`` raised inside a NetCDF write can leave the
+    writer's (non-reentrant) lock held, and the clean-up that follows then
+    waits on that lock for ever. Writes of a part or of the final file are
+    short, so they finish first and the interrupt is raised right after.
+    Outside the main thread (where no signal handler can be set) the block
+    runs unchanged.
+
+    Examples
+    --------
+    >>> with interrupts_deferred():
+    ...     total = sum(range(10))
+    >>> total
+    45
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def command_line(python_call: str | None = None) -> str:
@@ -260,7 +293,7 @@ def write_dataset(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
         if var.dtype.kind == "M":
             encoding[name] = {"units": "seconds since 1970-01-01T00:00:00Z", "calendar": "standard",
                               "dtype": "float64"}
-    with atomic_target(path, overwrite) as tmp:
+    with atomic_target(path, overwrite) as tmp, interrupts_deferred():
         ds.to_netcdf(tmp, encoding=encoding)
     return Path(path)
 

@@ -76,7 +76,7 @@ import placement
 from placement.policies import FLAG_MEANINGS, POLICIES
 
 from .exceptions import OutputError, SpaceXNetError
-from .io import atomic_target, command_line, provenance_attrs
+from .io import atomic_target, interrupts_deferred, command_line, provenance_attrs
 from .scenario import ModelSetup, largest_component
 
 __all__ = ["SweepOptions", "SweepWarning", "SweepInterrupted", "sweep", "check_fits", "geometry_chunk",
@@ -512,13 +512,15 @@ class _PartStore:
         return k
 
     def save(self, k: int, ds: xr.Dataset, carry) -> None:
-        tmp = self.part(k).with_suffix(".tmp")
-        ds.to_netcdf(tmp, encoding=_encoding(ds))
-        os.replace(tmp, self.part(k))
-        tmp = self.state(k).with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.state(k))
+        # Ctrl-C waits for the part and its state to be written (see io.interrupts_deferred).
+        with interrupts_deferred():
+            tmp = self.part(k).with_suffix(".tmp")
+            ds.to_netcdf(tmp, encoding=_encoding(ds))
+            os.replace(tmp, self.part(k))
+            tmp = self.state(k).with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.state(k))
 
     def load_state(self, k: int):
         with open(self.state(k), "rb") as fh:
@@ -656,9 +658,10 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
     template.attrs.update(attrs)
     # The sweep checked at its start that it may write ``target``.
     with atomic_target(target, overwrite=True) as tmp:
-        template.to_netcdf(tmp, unlimited_dims=["time"], encoding={k: {"_FillValue": None}
-                                                                   for k, v in template.variables.items()
-                                                                   if v.dtype.kind == "f"})
+        with interrupts_deferred():
+            template.to_netcdf(tmp, unlimited_dims=["time"],
+                               encoding={k: {"_FillValue": None} for k, v in template.variables.items()
+                                         if v.dtype.kind == "f"})
         with netCDF4.Dataset(tmp, "a") as dst:
             dst.set_auto_maskandscale(False)
             offset = template.sizes["time"]
