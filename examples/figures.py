@@ -77,7 +77,7 @@ def ratio_figure(path: Path) -> None:
     axes[0].set_ylim(0, 1.3 * top)  # headroom for the skew labels
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=6, fontsize=8, frameon=False)
-    fig.suptitle("Strategy ÷ space-xnet (expected token latency; > 1 slower, < 1 faster)")
+    fig.suptitle("Strategy ÷ space-xnet (expected token latency, exactly-k routing; > 1 slower, < 1 faster)")
     fig.savefig(path, dpi=110)
 
 

@@ -29,6 +29,8 @@ def main(argv=None):
     parser.add_argument("dataset", nargs="?")
     parser.add_argument("--png", default="slowest_layer.png")
     args = parser.parse_args(argv)
+    if args.dataset is not None and not Path(args.dataset).is_file():
+        raise SystemExit(f"open_dataset.py: {args.dataset}: no such file")
     with tempfile.TemporaryDirectory() as tmp:
         path = args.dataset
         if path is None:

@@ -1,7 +1,8 @@
 """What-if on real Starlink element sets: the Space-XNet ring over one real 53° shell.
 
 Reads a CelesTrak-style 3LE snapshot, finds its shells and planes, keeps the
-53.2° / ~540 km shell (72 planes), and sweeps the static and handover
+53.2° / ~540 km shell (72 planes in a full snapshot, 4 in the excerpt shipped
+in tests/data/), and sweeps the static and handover
 policies over it. Real shells are irregular (planes with gaps, satellites
 drifting between slots), so the partition has to follow the motion: the
 script prints how many satellites the recompute policy moves to another
@@ -9,9 +10,11 @@ subnet over the sweep.
 
 Usage::
 
-    python examples/real_starlink_whatif.py [TLE_FILE] [--minutes M] [--step-s S]
+    python examples/real_starlink_whatif.py [TLE_FILE] [--minutes M] [--step-s S] [--experts-per-sat N]
 
-TLE_FILE defaults to ../shared/data/starlink_tle_snapshot.txt beside this repository.
+TLE_FILE defaults to the 97-satellite excerpt in tests/data/ (see
+``real_data.py``: where fresh element sets come from). A shell too small for
+one expert per satellite gets the fewest experts per satellite that fit.
 """
 
 from __future__ import annotations
@@ -20,36 +23,35 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
-from spacexnet.scenario import build_constellation, model_setup
+import latency
+from real_data import EXCERPT, fitting_experts_per_sat, pick_shell, read_constellation, run
+from spacexnet.scenario import model_setup
 from spacexnet.sweep import SweepOptions, sweep
 
-DEFAULT_TLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "starlink_tle_snapshot.txt"
-
-
-def pick_shell(constellation, inclination_deg=53.2, altitude_km=540.0):
-    """Index of the shell closest to the given inclination and altitude."""
-    scores = [abs(s.inclination_deg - inclination_deg) * 10 + abs(s.altitude_km - altitude_km)
-              for s in constellation.shells]
-    return int(np.argmin(scores))
+MODEL = "llama-moe-3.5b"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tle", nargs="?", default=str(DEFAULT_TLE))
+    parser.add_argument("tle", nargs="?", default=str(EXCERPT), help="3LE/2LE file (default: the excerpt)")
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--step-s", type=float, default=60.0)
+    parser.add_argument("--experts-per-sat", type=int, default=None,
+                        help="experts one satellite hosts (default: the fewest that fit the shell)")
     args = parser.parse_args(argv)
 
-    constellation = build_constellation(tle=args.tle)
+    constellation = read_constellation(args.tle)
     index = pick_shell(constellation)
     shell = constellation.shells[index]
     subset = constellation.subset(constellation.shell == index)
-    print(f"{len(constellation)} satellites in {args.tle}; using shell {index}: {shell.label()}, "
+    print(f"{len(constellation)} satellites in {Path(args.tle).name}; using shell {index}: {shell.label()}, "
           f"{len(subset)} satellites, {int((subset.plane >= 0).sum())} in planes")
-    setup = model_setup("llama-moe-3.5b")
+    spec = latency.load_model(MODEL)
+    per_sat = args.experts_per_sat or fitting_experts_per_sat(len(subset), spec.n_layers, spec.n_routed_experts)
+    print(f"{MODEL}, {per_sat} expert(s) per satellite")
+    setup = model_setup(MODEL, experts_per_sat=per_sat)
     options = SweepOptions(policies=("static", "recompute", "handover"), duration_s=args.minutes * 60,
                            step_s=args.step_s, n_samples=500)
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,4 +71,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -2,10 +2,10 @@
 
 SGP4 errors grow with the time from an element set's epoch, and real
 satellites manoeuvre, decay or drift between slots. This script takes one
-real Starlink shell (53.2° / ~540 km, 72 planes), keeps the shell structure
-found at the snapshot's epoch, and runs the Space-XNet placement and the
-latency model at the newest epoch plus 0, 1, 3 and 7 days. For each age it
-prints:
+real Starlink shell (53.2° / ~540 km: 72 planes in a full snapshot, 4 in the
+excerpt shipped in tests/data/), keeps the shell structure found at the
+snapshot's epoch, and runs the Space-XNet placement and the latency model at
+the newest epoch plus 0, 1, 3 and 7 days. For each age it prints:
 
 - usable satellites (valid SGP4 state, in the largest connected part);
 - ISLs up;
@@ -15,36 +15,45 @@ prints:
 
 Usage::
 
-    python examples/tle_age.py [TLE_FILE] [--days 0,1,3,7]
+    python examples/tle_age.py [TLE_FILE] [--days 0,1,3,7] [--experts-per-sat N]
+
+TLE_FILE defaults to the 97-satellite excerpt in tests/data/ (see
+``real_data.py``: where fresh element sets come from). A shell too small for
+one expert per satellite gets the fewest experts per satellite that fit, and
+the first line says how many.
 """
 
 from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 import latency
+from real_data import EXCERPT, fitting_experts_per_sat, pick_shell, read_constellation, run
 from spacexnet.compare import compare
-from spacexnet.scenario import build_constellation, model_setup, snapshot
+from spacexnet.scenario import model_setup, snapshot
 
-DEFAULT_TLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "starlink_tle_snapshot.txt"
+MODEL = "llama-moe-3.5b"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tle", nargs="?", default=str(DEFAULT_TLE))
+    parser.add_argument("tle", nargs="?", default=str(EXCERPT), help="3LE/2LE file (default: the excerpt)")
     parser.add_argument("--days", default="0,1,3,7")
+    parser.add_argument("--experts-per-sat", type=int, default=None,
+                        help="experts one satellite hosts (default: the fewest that fit the shell)")
     args = parser.parse_args(argv)
-    constellation = build_constellation(tle=args.tle)
-    scores = [abs(s.inclination_deg - 53.2) * 10 + abs(s.altitude_km - 540) for s in constellation.shells]
-    index = int(np.argmin(scores))
+    constellation = read_constellation(args.tle)
+    index = pick_shell(constellation)
     shell = constellation.subset(constellation.shell == index)
-    setup = model_setup("llama-moe-3.5b")
+    spec = latency.load_model(MODEL)
+    per_sat = args.experts_per_sat or fitting_experts_per_sat(len(shell), spec.n_layers, spec.n_routed_experts)
+    setup = model_setup(MODEL, experts_per_sat=per_sat)
     epoch = shell.reference_epoch
-    print(f"{len(shell)} satellites of shell {constellation.shells[index].label()}, newest epoch {epoch}")
+    print(f"{len(shell)} satellites of shell {constellation.shells[index].label()}, newest epoch {epoch}; "
+          f"{MODEL}, {per_sat} expert(s) per satellite")
     print(f"{'days':>5s} {'usable':>7s} {'ISLs up':>8s} {'expected ms':>12s} {'p99 ms':>8s} {'day-0 placement ms':>19s}")
     first = None
     for days in (float(d) for d in args.days.split(",")):
@@ -65,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -34,6 +34,7 @@ from .compute import (
     head_time_ms,
     roofline_ms,
 )
+from .exactly_k import exactly_k_inclusion, exactly_k_weights
 from .exceptions import ActivationError, LatencyError, NoRouteError, SpecError
 from .expectation import critical_probabilities, expected_max
 from .routing import PathBreakdown, RoutingGraph, SearchMemory
@@ -73,7 +74,7 @@ __all__ = [
     # activation profiles
     "activation_profile", "cap_probabilities", "check_profile", "load_counts", "probabilities_from_counts",
     "load_trace", "counts_from_trace", "coactivation_from_trace", "plackett_luce_inclusion", "topk_logits",
-    "sample_active",
+    "sample_active", "exactly_k_weights", "exactly_k_inclusion",
     # compute
     "roofline_ms", "expert_time_ms", "gate_time_ms", "head_time_ms", "ComputeTimes", "compute_times",
     "DEFAULT_CONTEXT_TOKENS",

@@ -8,7 +8,7 @@ experts), and each entry is at most 1.
 Sources of profiles:
 
 * generators with a seed: ``uniform``, ``zipf:s`` and ``dirichlet:alpha``
-  (LLaMA-MoE's per-expert statistics are not public, MODELS.md §3, so the
+  (LLaMA-MoE's per-expert statistics are not public, docs/models.md §2, so the
   skew is synthesised and swept as a parameter);
 * measured per-expert selection counts from a CSV or NetCDF file;
 * router traces (token × layer × k expert ids), which also give co-activation.
@@ -20,8 +20,11 @@ water-fills instead: it finds the scale λ with ``sum(min(1, λ w)) = k``,
 so capped experts are always selected and the rest stay proportional to
 their weights.
 
-Sampling top-k sets with these marginals. Gumbel top-k with logits
-``log w`` draws k experts without replacement with probability
+Sampling top-k sets with these marginals. The default law is the
+conditional-Bernoulli one of :mod:`latency.exactly_k` (``P(S) ∝ prod w``,
+|S| = k), whose expected maximum :func:`latency.expected_max` gives
+exactly. A second law, kept for comparison, is Gumbel top-k: with logits
+``log w`` it draws k experts without replacement with probability
 proportional to w (Plackett-Luce; Kool et al., ICML 2019, "Stochastic beams
 and where to find them"): a softmax router with Gumbel noise. Its inclusion
 probabilities are *not* proportional to w, so :func:`topk_logits` calibrates
@@ -40,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .exactly_k import FORCED_ABOVE, exactly_k_weights, sample_exactly_k
 from .exceptions import ActivationError
 from .specs import ModelSpec, load_model
 
@@ -570,7 +574,7 @@ def topk_logits(probs, tol: float = 1e-6, max_iter: int = 2000) -> np.ndarray:
     if np.any(np.abs(sums - ks) > 1e-6 * np.maximum(1, ks)):
         row = int(np.argmax(np.abs(sums - ks)))
         raise ActivationError(f"row {row} sums to {sums[row]:.6g}; top-k probabilities sum to an integer k")
-    forced = p >= 1.0 - 1e-12
+    forced = p >= FORCED_ABOVE
     zero = p <= 0.0
     logits = np.where(forced, np.inf, np.where(zero, -np.inf, 0.0))
     free_k = ks - forced.sum(axis=1)
@@ -610,7 +614,7 @@ def topk_logits(probs, tol: float = 1e-6, max_iter: int = 2000) -> np.ndarray:
     return logits
 
 
-def sample_active(probs, n_samples: int, rng=None, method: str = "gumbel-topk", logits=None) -> np.ndarray:
+def sample_active(probs, n_samples: int, rng=None, method: str = "exactly-k", logits=None) -> np.ndarray:
     """Boolean activation masks ``(n_samples, layers, experts)`` drawn from a profile.
 
     Parameters
@@ -621,11 +625,14 @@ def sample_active(probs, n_samples: int, rng=None, method: str = "gumbel-topk", 
         Number of tokens.
     rng : numpy.random.Generator or int, optional
         Random source or seed.
-    method : {"gumbel-topk", "independent"}
+    method : {"exactly-k", "gumbel-topk", "independent"}
+        ``"exactly-k"``: exactly k experts per layer under the
+        conditional-Bernoulli law calibrated to ``probs`` (the law of
+        :func:`latency.expected_max` and :func:`latency.token_latency`);
         ``"gumbel-topk"``: exactly k experts per layer, a Gumbel-perturbed
-        softmax router calibrated to ``probs``; ``"independent"``: each
-        expert active with its probability, independently (the law of the
-        closed-form expectation).
+        softmax router calibrated to ``probs`` (Plackett-Luce);
+        ``"independent"``: each expert active with its probability,
+        independently (the paper's approximation).
     logits : array_like, optional
         Precomputed :func:`topk_logits` of ``probs``.
 
@@ -641,8 +648,11 @@ def sample_active(probs, n_samples: int, rng=None, method: str = "gumbel-topk", 
     rng = np.random.default_rng(rng)
     if method == "independent":
         return rng.random((n_samples,) + p.shape) < p
+    if method == "exactly-k":
+        weights, ks = exactly_k_weights(check_profile(p, what="probabilities"))
+        return sample_exactly_k(weights, ks, n_samples, rng)
     if method != "gumbel-topk":
-        raise ActivationError(f"method {method!r} must be 'gumbel-topk' or 'independent'")
+        raise ActivationError(f"method {method!r} must be 'exactly-k', 'gumbel-topk' or 'independent'")
     if logits is None:
         logits = topk_logits(p)
     logits = np.asarray(logits, dtype=np.float64)

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: Default context length for the KV-cache read, tokens: mid-way through LLaMA-MoE's
-#: 4096-token window (max_position_embeddings 4096, MODELS.md §2). Pass your own.
+#: 4096-token window (max_position_embeddings 4096, docs/models.md §1). Pass your own.
 DEFAULT_CONTEXT_TOKENS = 2048
 
 _PARTS = ("total", "dispatch", "local")

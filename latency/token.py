@@ -14,15 +14,21 @@ shared experts ("local"), straight to ``g_{l+1}``. So
     token = sum over layers of layer_l + head.
 
 For shortest paths, path(g_l → s) + path(s → g_{l+1}) ≥ path(g_l → g_{l+1}),
-so the first term only matters for dense layers, shared experts and the rare
-draw of the independent model with no active expert. An expert on its gate
-costs compute only (a path from a satellite to itself is 0).
+so the first term only matters for dense layers and shared experts (and,
+in the paper's independent approximation, for the draws with no active
+expert). An expert on its gate costs compute only (a path from a satellite
+to itself is 0).
 
-Expectation. :func:`token_latency` treats experts as active independently
-with their inclusion probabilities, which makes ``E[layer]`` exact in closed
-form (:func:`latency.expectation.expected_max`). Real routers pick exactly
-k, which couples the experts; :func:`sample_token_latency` samples that law
-(calibrated Gumbel top-k, or a router trace) for p50/p95/p99 and shows the gap.
+Expectation. :func:`token_latency` gives ``E[token]`` exactly under
+exactly-k routing: each MoE layer activates exactly k experts, under the
+conditional-Bernoulli law with the profile's inclusion probabilities
+(:mod:`latency.exactly_k`, :func:`latency.expectation.expected_max`). It
+also reports the paper's approximation, experts active independently
+(``expected_independent_ms``), which is never above it.
+:func:`sample_token_latency` draws tokens from the same exactly-k law (or
+a Gumbel top-k router, the independent law, a router trace) for
+p50/p95/p99; its mean agrees with ``expected_ms`` within the Monte Carlo
+error.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ import numpy as np
 
 from .activation import _check_trace, topk_logits
 from .compute import ComputeTimes
+from .exactly_k import exactly_k_weights, sample_exactly_k
 from .exceptions import ActivationError, SpecError
-from .expectation import _by_decreasing_cost
+from .expectation import _by_decreasing_cost, _by_decreasing_cost_exactly_k
 from .routing import RoutingGraph
 
 __all__ = [
@@ -128,14 +135,15 @@ class GroundLatency:
 
 @dataclass(frozen=True)
 class TokenLatency:
-    """Expected latency of one token (independent-activation model).
+    """Expected latency of one token under exactly-k routing (and the paper's independent approximation).
 
     Attributes
     ----------
     expected_ms : float
-        In-orbit time of one token: sum of the layers plus the LM head, ms.
+        In-orbit time of one token: sum of the layers plus the LM head, ms;
+        exactly k active experts per MoE layer.
     layer_ms : numpy.ndarray, shape (L,)
-        Expected time of each layer, ms.
+        Expected time of each layer, ms (exactly-k).
     head_ms : float
         LM head, ms.
     breakdown : Breakdown
@@ -149,6 +157,10 @@ class TokenLatency:
     samples : TokenSamples or None
         The replayed router trace (``token_latency(..., trace=...)``), from
         the same shortest paths; None without a trace or when unreachable.
+    expected_independent_ms : float
+        The paper's approximation of ``expected_ms``: every expert active on
+        its own with its probability, so that a layer may have no active
+        expert. Never above ``expected_ms`` (see :mod:`latency.expectation`).
     """
 
     expected_ms: float
@@ -159,6 +171,7 @@ class TokenLatency:
     unreachable_layers: tuple = ()
     ground: GroundLatency | None = None
     samples: TokenSamples | None = None
+    expected_independent_ms: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -178,7 +191,7 @@ class TokenSamples:
     reachable : bool
         False if any sampled token needed a missing path.
     method : str
-        ``"gumbel-topk"``, ``"independent"`` or ``"trace"``.
+        ``"exactly-k"``, ``"gumbel-topk"``, ``"independent"`` or ``"trace"``.
     ground : GroundLatency or None
         Delivery to the ground user (the same for every token).
     """
@@ -326,7 +339,7 @@ def _ring(graph, gates, expert_sats, probs, times) -> _Ring:
 
 def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: ComputeTimes,
                   user: GroundUser | None = None, trace=None) -> TokenLatency:
-    """Expected latency of one token, exact for independently active experts.
+    """Expected latency of one token, exact under exactly-k routing.
 
     Parameters
     ----------
@@ -338,7 +351,8 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
         Satellite of each routed expert of each layer.
     probs : array_like, shape (L, E)
         Activation probability of each expert (a row of zeros: a dense layer;
-        see :meth:`latency.ModelSpec.layer_probs`).
+        see :meth:`latency.ModelSpec.layer_probs`); each row sums to its
+        layer's k.
     times : ComputeTimes
         Compute times (:func:`latency.compute_times` for a model on hardware).
     user : GroundUser, optional
@@ -355,6 +369,9 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
     Returns
     -------
     TokenLatency
+        ``expected_ms``, ``layer_ms`` and ``breakdown`` under exactly-k
+        routing; ``expected_independent_ms`` under the paper's independent
+        activations.
 
     Examples
     --------
@@ -370,10 +387,13 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
     (5.0, [2.5, 2.5])
     """
     ring = _ring(graph, gates, expert_sats, probs, times)
+    weights, ks = _cached_weights(ring.prob)
     # expected_max and critical_probabilities from one sort (the same sums, term by term).
-    cost, weight, order = _by_decreasing_cost(ring.cost, ring.prob)
-    with np.errstate(invalid="ignore"):  # 0 · inf for never-active experts on unreachable satellites
+    cost, weight, order = _by_decreasing_cost_exactly_k(ring.cost, weights, ks)
+    cost_ind, weight_ind, _ = _by_decreasing_cost(ring.cost, ring.prob)
+    with np.errstate(invalid="ignore"):  # 0 · inf for never-critical experts on unreachable satellites
         layer = ring.dispatch + np.where(weight > 0, cost * weight, 0.0).sum(axis=-1)
+        layer_ind = ring.dispatch + np.where(weight_ind > 0, cost_ind * weight_ind, 0.0).sum(axis=-1)
         critical = np.empty(weight.size)
         critical[order] = weight
         critical = critical.reshape(weight.shape)
@@ -390,25 +410,36 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
     if trace is not None and not unreachable:
         samples = _samples_from_ring(ring, trace, 2, None, ground)
     return TokenLatency(expected, layer, ring.head_ms, Breakdown(**sums), not unreachable, unreachable, ground,
-                        samples)
+                        samples, float(layer_ind.sum() + ring.head_ms))
 
 
 # --------------------------------------------------------------------------- Monte Carlo
 
 _LOGIT_CACHE: dict = {}
+_WEIGHT_CACHE: dict = {}
+
+
+def _cached(cache, fn, probs):
+    """``fn(probs)``, kept for the next call with the same probabilities (a sweep asks at every step)."""
+    key = (probs.shape, probs.tobytes())
+    if key not in cache:
+        if len(cache) > 32:
+            cache.clear()
+        cache[key] = fn(probs)
+    return cache[key]
 
 
 def _cached_logits(probs):
-    key = (probs.shape, hash(probs.tobytes()))
-    if key not in _LOGIT_CACHE:
-        if len(_LOGIT_CACHE) > 32:
-            _LOGIT_CACHE.clear()
-        _LOGIT_CACHE[key] = topk_logits(probs)
-    return _LOGIT_CACHE[key]
+    return _cached(_LOGIT_CACHE, topk_logits, probs)
+
+
+def _cached_weights(probs):
+    """Exactly-k weights and k of ``(L, E+1)`` ring probabilities (the direct path, item E, is always in)."""
+    return _cached(_WEIGHT_CACHE, exactly_k_weights, probs)
 
 
 def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: ComputeTimes, *,
-                         n_samples: int = 100_000, seed=0, method="gumbel-topk",
+                         n_samples: int = 100_000, seed=0, method="exactly-k",
                          user: GroundUser | None = None) -> TokenSamples:
     """Monte Carlo token latencies: mean with standard error, p50, p95, p99.
 
@@ -420,12 +451,14 @@ def sample_token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: 
         Tokens to sample (ignored for a trace, which is replayed token by token).
     seed : int or numpy.random.Generator
         Random source.
-    method : {"gumbel-topk", "independent"} or array_like
-        ``"gumbel-topk"``: exactly k experts per layer (k = row sum of
-        ``probs``), drawn by a Gumbel-perturbed router calibrated so that each
-        expert's inclusion probability equals ``probs``;
-        ``"independent"``: each expert active on its own (the law that
-        :func:`token_latency` computes exactly); an int array
+    method : {"exactly-k", "gumbel-topk", "independent"} or array_like
+        ``"exactly-k"``: exactly k experts per layer (k = row sum of
+        ``probs``) under the conditional-Bernoulli law whose mean
+        :func:`token_latency` computes exactly (``expected_ms``);
+        ``"gumbel-topk"``: exactly k experts drawn by a Gumbel-perturbed
+        router (Plackett-Luce), another law with the same inclusion
+        probabilities; ``"independent"``: each expert active on its own
+        (the paper's approximation, ``expected_independent_ms``); an int array
         ``(tokens, layers, slots)`` of expert ids: a router trace, replayed
         (-1 marks an empty slot; ``layers`` is L or the number of rows of
         ``probs`` with a non-zero sum, i.e. the MoE layers), or the same
@@ -545,14 +578,19 @@ def _samples_from_ring(ring, method, n_samples, rng, ground) -> TokenSamples:
 
     replay = None
     if isinstance(method, str):
-        if method not in ("gumbel-topk", "independent"):
-            raise ActivationError(f"method {method!r} must be 'gumbel-topk', 'independent' or a trace array")
+        if method not in ("exactly-k", "gumbel-topk", "independent"):
+            raise ActivationError(f"method {method!r} must be 'exactly-k', 'gumbel-topk', 'independent' "
+                                  "or a trace array")
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
             raise ActivationError(f"n_samples = {n_samples!r} must be an integer >= 2")
         total = int(n_samples)
         name = method
         logits = _cached_logits(p) if method == "gumbel-topk" else None
         ks = np.round(p.sum(axis=1)).astype(int)
+        if method == "exactly-k":
+            # The law of token_latency's expectation: the ring's weights without the direct path.
+            weights, ring_k = _cached_weights(ring.prob)
+            weights, ks = weights[:, :n_experts], ring_k - 1
     else:
         # A TraceReplay is replayed again and again: worth finding its distinct rows once. A
         # bare array is checked and replayed once, slot by slot.
@@ -586,6 +624,8 @@ def _samples_from_ring(ring, method, n_samples, rng, ground) -> TokenSamples:
         else:
             if name == "independent":
                 active = rng.random((size, n_layers, n_experts)) < p
+            elif name == "exactly-k":
+                active = sample_exactly_k(weights, ks, size, rng)
             else:
                 keys = logits[None] + rng.gumbel(size=(size, n_layers, n_experts))
                 active = np.zeros(keys.shape, dtype=bool)

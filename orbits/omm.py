@@ -24,6 +24,7 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from xml.parsers import expat
 from pathlib import Path
 
 from sgp4 import omm as sgp4_omm
@@ -201,7 +202,36 @@ def _local(tag):
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+class _Prolog(Exception):
+    """Raised from expat handlers to stop the prolog scan of :func:`_refuse_dtd`."""
+
+
+def _refuse_dtd(text, source):
+    # OMM XML needs no DTD, and a DTD's entities can expand without bound (the "billion laughs")
+    # or name files: refuse any DOCTYPE outright, whatever the expat version underneath would allow.
+    # Only the prolog is read: the scan stops at the root element, before which a DOCTYPE must stand.
+    scan = expat.ParserCreate()
+
+    def doctype(*_):
+        raise _Prolog("doctype")
+
+    def root(*_):
+        raise _Prolog("root")
+
+    scan.StartDoctypeDeclHandler = doctype
+    scan.StartElementHandler = root
+    try:
+        scan.Parse(text, True)
+    except _Prolog as stop:
+        if str(stop) == "doctype":
+            raise OMMFormatError(f"{source}:{scan.CurrentLineNumber}: XML with a DOCTYPE is refused (its entities "
+                                 "could expand without bound or read files); OMM XML needs no DTD") from None
+    except expat.ExpatError:
+        pass  # malformed XML: ElementTree's message below names the place
+
+
 def _records_xml(text, source):
+    _refuse_dtd(text, source)
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:

@@ -2,7 +2,7 @@
 
 Every public function normalises its inputs here, before any heavy work,
 so that a bad argument fails with one message naming the value, the rule
-and the fix (STYLE.md, rule 6) instead of a numpy broadcasting error deep
+and the fix instead of a numpy broadcasting error deep
 inside an optimizer.
 """
 

@@ -172,7 +172,7 @@ def sorted_expected_max(costs: np.ndarray, free: np.ndarray, probs: np.ndarray):
     slot_sat, feasible = fill_sorted(costs, free, probs.shape[1])
     slot_cost = np.take_along_axis(costs, slot_sat, axis=1)
     p_desc = -np.sort(-probs, axis=1)
-    value = expected_max(slot_cost, p_desc)
+    value = expected_max(slot_cost, p_desc, method="independent")
     return np.where(feasible, value, np.inf), slot_sat
 
 

@@ -177,7 +177,7 @@ def _layer_costs_numpy(rows, src, members, cand, cap, p_desc):
     # A satellite without room is never used: inf there keeps it out of the cheapest slots.
     cost = np.where(free > 0, here, np.inf)[:, :, None, :] + there[:, None, :, :]  # (L, K_a, K_b, m)
     slot_cost = cheapest_masked_slot_costs(cost, free[:, :, None, :], n_experts)  # (L, K_a, K_b, E)
-    value = expected_max(slot_cost, p_desc[:, None, None, :])
+    value = expected_max(slot_cost, p_desc[:, None, None, :], method="independent")
     feasible = free.sum(axis=2) >= n_experts  # (L, K_a)
     return np.where(feasible[:, :, None], value, np.inf)
 

@@ -982,7 +982,7 @@ class HandoverPolicy(Policy):
                 trial = np.repeat(now[:, None, :], es.size, axis=1)  # (V, n_es, E)
                 trial[:, np.arange(es.size), es] = cost[:, s][:, None]
                 with np.errstate(invalid="ignore"):
-                    new_l = ctx.t_gate[l] + expected_max(trial, p)  # (V, n_es)
+                    new_l = ctx.t_gate[l] + expected_max(trial, p, method="independent")  # (V, n_es)
                 old_tot = layer_ms.sum(axis=1)[:, None]
                 # Summing the other layers afresh keeps inf − inf out of the totals.
                 new_tot = np.delete(layer_ms, l, axis=1).sum(axis=1)[:, None] + new_l

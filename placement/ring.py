@@ -85,7 +85,7 @@ def ring_partition(arg_lat_deg, n_layers: int, eligible=None, plane=None, belt_p
             f"ring partition needs at least one satellite per layer: {pool.size} usable satellites "
             f"for {n_layers} layers (eligible: {int(as_eligible(eligible, n_sat).sum())}"
             f"{', belt of ' + str(belt_planes) + ' planes' if belt_planes is not None else ''}); "
-            "widen the belt, relax the eligibility mask or use fewer layers"
+            "use a shell with more satellites, a wider belt (belt_planes) or a model with fewer layers"
         )
     keys = [pool, phase[pool]]
     if plane_arr is not None:

@@ -8,8 +8,11 @@ the final name that looks finished (rename is atomic on POSIX filesystems).
 from __future__ import annotations
 
 import os
+import shlex
+import signal
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +22,7 @@ import xarray as xr
 from . import __version__
 from .exceptions import OutputError
 
-__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "check_target", "provenance_attrs", "command_line"]
+__all__ = ["write_dataset", "atomic_write_text", "atomic_target", "interrupts_deferred", "check_target", "provenance_attrs", "command_line"]
 
 #: CF conventions version our datasets follow.
 CONVENTIONS = "CF-1.11"
@@ -107,30 +110,114 @@ def atomic_target(path, overwrite: bool = False):
         raise
 
 
-def command_line() -> str:
-    """The running ``spacexnet`` subcommand with every option it was given or defaulted to.
+@contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back until the block ends, then raise it.
+
+    A ``KeyboardInterrupt`` raised inside a NetCDF write can leave the
+    writer's (non-reentrant) lock held, and the clean-up that follows then
+    waits on that lock for ever. Writes of a part or of the final file are
+    short, so they finish first and the interrupt is raised right after.
+    Outside the main thread (where no signal handler can be set) the block
+    runs unchanged.
+
+    Examples
+    --------
+    >>> with interrupts_deferred():
+    ...     total = sum(range(10))
+    >>> total
+    45
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def command_line(python_call: str | None = None) -> str:
+    """The running ``spacexnet`` command as a shell line that runs it again, with every option in force.
 
     Rebuilt from click's parsed parameters rather than ``sys.argv``, so it
     reads the same whether the command ran from a shell, a script or a test
-    runner, and it records the defaults that were in force.
+    runner; each option under its own flag, with the value it had (given or
+    default: a later version's other defaults do not change what it
+    reproduces), quoted for a POSIX shell.
+
+    Parameters
+    ----------
+    python_call : str, optional
+        Outside a ``spacexnet`` command (a Python program calling the API),
+        what was called; the line then says it is a Python call, not a
+        command.
+
+    Examples
+    --------
+    >>> command_line("spacexnet.sweep.sweep(...)").startswith("Python call spacexnet.sweep.sweep(...) in ")
+    True
     """
     import click
 
     ctx = click.get_current_context(silent=True)
     if ctx is None:
-        return " ".join(sys.argv)
-    words = ["spacexnet", ctx.info_name or ""]
-    for name, value in ctx.params.items():
-        if value is None or value is False:
+        program = shlex.join([Path(sys.executable).name, *sys.argv])
+        return f"Python call {python_call or 'of the spacexnet API'} in `{program}` (not a spacexnet command)"
+    names = []
+    node = ctx
+    while node.parent is not None:
+        names.append(node.info_name)
+        node = node.parent
+    words = ["spacexnet", *reversed(names)]
+    positional = []
+    for param in ctx.command.params:
+        if param.name not in ctx.params:
             continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            words.append(flag)
-        elif isinstance(value, (tuple, list)):
-            words.append(f"{flag} {','.join(map(str, value))}")
-        else:
-            words.append(f"{flag} {value}")
-    return " ".join(words)
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            if value is not None:
+                positional.extend(_words(value))
+            continue
+        words.extend(_option_words(param, value))
+    if any(word.startswith("-") for word in positional):
+        words.append("--")
+    return shlex.join(words + positional)
+
+
+def _option_words(option, value) -> list[str]:
+    """Shell words of one parsed click option: its longest-lived flag and its value as click reads it back."""
+    flag = next((o for o in option.opts if o.startswith("--")), option.opts[0])
+    if value is None:
+        return []
+    if option.is_flag and option.is_bool_flag:
+        if option.secondary_opts:
+            return [flag if value else option.secondary_opts[0]]
+        return [flag] if value else []
+    if option.is_flag:
+        return [flag] if value == option.flag_value else []
+    if option.count:
+        return [flag] * int(value)
+    if option.multiple:
+        return [word for item in value for word in [flag, *_words(item, option.nargs)]]
+    return [flag, *_words(value, option.nargs)]
+
+
+def _words(value, nargs: int = 1) -> list[str]:
+    if isinstance(value, (tuple, list)):
+        items = [_word(v) for v in value]
+        # One value that a callback turned into a list (``--policy static,handover``) goes back as it came.
+        return items if nargs != 1 else [",".join(items)]
+    return [_word(value)]
+
+
+def _word(value) -> str:
+    # repr of a float is the shortest text that reads back as the same float.
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def provenance_attrs(source: str = "", command: str | None = None, **extra) -> dict:
@@ -142,7 +229,7 @@ def provenance_attrs(source: str = "", command: str | None = None, **extra) -> d
         What the data was computed from (constellation, TLE file and epochs).
     command : str, optional
         The command line; defaults to the running ``spacexnet`` command with
-        its effective options (:func:`command_line`), else ``sys.argv``.
+        its effective options (:func:`command_line`).
     **extra
         Further attributes (model, profiles, policy, seed); ``None`` values are dropped.
 
@@ -206,7 +293,7 @@ def write_dataset(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
         if var.dtype.kind == "M":
             encoding[name] = {"units": "seconds since 1970-01-01T00:00:00Z", "calendar": "standard",
                               "dtype": "float64"}
-    with atomic_target(path, overwrite) as tmp:
+    with atomic_target(path, overwrite) as tmp, interrupts_deferred():
         ds.to_netcdf(tmp, encoding=encoding)
     return Path(path)
 

@@ -1,6 +1,6 @@
 """Time sweeps: placement policies following the constellation as it moves, into one NetCDF dataset.
 
-Two stages (DESIGN.md, "Scale"):
+Two stages (README, "Sweeps"):
 
 1. **Chunk tasks** (:func:`chunk_task`), independent per chunk of time
    steps: SGP4 propagation, ISL lengths and up flags, orbital phase
@@ -23,6 +23,13 @@ Two stages (DESIGN.md, "Scale"):
    whichever policy asks (the graph caches them), each search starts from
    the previous step's tree (:class:`latency.SearchMemory`), and none of
    this changes a number, so any worker count writes the same file.
+
+Before either stage, a sweep refuses a model that cannot fit on the
+satellites in orbit at its start (:func:`check_fits`, one instant
+propagated), then runs one throw-away step through every kernel so that
+Numba compiles them (a first run) or loads them from its cache here, once,
+before the progress starts and before worker processes fork. Workers end
+with the sweep that started them, even when it is killed.
 
 Chunks are consumed in order with a bounded number in flight, and every
 finished chunk is written at once to a part file beside the output, with
@@ -48,6 +55,9 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
+import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -66,17 +76,32 @@ import placement
 from placement.policies import FLAG_MEANINGS, POLICIES
 
 from .exceptions import OutputError, SpaceXNetError
-from .io import atomic_target, provenance_attrs
+from .io import atomic_target, interrupts_deferred, command_line, provenance_attrs
 from .scenario import ModelSetup, largest_component
 
-__all__ = ["SweepOptions", "sweep", "geometry_chunk", "chunk_task", "routing_trace", "POLICIES"]
+__all__ = ["SweepOptions", "SweepWarning", "SweepInterrupted", "sweep", "check_fits", "geometry_chunk",
+           "chunk_task", "routing_trace", "POLICIES"]
 
 #: Lowest geodetic altitude at which a satellite still counts as in orbit, km. Below it SGP4 may
 #: still return status 0 for a decayed element set; such positions are not trusted.
 MIN_ALTITUDE_KM = 100.0
 
+#: Seconds between a worker process's checks that the sweep which started it is still alive.
+PARENT_POLL_S = 1.0
+
 _TIME_UNITS = "seconds since 1970-01-01T00:00:00Z"
 _BREAKDOWN = ("propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms")
+
+
+class SweepWarning(UserWarning):
+    """Something the user asked for that the sweep does, but probably not as meant (one line)."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; the message says where the finished chunks are kept and how to continue.
+
+    A :class:`KeyboardInterrupt`, so whatever stops on Ctrl-C still stops.
+    """
 
 
 @dataclass
@@ -143,6 +168,56 @@ class SweepOptions:
                 raise SpaceXNetError(f"--{name.replace('_', '-')} = {value!r} must be a positive number")
         if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s >= 0):
             raise SpaceXNetError(f"--duration-s = {self.duration_s!r} must be a number >= 0")
+
+
+def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -> None:
+    """Refuse, in milliseconds, a model that no step of a sweep could place.
+
+    The placement's own check (:func:`placement.ring_partition` then
+    :func:`placement.check_capacity`, what ``spacexnet place`` and
+    ``compare`` run into) on every satellite in orbit at ``start``: a
+    satellite that failed then never serves again, so when they cannot hold
+    the model no later step can. Only one instant is propagated. A step can
+    still become infeasible later (failures, a constellation cut in two): the
+    sweep flags it ``infeasible`` and goes on.
+
+    Parameters
+    ----------
+    constellation : orbits.Constellation
+    setup : ModelSetup
+        Gives the layers, experts per layer and experts per satellite.
+    start : str or numpy.datetime64, optional
+        UTC instant (default: the constellation's reference epoch).
+    belt_planes : int, optional
+        Use only this many adjacent planes.
+
+    Raises
+    ------
+    placement.InfeasiblePlacementError
+        Naming the first subnet that cannot hold its gate and experts.
+
+    Examples
+    --------
+    >>> from spacexnet.scenario import build_constellation, model_setup
+    >>> check_fits(build_constellation(walker="53:360/18/1", altitude_km=550), model_setup("llama-moe-3.5b-2of8"))
+    >>> try:
+    ...     check_fits(build_constellation(preset="iridium"), model_setup())
+    ... except placement.InfeasiblePlacementError as err:
+    ...     print(str(err)[:46])
+    subnet 0 has 3 satellites (1 gate + 2 for expe
+    """
+    start = constellation.reference_epoch if start is None else start
+    instant = orbits.to_datetime64_utc(np.atleast_1d(np.asarray(start)))[:1]
+    with warnings.catch_warnings():
+        # A satellite whose state fails is left out here; the sweep reports failures per step.
+        warnings.simplefilter("ignore", orbits.PropagationWarning)
+        state = orbits.propagate(constellation, instant)
+    in_orbit = (state["sgp4_status"].values[0] == 0) & (state["altitude_km"].values[0] >= MIN_ALTITUDE_KM)
+    phase = state["argument_of_latitude_deg"].values[0]
+    n_layers, n_experts = setup.probs.shape
+    subnet = placement.ring_partition(np.where(np.isfinite(phase), phase, 0.0), n_layers, eligible=in_orbit,
+                                      plane=constellation.plane, belt_planes=belt_planes)
+    placement.check_capacity(subnet, n_experts, setup.experts_per_sat, n_layers)
 
 
 def geometry_chunk(constellation, times, topology, link_rules) -> dict:
@@ -278,6 +353,36 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
     return graph, usable, up, phase
 
 
+def _start_worker(parent_pid: int) -> None:
+    """Worker initializer: leave Ctrl-C to the sweep, and end with it (even when it dies by ``kill -9``).
+
+    Ctrl-C in a terminal reaches every process of the group; the sweep
+    handles it (it says how to resume, and stops its workers), a worker
+    would only print a traceback. A killed parent never shuts its pool down, and its workers would wait on
+    their task queue forever. On Linux the kernel sends them SIGKILL as the
+    parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread
+    also checks every :data:`PARENT_POLL_S` seconds that the parent is still
+    the one that started the worker (an orphan is adopted by another).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1  # <linux/prctl.h>
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - the thread below still watches
+            pass
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    # The parent may have died before prctl took effect: the thread sees it at once.
+    threading.Thread(target=watch, name="spacexnet-parent-watch", daemon=True).start()
+
+
 class _Executor:
     """Runs chunk tasks on local threads or processes or a Dask cluster, in order, a bounded number at a time."""
 
@@ -298,7 +403,8 @@ class _Executor:
             # everything imported and compiled.
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self.pool = ProcessPoolExecutor(max_workers=int(workers), mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=int(workers), mp_context=context,
+                                            initializer=_start_worker, initargs=(os.getpid(),))
         else:
             self.pool = ThreadPoolExecutor(max_workers=int(workers))
         self.workers = int(workers)
@@ -316,9 +422,18 @@ class _Executor:
         while pending:
             yield pending.popleft().result()
 
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+    def close(self, now: bool = False):
+        """Stop taking tasks; ``now`` (an error or Ctrl-C) also stops the running ones, whose results nobody wants."""
+        if self.pool is None:
+            return
+        if now and isinstance(self.pool, ProcessPoolExecutor):
+            terminate = getattr(self.pool, "terminate_workers", None)  # Python 3.14
+            if terminate is not None:
+                terminate()
+            else:
+                for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                    process.terminate()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _strategy_kwargs(setup: ModelSetup, plane, belt_planes) -> dict:
@@ -362,6 +477,11 @@ class _PartStore:
         manifest = self.dir / "manifest.json"
         if self.dir.exists():
             if not resume:
+                kept = self.finished()
+                if kept:
+                    warnings.warn(SweepWarning(
+                        f"starting over: discarding the {kept} finished chunk(s) an interrupted sweep left in "
+                        f"{os.path.abspath(self.dir)} (--resume continues such a sweep instead)"), stacklevel=3)
                 shutil.rmtree(self.dir)
             else:
                 try:
@@ -392,13 +512,15 @@ class _PartStore:
         return k
 
     def save(self, k: int, ds: xr.Dataset, carry) -> None:
-        tmp = self.part(k).with_suffix(".tmp")
-        ds.to_netcdf(tmp, encoding=_encoding(ds))
-        os.replace(tmp, self.part(k))
-        tmp = self.state(k).with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.state(k))
+        # Ctrl-C waits for the part and its state to be written (see io.interrupts_deferred).
+        with interrupts_deferred():
+            tmp = self.part(k).with_suffix(".tmp")
+            ds.to_netcdf(tmp, encoding=_encoding(ds))
+            os.replace(tmp, self.part(k))
+            tmp = self.state(k).with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.state(k))
 
     def load_state(self, k: int):
         with open(self.state(k), "rb") as fh:
@@ -428,7 +550,7 @@ class _Carry:
 
 
 def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
-    """Expert ids ``(n_samples, layers, k_max)`` of tokens routed by a calibrated top-k router, −1 padded.
+    """Expert ids ``(n_samples, layers, k_max)`` of tokens routed by exactly-k routing, −1 padded.
 
     Which experts a token activates does not depend on where they sit, so the
     sweep draws these tokens once and replays them at every step and for
@@ -442,7 +564,7 @@ def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
     >>> ids.shape, sorted(ids[0, 0].tolist())[-1]
     ((3, 1, 2), 2)
     """
-    mask = latency.sample_active(probs, n_samples, rng=seed, method="gumbel-topk")
+    mask = latency.sample_active(probs, n_samples, rng=seed, method="exactly-k")
     k_max = max(int(mask.sum(axis=2).max()), 1)
     # Stable sort puts each token's active experts first, in id order.
     order = np.argsort(~mask, axis=2, kind="stable")[:, :, :k_max]
@@ -476,14 +598,14 @@ def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup
     ms = {"units": "ms"}
     data = {
         "token_latency_expected_ms": (("policy", "time"), stack(lambda r, m: m["expected"]),
-                                      {**ms, "long_name": "expected in-orbit token latency (independent activations)"}),
+                                      {**ms, "long_name": "expected in-orbit token latency (exactly-k routing)"}),
         "token_latency_p50_ms": (("policy", "time"), stack(lambda r, m: m["p50"]),
                                  {**ms, "long_name": "median token latency (top-k routing, Monte Carlo)"}),
         "token_latency_p99_ms": (("policy", "time"), stack(lambda r, m: m["p99"]),
                                  {**ms, "long_name": "99th-percentile token latency (top-k routing, Monte Carlo)"}),
         "layer_latency_expected_ms": (("policy", "time", "layer"),
                                       np.array([[measures[p][i]["layer"] for i in range(n_t)] for p in range(n_p)]),
-                                      {**ms, "long_name": "expected time of each layer"}),
+                                      {**ms, "long_name": "expected time of each layer (exactly-k routing)"}),
         "gate_sat": (("policy", "time", "layer"),
                      np.array([[r.gate_sat for r in records[p]] for p in range(n_p)], dtype=np.int32),
                      {"units": "1", "long_name": "satellite index of each layer's gate (-1: unplaced)"}),
@@ -536,9 +658,10 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
     template.attrs.update(attrs)
     # The sweep checked at its start that it may write ``target``.
     with atomic_target(target, overwrite=True) as tmp:
-        template.to_netcdf(tmp, unlimited_dims=["time"], encoding={k: {"_FillValue": None}
-                                                                   for k, v in template.variables.items()
-                                                                   if v.dtype.kind == "f"})
+        with interrupts_deferred():
+            template.to_netcdf(tmp, unlimited_dims=["time"],
+                               encoding={k: {"_FillValue": None} for k, v in template.variables.items()
+                                         if v.dtype.kind == "f"})
         with netCDF4.Dataset(tmp, "a") as dst:
             dst.set_auto_maskandscale(False)
             offset = template.sizes["time"]
@@ -557,7 +680,8 @@ def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coor
 
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
-          scheduler=None, faults=None, progress=None, command=None, timings=None) -> Path:
+          scheduler=None, faults=None, progress=None, status=None, command=None, timings=None,
+          on_chunk=None) -> Path:
     """Run a sweep and write its dataset to ``out``.
 
     Parameters
@@ -577,11 +701,23 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     faults : spacexnet.faults.Faults, optional
         User-given satellite and link outages.
     progress : callable, optional
-        ``progress(steps_done, steps_total)`` after every step.
+        ``progress(steps_done, steps_total)`` before the first step and after every step.
+    status : callable, optional
+        ``status(message)`` for a slow stage the progress does not count:
+        Numba compiling the kernels (a first run, an empty cache), said when
+        it starts and with its duration when it ends.
+    on_chunk : callable, optional
+        ``on_chunk(dataset)`` with each chunk's steps (dims ``policy``,
+        ``time``, ...: the variables of the output) once they are saved as a
+        part, in time order; chunks continued from by ``resume`` are not
+        given again.
     command : str, optional
-        Command line for the provenance attributes.
+        Command line for the ``history`` attribute (default: the running
+        ``spacexnet`` command, or a description of this Python call).
     timings : dict, optional
-        Filled with the wall time of each stage, s: ``geometry_wait``
+        Filled with the wall time of each stage, s: ``warm_up`` (the
+        capacity check, the links' topology and one throw-away step that
+        compiles or loads the kernels), ``geometry_wait``
         (this process waiting for chunk tasks), ``geometry_compute`` and
         ``candidates_compute`` (time inside the tasks, summed over
         workers), ``graph`` (routing graphs and usable masks), ``policies``
@@ -593,6 +729,19 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     -------
     pathlib.Path
         The file written.
+
+    Raises
+    ------
+    placement.InfeasiblePlacementError
+        Before any other work, when the model cannot fit (:func:`check_fits`).
+    SweepInterrupted
+        On Ctrl-C, saying where the finished chunks are kept for ``resume``.
+
+    Warns
+    -----
+    SweepWarning
+        When the step is longer than the span (one step), or when a sweep
+        without ``resume`` discards the chunks an interrupted one left.
 
     Examples
     --------
@@ -613,113 +762,195 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         raise OutputError(f"{out}: directory {out.parent} does not exist")
     period_s = orbits.orbital_period_s(constellation)
     duration_s = period_s if options.duration_s is None else options.duration_s
+    if options.step_s > duration_s > 0:
+        span = "--duration-s" if options.duration_s is not None else "one orbital period, the default --duration-s"
+        warnings.warn(SweepWarning(f"--step-s {options.step_s:g} is longer than the {duration_s:g} s span ({span}):"
+                                   " the sweep has one step, at the start"), stacklevel=2)
     start = options.start if options.start is not None else constellation.reference_epoch
     times = orbits.time_grid(start, duration_s, options.step_s)
     n_steps, n_sat = times.size, len(constellation)
     chunks = [times[i:i + int(options.chunk_steps)] for i in range(0, n_steps, int(options.chunk_steps))]
-    store = _PartStore(out, _config_digest(constellation, setup, options, times, faults), resume)
-
-    state0 = orbits.propagate(constellation, times[:1])
-    topology = orbits.isl_topology(constellation, state0, options.topology)
+    rate_deg_s = 360.0 / period_s
     model = setup.model
     policy_kwargs = dict(strategy=options.strategy, expert_bytes=float(model.expert_bytes),
                          gate_bytes=_gate_bytes(model), isl_rate_bps=float(setup.link_profile.isl_rate_bps),
                          step_s=float(options.step_s), horizon_s=options.horizon_s,
                          migration_price=options.migration_price, min_gain_ratio=options.min_gain_ratio,
                          seed=setup.seed, **_strategy_kwargs(setup, constellation.plane, options.belt_planes))
-    done = store.finished() if resume else 0
-    if done:
-        carry = store.load_state(done - 1)
-    else:
-        carry = _Carry({name: placement.make_policy(name, **policy_kwargs) for name in options.policies},
-                       np.zeros(n_sat, dtype=bool), 0)
-    if progress is not None:
-        progress(carry.steps_done, n_steps)
-    sat_a, sat_b = topology.sat_a, topology.sat_b
     trace = (latency.TraceReplay(routing_trace(setup.probs, int(options.n_samples), setup.seed), setup.probs)
              if options.n_samples >= 2 else None)
-    rate_deg_s = 360.0 / period_s
-    t0 = times[0]
-    # With two or more workers (or a cluster) the chunk tasks also make each step's strategy
-    # placement, the expensive part of recompute and handover, and this process only checks that
-    # its inputs are the ones the policies see (they are unless a satellite failed in an earlier
-    # chunk: the policy then places itself). Either way the same numbers.
-    planned = (scheduler or options.workers > 1) and any(p in options.policies for p in ("recompute", "handover"))
-    plan = _StepPlan(setup, policy_kwargs, faults, sat_a, sat_b, n_sat, t0, rate_deg_s) if planned else None
-    executor = _Executor(scheduler, options.workers, processes=planned)
-    # Each step's searches start from the previous step's trees: the same rows, found faster.
-    memory = latency.SearchMemory()
-    try:
-        jobs = ((constellation, chunks[k], topology, options.link_rules, plan, k * int(options.chunk_steps))
-                for k in range(done, len(chunks)))
-        geo_iter = executor.map_ordered(chunk_task, jobs)
-        for k in range(done, len(chunks)):
-            with clock("geometry_wait"):
-                geo = next(geo_iter)
-            clock.add("geometry_compute", geo.pop("geometry_s"))
-            clock.add("candidates_compute", geo.pop("candidates_s"))
-            candidates = geo.pop("candidates")
-            chunk = chunks[k]
-            n_t = chunk.size
-            records = {name: [] for name in options.policies}
-            measures = {name: [] for name in options.policies}
-            usable_all = np.zeros((n_t, n_sat), dtype=bool)
-            up_all = np.zeros((n_t, sat_a.size), dtype=bool)
-            for i in range(n_t):
-                step = carry.steps_done
-                with clock("graph"):
-                    # In step order: carry.failed accumulates over the steps.
-                    graph, usable, up, phase = _step_inputs(geo, i, chunk, carry.failed, faults, sat_a, sat_b,
-                                                            setup, t0, rate_deg_s, memory)
-                usable_all[i], up_all[i] = usable, up
-                # recompute's placement serves as handover's candidate
-                memo = {} if candidates is None else {"placements": [candidates[i]]}
-                measured = {}  # policies serving the same placement (static and handover, often) share one
-                for name, policy in carry.policies.items():
-                    with clock("policies"), np.errstate(invalid="ignore"):
-                        rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
-                    records[name].append(rec)
-                    with clock("latency"):
-                        key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
-                        if key not in measured:
-                            measured[key] = _measure(graph, rec, setup, trace)
-                        measures[name].append(measured[key])
-                memory.next_step()
-                carry.steps_done += 1
-                if progress is not None:
-                    progress(carry.steps_done, n_steps)
-            with clock("writing"):
-                ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
-                                    [measures[n] for n in options.policies],
-                                    _geo_summary(geo, usable_all, up_all), n_sat, setup)
-                store.save(k, ds, carry)
-    finally:
-        executor.close()
-    attrs = provenance_attrs(
-        source=constellation.source, command=command,
-        title="Space-XNet sweep: token latency of a MoE model on a moving constellation",
-        element_set_epochs=f"{np.datetime_as_string(constellation.epochs.min(), unit='s')}Z to "
-                           f"{np.datetime_as_string(constellation.epochs.max(), unit='s')}Z",
-        policies=",".join(options.policies), strategy=options.strategy, step_s=float(options.step_s),
-        horizon_s=float(options.horizon_s), migration_price=float(options.migration_price),
-        min_gain_ratio=float(options.min_gain_ratio), belt_planes=options.belt_planes or "off",
-        isl_topology=topology.name, monte_carlo_samples=int(options.n_samples),
-        partition_frame=f"argument of latitude minus {rate_deg_s:.9g} deg/s times time since start",
-        faults=faults.describe() if faults is not None else "none",
-        **setup.attrs(),
-    )
-    coords = {
-        "layer": ("layer", np.arange(setup.n_layers, dtype=np.int32), {"long_name": "layer of the ring"}),
-        "expert": ("expert", np.arange(setup.probs.shape[1], dtype=np.int32), {"long_name": "routed expert"}),
-        "norad_id": ("sat", constellation.norad_id, {"long_name": "catalogue number"}),
-        "activation_probability": (("layer", "expert"), setup.probs,
-                                   {"units": "1", "long_name": "probability that the expert is among the top-k"}),
-    }
-    with clock("writing"):
-        _join_parts(store, len(chunks), out, attrs, coords)
-        store.remove()
+    with clock("warm_up"), _compile_watch(status):
+        # Refuse an impossible model before anything heavy (one instant propagated).
+        check_fits(constellation, setup, times[0], options.belt_planes)
+        state0 = orbits.propagate(constellation, times[:1])
+        topology = orbits.isl_topology(constellation, state0, options.topology)
+        _warm_up(constellation, times, topology, options.link_rules, setup, policy_kwargs, trace, rate_deg_s)
+    store = _PartStore(out, _config_digest(constellation, setup, options, times, faults), resume)
+    with _saying_how_to_resume(store, len(chunks)):
+        done = store.finished() if resume else 0
+        if done:
+            carry = store.load_state(done - 1)
+        else:
+            carry = _Carry({name: placement.make_policy(name, **policy_kwargs) for name in options.policies},
+                           np.zeros(n_sat, dtype=bool), 0)
+        if progress is not None:
+            progress(carry.steps_done, n_steps)
+        sat_a, sat_b = topology.sat_a, topology.sat_b
+        t0 = times[0]
+        # With two or more workers (or a cluster) the chunk tasks also make each step's strategy
+        # placement, the expensive part of recompute and handover, and this process only checks that
+        # its inputs are the ones the policies see (they are unless a satellite failed in an earlier
+        # chunk: the policy then places itself). Either way the same numbers.
+        planned = (scheduler or options.workers > 1) and any(p in options.policies for p in ("recompute", "handover"))
+        plan = _StepPlan(setup, policy_kwargs, faults, sat_a, sat_b, n_sat, t0, rate_deg_s) if planned else None
+        executor = _Executor(scheduler, options.workers, processes=planned)
+        # Each step's searches start from the previous step's trees: the same rows, found faster.
+        memory = latency.SearchMemory()
+        try:
+            jobs = ((constellation, chunks[k], topology, options.link_rules, plan, k * int(options.chunk_steps))
+                    for k in range(done, len(chunks)))
+            geo_iter = executor.map_ordered(chunk_task, jobs)
+            for k in range(done, len(chunks)):
+                with clock("geometry_wait"):
+                    geo = next(geo_iter)
+                clock.add("geometry_compute", geo.pop("geometry_s"))
+                clock.add("candidates_compute", geo.pop("candidates_s"))
+                candidates = geo.pop("candidates")
+                chunk = chunks[k]
+                n_t = chunk.size
+                records = {name: [] for name in options.policies}
+                measures = {name: [] for name in options.policies}
+                usable_all = np.zeros((n_t, n_sat), dtype=bool)
+                up_all = np.zeros((n_t, sat_a.size), dtype=bool)
+                for i in range(n_t):
+                    step = carry.steps_done
+                    with clock("graph"):
+                        # In step order: carry.failed accumulates over the steps.
+                        graph, usable, up, phase = _step_inputs(geo, i, chunk, carry.failed, faults, sat_a, sat_b,
+                                                                setup, t0, rate_deg_s, memory)
+                    usable_all[i], up_all[i] = usable, up
+                    # recompute's placement serves as handover's candidate
+                    memo = {} if candidates is None else {"placements": [candidates[i]]}
+                    measured = {}  # policies serving the same placement (static and handover, often) share one
+                    for name, policy in carry.policies.items():
+                        with clock("policies"), np.errstate(invalid="ignore"):
+                            rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
+                        records[name].append(rec)
+                        with clock("latency"):
+                            key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
+                            if key not in measured:
+                                measured[key] = _measure(graph, rec, setup, trace)
+                            measures[name].append(measured[key])
+                    memory.next_step()
+                    carry.steps_done += 1
+                    if progress is not None:
+                        progress(carry.steps_done, n_steps)
+                with clock("writing"):
+                    ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
+                                        [measures[n] for n in options.policies],
+                                        _geo_summary(geo, usable_all, up_all), n_sat, setup)
+                    store.save(k, ds, carry)
+                if on_chunk is not None:
+                    on_chunk(ds)
+        finally:
+            # Without waiting for running chunk tasks when leaving on an error or Ctrl-C.
+            executor.close(now=sys.exc_info()[0] is not None)
+        attrs = provenance_attrs(
+            source=constellation.source,
+            command=command if command is not None else command_line(_python_call(constellation, setup, options, out)),
+            title="Space-XNet sweep: token latency of a MoE model on a moving constellation",
+            element_set_epochs=f"{np.datetime_as_string(constellation.epochs.min(), unit='s')}Z to "
+                               f"{np.datetime_as_string(constellation.epochs.max(), unit='s')}Z",
+            policies=",".join(options.policies), strategy=options.strategy, step_s=float(options.step_s),
+            horizon_s=float(options.horizon_s), migration_price=float(options.migration_price),
+            min_gain_ratio=float(options.min_gain_ratio), belt_planes=options.belt_planes or "off",
+            isl_topology=topology.name, monte_carlo_samples=int(options.n_samples),
+            partition_frame=f"argument of latitude minus {rate_deg_s:.9g} deg/s times time since start",
+            faults=faults.describe() if faults is not None else "none",
+            **setup.attrs(),
+        )
+        coords = {
+            "layer": ("layer", np.arange(setup.n_layers, dtype=np.int32), {"long_name": "layer of the ring"}),
+            "expert": ("expert", np.arange(setup.probs.shape[1], dtype=np.int32), {"long_name": "routed expert"}),
+            "norad_id": ("sat", constellation.norad_id, {"long_name": "catalogue number"}),
+            "activation_probability": (("layer", "expert"), setup.probs,
+                                       {"units": "1", "long_name": "probability that the expert is among the top-k"}),
+        }
+        with clock("writing"):
+            _join_parts(store, len(chunks), out, attrs, coords)
+            store.remove()
     clock.finish()
     return out
+
+
+@contextmanager
+def _compile_watch(status):
+    """Tell ``status`` when Numba starts compiling a kernel (an empty cache: a first run) and how long it took.
+
+    Loading a kernel from Numba's cache is no compilation and says nothing.
+    """
+    if status is None:
+        yield
+        return
+    from numba.core import event
+
+    class Listener(event.Listener):
+        started = None
+
+        def on_start(self, ev):
+            if self.started is None:
+                self.started = time.perf_counter()
+                status("compiling kernels (first run only) ...")
+
+        def on_end(self, ev):
+            pass
+
+    listener = Listener()
+    with event.install_listener("numba:compile", listener):
+        yield
+    if listener.started is not None:
+        status(f"kernels compiled in {time.perf_counter() - listener.started:.1f} s (cached for later runs)")
+
+
+def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, trace, rate_deg_s) -> None:
+    """One throw-away step through every kernel a step runs, so they compile (or load) here, once.
+
+    Before the progress starts (a first run's compilation is no step) and
+    before worker processes fork from this one (each would compile its own
+    copies otherwise).
+    """
+    instant = times[:1]
+    geo = geometry_chunk(constellation, instant, topology, link_rules)
+    graph, usable, _, phase = _step_inputs(geo, 0, instant, np.zeros(len(constellation), dtype=bool), None,
+                                           topology.sat_a, topology.sat_b, setup, instant[0], rate_deg_s,
+                                           latency.SearchMemory())
+    with np.errstate(invalid="ignore"):
+        rec = placement.make_policy("recompute", **policy_kwargs).step(0, phase, graph.latency_ms_from, usable,
+                                                                       setup.probs)
+    _measure(graph, rec, setup, trace)
+
+
+@contextmanager
+def _saying_how_to_resume(store, n_chunks: int):
+    """Turn Ctrl-C into :class:`SweepInterrupted`: how many chunks are kept, where, and how to continue."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, SweepInterrupted):
+            raise
+        done = store.finished()
+        if done == 0:
+            hint = "no chunk had finished; run the same command again to start over"
+        else:
+            hint = (f"{done} of {n_chunks} chunks are saved in {os.path.abspath(store.dir)}; run the same command "
+                    "again with --resume to continue from there")
+        raise SweepInterrupted(hint) from exc
+
+
+def _python_call(constellation, setup, options, out) -> str:
+    """What a Python program asked of :func:`sweep`, for ``history`` (there is no command line to record)."""
+    model = ", ".join(f"{k}={v!r}" for k, v in setup.attrs().items())
+    return f"spacexnet.sweep.sweep({constellation.source!r}, <setup {model}>, {options!r}, {str(out)!r})"
 
 
 class _Clock:
@@ -731,8 +962,8 @@ class _Clock:
         self.stage = None
         if timings is not None:
             timings.clear()
-            timings.update(dict.fromkeys(("geometry_wait", "geometry_compute", "candidates_compute", "graph",
-                                          "policies", "latency", "writing", "total"), 0.0))
+            timings.update(dict.fromkeys(("warm_up", "geometry_wait", "geometry_compute", "candidates_compute",
+                                          "graph", "policies", "latency", "writing", "total"), 0.0))
 
     @contextmanager
     def __call__(self, stage):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import latency
 from spacexnet.cli import main
 from spacexnet.compare import compare, place
 from spacexnet.scenario import build_constellation, model_setup, snapshot
@@ -24,8 +25,12 @@ def small():
     return snap, setup
 
 
-def _independent_expected_ms(snap, setup, pl):
-    """Expected token latency by networkx paths and explicit enumeration of every activation set."""
+def _enumerated_expected_ms(snap, setup, pl, method):
+    """Expected token latency by networkx paths and explicit enumeration of every activation set.
+
+    ``"independent"``: every subset, each expert on its own; ``"exactly-k"``:
+    every k-subset S with probability ∝ prod of its experts' CB weights.
+    """
     g = nx.Graph()
     links = snap.links.isel(time=0)
     profile = setup.link_profile
@@ -46,23 +51,39 @@ def _independent_expected_ms(snap, setup, pl):
         cost = [d0[int(s)] + float(np.ravel(times.expert_ms)[layer]) + d1[int(s)] for s in pl.expert_sat[layer]]
         floor = times.local_ms[layer] + d0[g1]
         expected = 0.0
-        for active in itertools.product([0, 1], repeat=len(p)):
-            prob = np.prod([pi if a else 1 - pi for pi, a in zip(p, active)])
-            worst = max([floor] + [c for c, a in zip(cost, active) if a])
-            expected += prob * worst
+        if method == "independent":
+            for active in itertools.product([0, 1], repeat=len(p)):
+                prob = np.prod([pi if a else 1 - pi for pi, a in zip(p, active)])
+                worst = max([floor] + [c for c, a in zip(cost, active) if a])
+                expected += prob * worst
+        else:
+            w, k = latency.exactly_k_weights(p)
+            w = np.where(np.isinf(w), 1.0, w)  # always-in experts: in every set with a nonzero weight
+            sets = [s for s in itertools.combinations(range(len(p)), int(k)) if all(p[i] > 0 for i in s)
+                    and all(i in s for i in np.flatnonzero(p >= 1))]
+            mass = np.array([np.prod(w[list(s)]) for s in sets])
+            for subset, prob in zip(sets, mass / mass.sum()):
+                expected += prob * max([floor] + [cost[i] for i in subset])
         total += times.dispatch_ms[layer] + expected
     return total
 
 
-def test_compare_rows_match_independent_computation(small):
+def test_compare_rows_match_enumeration_under_both_laws(small):
     snap, setup = small
     rows = compare(snap, setup, strategies=("space-xnet", "joint", "ring-random", "lower-bound"), n_seeds=2,
                    n_samples=2000)
     by = {r.strategy: r for r in rows}
     sx = by["space-xnet"]
-    assert sx.expected_ms == pytest.approx(_independent_expected_ms(snap, setup, sx.placements[0]), rel=1e-9)
-    ring_random = [_independent_expected_ms(snap, setup, pl) for pl in by["ring-random"].placements]
-    assert by["ring-random"].expected_ms == pytest.approx(np.mean(ring_random), rel=1e-9)
+    for method, field in (("exactly-k", "expected_ms"), ("independent", "expected_independent_ms")):
+        assert getattr(sx, field) == pytest.approx(_enumerated_expected_ms(snap, setup, sx.placements[0], method),
+                                                   rel=1e-9)
+        ring_random = [_enumerated_expected_ms(snap, setup, pl, method) for pl in by["ring-random"].placements]
+        assert getattr(by["ring-random"], field) == pytest.approx(np.mean(ring_random), rel=1e-9)
+    assert sx.ratio_independent == 1.0
+    assert by["ring-random"].ratio_independent == pytest.approx(
+        by["ring-random"].expected_independent_ms / sx.expected_independent_ms)
+    # Independent activations leave layers without an active expert: never above exactly-k.
+    assert all(r.expected_independent_ms <= r.expected_ms for r in rows)
     assert by["ring-random"].n_runs == 2
     assert sx.ratio_to_space_xnet == 1.0
     assert by["joint"].expected_ms <= sx.expected_ms
@@ -88,8 +109,9 @@ def test_cli_compare_json_and_csv(tmp_path):
     assert [r["strategy"] for r in rows][0] == "space-xnet"
     for row in rows:
         assert {"strategy", "expected_ms", "p99_ms", "tokens_per_s", "ratio_to_space_xnet"} <= set(row)
-    assert rows[0]["ratio_to_space_xnet"] == 1.0
-    assert json.loads(res.stdout) == rows
+    assert rows[0]["ratio_to_space_xnet"] == 1.0 and rows[0]["ratio_independent"] == 1.0
+    # The terminal keeps the table; the file has the JSON.
+    assert "÷ space-xnet" in res.stdout and "indep. ms" in res.stdout and not res.stdout.lstrip().startswith("[")
     # Refuses to overwrite; CSV by suffix.
     res = runner.invoke(main, ["compare", *SMALL, "--seeds", "1", "--samples", "200", "--out", str(out), "-q"])
     assert res.exit_code == 1 and "--overwrite" in res.output and "Traceback" not in res.output
@@ -149,3 +171,33 @@ def test_cli_place_table_and_json(tmp_path):
     assert len(set(sats)) == len(sats) and not set(sats) & set(gates)
     assert doc["expected_token_ms"] == pytest.approx(
         sum(layer["expected_ms"] for layer in doc["layers"]) + doc["lm_head_ms"], rel=1e-12)
+
+
+def test_cli_compare_out_keeps_table_and_verdict_on_the_terminal(tmp_path):
+    out = tmp_path / "cmp.txt"
+    res = CliRunner().invoke(main, ["compare", *SMALL, "--strategies", "space-xnet,random", "--seeds", "1",
+                                    "--samples", "200", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = out.read_text()
+    assert table in res.stdout  # the same table on the terminal as in the file
+    assert "expected ms" in table and "indep. ms" in table and "÷ (indep.)" in table
+    assert "paper's claim" in res.output and "independent activations" in res.output
+    assert not list(tmp_path.glob(".*part"))  # written through a temporary file, nothing left over
+
+
+@pytest.mark.parametrize("option", ["--out", "--map", "--cdf"])
+def test_cli_compare_checks_outputs_before_any_work(tmp_path, option, monkeypatch):
+    import spacexnet.cli.compare as cli_compare
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the constellation was built before the outputs were checked")
+
+    monkeypatch.setattr(cli_compare, "constellation_from_kwargs", no_work)
+    missing = tmp_path / "no-such-folder" / "x.json"
+    res = CliRunner().invoke(main, ["compare", *SMALL, option, str(missing), "-q"])
+    assert res.exit_code == 1 and "does not exist" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    existing = tmp_path / "there.json"
+    existing.write_text("keep")
+    res = CliRunner().invoke(main, ["compare", *SMALL, option, str(existing), "-q"])
+    assert res.exit_code == 1 and "--overwrite" in res.output and existing.read_text() == "keep"

@@ -142,3 +142,16 @@ def test_warnings_become_one_line_with_the_category_of_foreign_ones():
         "spacexnet: warning: RuntimeWarning: invalid value encountered in divide",
         "spacexnet: warning: 3 satellites failed",
     ]
+
+
+def test_too_few_satellites_for_the_layers_names_flags_not_api(tmp_path):
+    """A shell with fewer satellites than layers: the message says what to change in command-line words."""
+    from click.testing import CliRunner
+
+    from spacexnet.cli import main
+
+    res = CliRunner().invoke(main, ["place", "--walker", "53:20/4/1", "--altitude-km", "550", "-q"])
+    assert res.exit_code == 1
+    (line,) = res.stderr.strip().splitlines()
+    assert "usable satellites for 32 layers" in line and "--belt-planes" in line
+    assert "eligibility mask" not in line and "belt_planes" not in line

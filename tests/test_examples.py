@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RATIO_COLUMNS = ("joint ÷", "random ÷", "ring-random ÷", "random-optimized ÷", "lower-bound ÷")
@@ -58,16 +59,7 @@ def test_paper_claim_quick_table(quick_output):
 
 
 def _load_paper_claim():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("paper_claim", EXAMPLES / "paper_claim.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["paper_claim"] = mod  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        del sys.modules["paper_claim"]
-    return mod
+    return load_script(EXAMPLES / "paper_claim.py")
 
 
 def test_paper_claim_space_xnet_is_its_own_unit():

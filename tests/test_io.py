@@ -62,3 +62,22 @@ def test_failure_during_write_leaves_nothing(tmp_path, monkeypatch):
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(OutputError, match="does not exist"):
         write_dataset(_dataset(), tmp_path / "nope" / "a.nc")
+
+
+def test_interrupts_deferred_lets_the_write_finish_then_raises():
+    """Ctrl-C inside a NetCDF write must not leave the writer's lock held: it waits for the block's end."""
+    import os
+    import signal
+
+    from spacexnet.io import interrupts_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("written")
+    assert done == ["written"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with interrupts_deferred():  # no signal: nothing raised
+        done.append("again")
+    assert done == ["written", "again"]

@@ -178,6 +178,22 @@ def test_xml_errors_name_the_record_and_field(tmp_path, reference):
         read_omm(path)
 
 
+def test_xml_with_a_doctype_is_refused_before_any_entity_expands(reference):
+    # A harmless entity that ElementTree would expand, an external one, and a "billion laughs":
+    # each is refused by its DOCTYPE line, whatever the expat build would have allowed.
+    _, records = reference
+    good = xml_text(records[:1])
+    head, body = good.split("\n", 1)
+    named = body.replace(f"<OBJECT_NAME>{records[0]['OBJECT_NAME']}</OBJECT_NAME>", "<OBJECT_NAME>&n;</OBJECT_NAME>")
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 30))
+    for subset in (f'<!ENTITY n "{records[0]["OBJECT_NAME"]}">', '<!ENTITY n SYSTEM "file:///etc/passwd">',
+                   '<!ENTITY l0 "lol">' + laughs + '<!ENTITY n "&l29;">'):
+        text = f"{head}\n<!DOCTYPE ndm [{subset}]>\n{named}"
+        with pytest.raises(OMMFormatError, match=r"^gp\.xml:2: XML with a DOCTYPE is refused"):
+            parse_omm_text(text, source="gp.xml")
+    assert len(parse_omm_text(good, structure=False)) == 1
+
+
 def test_empty_binary_and_tle_files_are_refused(tmp_path):
     cases = {"empty.json": (b"", ": no OMM records"),
              "binary.csv": (b"NORAD\x00\x01", ":1: NUL byte"),

@@ -20,11 +20,11 @@ def brute_force_ms(costs, probs, capacity):
     every = np.indices((n,) * e, dtype=np.int8).reshape(e, -1).T
     s = np.sort(every, axis=1)
     ok = (s[:, capacity:] != s[:, :-capacity]).all(axis=1) if capacity < e else np.ones(len(s), bool)
-    return float(expected_max(costs[every[ok]], probs[None, :]).min())
+    return float(expected_max(costs[every[ok]], probs[None, :], method="independent").min())
 
 
 def value_ms(costs, probs, assignment):
-    return float(expected_max(costs[assignment], probs))
+    return float(expected_max(costs[assignment], probs, method="independent"))
 
 
 @st.composite
@@ -59,6 +59,25 @@ def test_sorted_rule_equals_brute_force_at_issue_sizes(n_sats, n_experts, cap):
         assert value_ms(costs, probs, got) == pytest.approx(brute_force_ms(costs, probs, cap), rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_sorted_rule_is_also_optimal_under_exactly_k_routing(seed):
+    # Exchange argument: under the CB law, P(i in, j out, rest T) / P(j in, i out, T) = w_i / w_j for
+    # every T, and a more frequent expert has a larger weight: it belongs on the cheaper satellite.
+    from latency import cap_probabilities
+
+    rng = np.random.default_rng(seed)
+    n_sats, n_experts, cap = int(rng.integers(3, 7)), int(rng.integers(2, 6)), int(rng.integers(1, 3))
+    n_experts = min(n_experts, n_sats * cap)
+    costs = rng.integers(0, 12, n_sats).astype(float)  # ties
+    probs = cap_probabilities(rng.uniform(0.05, 1, n_experts) ** 2, int(rng.integers(1, n_experts + 1)))
+    got = assign_experts(costs, probs, capacity=cap)
+    every = np.indices((n_sats,) * n_experts, dtype=np.int8).reshape(n_experts, -1).T
+    s = np.sort(every, axis=1)
+    ok = (s[:, cap:] != s[:, :-cap]).all(axis=1) if cap < n_experts else np.ones(len(s), bool)
+    best = float(expected_max(costs[every[ok]], probs[None, :]).min())
+    assert float(expected_max(costs[got], probs)) == pytest.approx(best, rel=1e-12, abs=1e-12)
+
+
 def test_cap1_eight_experts_ten_satellites_against_all_injections():
     # 10!/2! = 1.8 M injective assignments: the largest case the issue names.
     rng = np.random.default_rng(7)
@@ -68,7 +87,7 @@ def test_cap1_eight_experts_ten_satellites_against_all_injections():
     best = np.inf
     perms = np.array(list(itertools.permutations(range(10), 8)), dtype=np.int8)
     for chunk in np.array_split(perms, 8):
-        best = min(best, float(expected_max(costs[chunk], probs[None, :]).min()))
+        best = min(best, float(expected_max(costs[chunk], probs[None, :], method="independent").min()))
     assert got == pytest.approx(best, rel=1e-12)
 
 

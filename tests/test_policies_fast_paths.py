@@ -27,7 +27,7 @@ def test_expected_max_rows_is_expected_max_bit_for_bit():
             costs = np.asfortranarray(costs)
         if trial % 11 == 0:
             probs = probs[:, ::-1]
-        got, want = _expected_max_rows(costs, probs), expected_max(costs, probs)
+        got, want = _expected_max_rows(costs, probs), expected_max(costs, probs, method="independent")
         assert got.shape == want.shape and got.tobytes() == want.tobytes()
     # Other shapes are expected_max's own.
     assert _expected_max_rows([10.0, 4.0], [0.5, 0.5]) == 6.0

@@ -144,3 +144,33 @@ def test_cli_sweep_summary_and_errors(tmp_path):
     assert res.exit_code == 1 and "--overwrite" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, args + ["--overwrite", "--policy", "static,nope", "-q"])
     assert res.exit_code == 2 and "unknown policy" in res.output
+
+
+def test_a_plain_rerun_says_it_discards_the_parts(tmp_path, constellation, setup):
+    from spacexnet.sweep import SweepWarning
+
+    path = tmp_path / "p.nc"
+    with pytest.raises(KeyboardInterrupt, match=r"1 of 3 chunks are saved in .*\.p\.nc\.parts; .* --resume"):
+        sweep(constellation, setup, _opts(), path,
+              progress=lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt) if d == 4 else None)
+    args = ["sweep", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", MODEL, "--seed", "2",
+            "--duration-s", "240", "--step-s", "30", "--samples", "300", "--chunk-steps", "3", "--out", str(path), "-q"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines() == [f"spacexnet: warning: starting over: discarding the 1 finished chunk(s) an "
+                                       f"interrupted sweep left in {tmp_path / '.p.nc.parts'} (--resume continues "
+                                       "such a sweep instead)"]
+    with pytest.raises(KeyboardInterrupt):
+        sweep(constellation, setup, _opts(), tmp_path / "q.nc",
+              progress=lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt) if d == 4 else None)
+    with pytest.warns(SweepWarning, match="discarding the 1 finished chunk"):
+        sweep(constellation, setup, _opts(), tmp_path / "q.nc")
+
+
+def test_on_chunk_gives_each_saved_chunk_in_time_order(tmp_path, constellation, setup, reference):
+    chunks = []
+    sweep(constellation, setup, _opts(), tmp_path / "c.nc", on_chunk=lambda ds: chunks.append(ds.load()))
+    assert [c.sizes["time"] for c in chunks] == [3, 3, 3]  # 9 steps of 30 s in chunks of 3
+    for name in ("token_latency_expected_ms", "token_latency_p99_ms", "migrations", "bytes_moved"):
+        joined = xr.concat([c[name] for c in chunks], dim="time")
+        assert np.array_equal(joined.values, reference[name].values, equal_nan=True), name

@@ -57,8 +57,9 @@ def _reference(graph, gates, experts, probs, times):
         layer_ms = t.dispatch_ms + expected_max(cost, prob)
         weight = critical_probabilities(cost, prob)
         sums = {k: float(np.where(weight > 0, weight * v, 0.0).sum()) for k, v in parts.items()}
+        independent = t.dispatch_ms + expected_max(cost, prob, method="independent")
     sums["compute_ms"] += float(t.dispatch_ms.sum() + t.head_ms)
-    return float(layer_ms.sum() + t.head_ms), layer_ms, sums
+    return float(layer_ms.sum() + t.head_ms), layer_ms, sums, float(independent.sum() + t.head_ms)
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -71,16 +72,20 @@ def test_token_latency_matches_the_formulas_bit_for_bit(seed):
     if seed % 3 == 0:
         gates[:] = gates[0]  # one gate for every layer: repeated rows
     experts = rng.integers(0, n_sat, (n_layers, n_experts))
-    probs = rng.uniform(0, 1, (n_layers, n_experts)) ** 2
-    probs[rng.random(probs.shape) < 0.2] = 0.0
+    weights = rng.uniform(0, 1, (n_layers, n_experts)) ** 2
+    weights[rng.random(weights.shape) < 0.2] = 0.0
+    weights[:, 0] += 0.1  # at least one expert can be picked
+    # A top-k profile per layer (k from 1 to the experts with weight), some experts always picked.
+    probs = np.array([latency.cap_probabilities(w, int(rng.integers(1, (w > 0).sum() + 1))) for w in weights])
     if seed % 4 == 1:
         probs[0] = 0.0  # a dense layer
     expert_ms = rng.uniform(0, 3, (n_layers, n_experts)) if seed % 2 else rng.uniform(0, 3, n_layers)
     times = ComputeTimes(dispatch_ms=rng.uniform(0, 1, n_layers), local_ms=rng.uniform(0, 2, n_layers),
                          expert_ms=expert_ms, head_ms=float(rng.uniform(0, 1)))
     got = latency.token_latency(graph, gates, experts, probs, times)
-    expected, layer_ms, sums = _reference(graph, gates, experts, probs, times)
+    expected, layer_ms, sums, independent = _reference(graph, gates, experts, probs, times)
     assert got.expected_ms == expected
+    assert got.expected_independent_ms == independent
     np.testing.assert_array_equal(got.layer_ms, layer_ms)
     assert got.breakdown.as_dict() == sums
     assert got.unreachable_layers == tuple(np.flatnonzero(~np.isfinite(layer_ms)).tolist())

@@ -28,8 +28,9 @@ class _Group(click.Group):
             command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
             click.echo(f"spacexnet: error: {cli_wording(exc, command)}", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
-            click.echo("spacexnet: interrupted", err=True)
+        except KeyboardInterrupt as exc:
+            # A command may say what was kept and how to continue (a sweep's finished chunks).
+            click.echo(f"spacexnet: interrupted{f'; {exc}' if str(exc) else ''}", err=True)
             ctx.exit(130)
 
 
@@ -41,9 +42,9 @@ def main():
 
 def _register() -> None:
     # One module per subcommand, each exposing ``command``.
-    from . import compare, links, place, plot, presets, propagate, shells, sweep
+    from . import compare, links, place, plot, presets, propagate, serve, shells, sweep
 
-    for module in (sweep, compare, place, propagate, links, plot, shells, presets):
+    for module in (sweep, compare, place, propagate, links, plot, shells, presets, serve):
         main.add_command(module.command)
 
 

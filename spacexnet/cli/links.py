@@ -33,6 +33,7 @@ from ._options import (
     time_options,
     times_from_kwargs,
 )
+from ._scenario import scenario_option
 from ._tables import utc_text
 
 __all__ = ["command"]
@@ -76,6 +77,7 @@ def _summary(isl: xr.Dataset, gsl: xr.Dataset | None) -> list[str]:
 
 
 @click.command("links")
+@scenario_option
 @constellation_options
 @time_options
 @click.option("--topology", type=click.Choice(TOPOLOGIES), default="plus-grid", show_default=True,

@@ -30,12 +30,14 @@ from ._options import (
     quiet_option,
     start_option,
 )
+from ._scenario import scenario_option
 from ._tables import render
 
 __all__ = ["command"]
 
 
 @click.command("place")
+@scenario_option
 @constellation_options
 @start_option("Instant of the placement")
 @model_options

@@ -31,6 +31,7 @@ from ._options import (
     time_options,
     times_from_kwargs,
 )
+from ._scenario import scenario_option
 
 __all__ = ["command"]
 
@@ -65,6 +66,7 @@ def _summary(ds, constellation, step_s) -> list[str]:
 
 
 @click.command("propagate")
+@scenario_option
 @constellation_options
 @time_options
 @click.option("--no-polar-motion", is_flag=True, default=False,

@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -17,9 +18,13 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
+import latency
+import placement
+from placement.policies import FLAG_INFEASIBLE
+
 from ..exceptions import SpaceXNetError
 from ..scenario import model_setup
-from ..sweep import POLICIES, SweepOptions, sweep
+from ..sweep import POLICIES, SweepOptions, check_fits, sweep
 from ._options import (
     FiniteFloat,
     checks_outputs,
@@ -31,6 +36,7 @@ from ._options import (
     quiet_option,
     time_options,
 )
+from ._scenario import scenario_option
 from ._tables import render
 
 __all__ = ["command"]
@@ -47,6 +53,7 @@ def _policies(ctx, param, value):
 
 
 @click.command("sweep")
+@scenario_option
 @constellation_options
 @time_options
 @model_options
@@ -96,15 +103,26 @@ def command(**kw):
     if kw["out"] is None and not kw["check_step"]:
         raise click.UsageError("Missing option '--out' (the NetCDF file to write).")
     out = Path(kw["out"]) if kw["out"] else None
+    given = dict(kw)
     constellation = constellation_from_kwargs(kw, quiet=quiet)
     log = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     setup = model_setup(kw["model"], kw["model_file"], kw["hardware"], kw["link_profile"], kw["activation"],
                         kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
     link_rules = {name: kw[name] for name in ("margin_km", "max_range_km", "latitude_cutoff_deg")
                   if kw[name] is not None}
+    try:
+        _check_step_or_sweep(kw, out, constellation, setup, link_rules, quiet, log)
+    except placement.InfeasiblePlacementError as exc:
+        # Raised before any heavy work (the sweep checks first); say what would fit.
+        whole = constellation_from_kwargs({**given, "shell": None}, quiet=True)
+        raise SpaceXNetError(f"{exc}; {_what_fits(whole, given.get('shell'), setup, kw)}") from None
+
+
+def _check_step_or_sweep(kw, out, constellation, setup, link_rules, quiet, log):
     if kw["check_step"]:
         from ..accuracy import step_error
 
+        check_fits(constellation, setup, kw["start"], kw["belt_planes"])
         budget = step_error(constellation, setup, kw["step_s"], start=kw["start"], topology=kw["topology"],
                             link_rules=link_rules)
         click.echo(f"time-step error of {budget.step_s:g} s steps against {budget.fine_step_s:g} s steps over "
@@ -138,7 +156,7 @@ def command(**kw):
 
     try:
         path = sweep(constellation, setup, options, out, overwrite=kw["overwrite"], resume=kw["resume"],
-                     scheduler=kw["scheduler"], faults=faults, progress=progress)
+                     scheduler=kw["scheduler"], faults=faults, progress=progress, status=log)
     finally:
         if bar is not None:
             bar.close()
@@ -146,6 +164,41 @@ def command(**kw):
         text = render(summary_rows(ds), "table")
     click.echo(text, nl=False)
     log(f"wrote {path}")
+
+
+def _what_fits(whole, shell_index, setup, kw) -> str:
+    """What would fit instead: other shells, more experts per satellite, smaller model presets (one clause)."""
+
+    def fits(constellation, candidate):
+        try:
+            check_fits(constellation, candidate, kw["start"], kw["belt_planes"])
+        except placement.PlacementError:
+            return False
+        return True
+
+    ideas = []
+    if len(whole.shells) > 1:
+        others = [i for i in range(len(whole.shells)) if i != shell_index
+                  and fits(whole.subset(whole.shell == i), setup)]
+        if others:
+            ideas.append("--shell " + ", ".join(f"{i} ({int((whole.shell == i).sum()):,} satellites)" for i in others))
+    constellation = whole if shell_index is None else whole.subset(whole.shell == shell_index)
+    n_experts = setup.probs.shape[1]
+    room = int(setup.hardware.memory_bytes // setup.model.expert_bytes)
+    for per_sat in range(setup.experts_per_sat + 1, min(n_experts, room) + 1):
+        if fits(constellation, dataclasses.replace(setup, experts_per_sat=per_sat)):
+            ideas.append(f"--experts-per-sat {per_sat} (experts of {setup.model.expert_bytes / 1e6:,.0f} MB; the "
+                         f"memory of {setup.hardware.name} holds {room:,})")
+            break
+    models = [name for name in latency.model_names() if name != setup.model.name
+              and fits(constellation, model_setup(name, hardware=setup.hardware.name,
+                                                  link_profile=setup.link_profile.name, activation="uniform",
+                                                  experts_per_sat=setup.experts_per_sat))]
+    if models:
+        ideas.append(f"--model {' or '.join(models)}")
+    if not ideas:
+        return f"no shell, --experts-per-sat or model preset fits {len(constellation)} satellites"
+    return "what fits: " + "; or ".join(ideas)
 
 
 def _warn_tle_age(constellation, options, max_age_days):
@@ -165,12 +218,14 @@ def _warn_tle_age(constellation, options, max_age_days):
 
 
 def summary_rows(ds) -> list[dict]:
-    """Per policy: mean and p99 token latency, migrations and bytes moved over the sweep."""
+    """Per policy: mean and p99 token latency, migrations and bytes moved, steps without a latency and why."""
     rows = []
     for policy in ds["policy"].values:
         sel = ds.sel(policy=policy)
         expected = sel["token_latency_expected_ms"].values
         finite = np.isfinite(expected)
+        # No placement (no room for the model) is another failure than a placement that cannot be reached.
+        infeasible = (sel["policy_flags"].values & FLAG_INFEASIBLE) != 0
         rows.append({
             "policy": str(policy),
             "mean expected ms": float(expected[finite].mean()) if finite.any() else float("nan"),
@@ -180,6 +235,7 @@ def summary_rows(ds) -> list[dict]:
             "worst expected ms": float(expected[finite].max()) if finite.any() else float("nan"),
             "migrations": int(sel["migrations"].sum()),
             "GB moved": float(sel["bytes_moved"].sum()) / 1e9,
-            "unreachable steps": int((~finite).sum()),
+            "infeasible steps": int(infeasible.sum()),
+            "unreachable steps": int((~finite & ~infeasible).sum()),
         })
     return rows

@@ -1,0 +1,831 @@
+// Space-XNet live view: the constellation, the placement and the token latency as they move.
+//
+// Everything comes from the service this page is served by (same origin, no CDN):
+// - positions and links: GET /scenarios/{id}/czml over a window of time (sampled Earth-fixed positions,
+//   interpolated here with the Lagrange degree the document names; links as intervals of "up"), fetched
+//   once per window, never per frame;
+// - placement (gate ring, experts) and latency: GET .../placement and .../latency at the clock's time
+//   rounded down to the minute, one request in flight, the newest time wins;
+// - compare table: GET .../compare; sweep: POST .../sweeps, then its events (GET /jobs/{id}/events) and file.
+// The test hooks live on window.__spacexnet (read-only by convention).
+
+import { geoNaturalEarth1, geoOrthographic, geoPath, geoGraticule10 } from "d3-geo";
+import uPlot from "uplot";
+
+const topojson = window.topojson;
+
+/** Seconds of simulated time one CZML window covers, and its sample spacing. */
+const WINDOW_S = 1200;
+const STEP_S = 60;
+/** Latency, placement and compare are asked at the clock's time rounded down to this, s. */
+const QUERY_STEP_S = 60;
+/** Span of a sweep started from the page, s (at STEP_S steps, every policy). */
+const SWEEP_DURATION_S = 600;
+const WGS84_A_M = 6378137.0;
+const WGS84_F = 1 / 298.257223563;
+const DEG = 180 / Math.PI;
+const FRAME_HISTORY = 600;
+const STRATEGY_COLOURS = ["#e8554e", "#4e9be8", "#8bd16a", "#c98be8", "#e8b44e", "#9aa0a6", "#4ee8d0"];
+// Low to high activation probability (viridis stops).
+const PROBABILITY_STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+
+const $ = (id) => document.getElementById(id);
+
+const hooks = {
+  ready: false, scenario: null, satellites: 0, drawn: 0, clockMs: 0, clockIso: "", playing: false, speed: 60,
+  globe: false, latency: null, placementTime: null, frameMs: [], errors: [], firstSatXY: null, windowsLoaded: 0,
+  route: null,
+  /** Where satellite ``norad`` was drawn in the last frame (CSS pixels in the map), or null. */
+  satelliteXY: (norad) => {
+    const s = lastFrame.win && lastFrame.win.index.get(`sat-${norad}`);
+    return s !== undefined && s !== null && buffers.seen[s] ? [buffers.x[s], buffers.y[s]] : null;
+  },
+};
+const lastFrame = { win: null };
+window.__spacexnet = hooks;
+
+const state = {
+  presets: null, summary: null, scenario: null,
+  clockMs: 0, playing: false, speed: 60, follow: false, globe: false, layer: 0,
+  windows: new Map(),          // start ms -> {promise, data}
+  placement: null, latency: null,
+  query: { inFlight: false, lastMs: null },
+  series: new Map(),           // time s -> {strategy: {expected_ms, p99_ms}}
+  chart: null, land: null, rotate: [-10, -20],
+  lastWall: null, baseDirty: true,
+  route: { picking: false, from: null, to: null, answer: null },
+};
+
+// ------------------------------------------------------------------ requests
+
+class ApiError extends Error {
+  constructor(status, detail, path) {
+    super(detail);
+    this.status = status;
+    this.path = path;
+  }
+}
+
+async function api(path, options = {}) {
+  const headers = new Headers(options.headers || {});
+  const key = sessionStorage.getItem("spacexnet-api-key");
+  if (key) headers.set("X-API-Key", key);
+  const response = await fetch(path, { ...options, headers });
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText} (${path})`;
+    try {
+      const body = await response.json();
+      if (body && typeof body.detail === "string") detail = body.detail;
+    } catch (_) { /* not a problem body: keep the status line */ }
+    if (response.status === 401 || response.status === 403) $("api-key-box").hidden = false;
+    throw new ApiError(response.status, detail, path);
+  }
+  return response;
+}
+
+const json = async (path, options) => (await api(path, options)).json();
+
+function showError(detail) {
+  const box = $("error");
+  box.textContent = String(detail).split("\n")[0];
+  box.hidden = false;
+  hooks.errors.push(box.textContent);
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+function showNotice(text) {
+  $("notice").textContent = text;
+  $("notice").hidden = !text;
+}
+
+const iso = (ms) => new Date(ms).toISOString().replace(".000Z", "Z");
+const floorTo = (ms, step_s) => Math.floor(ms / (step_s * 1000)) * step_s * 1000;
+const scenarioPath = (suffix) => `/scenarios/${encodeURIComponent(state.scenario)}${suffix}`;
+
+// ------------------------------------------------------------------ trajectories (CZML windows)
+
+function parseWindow(doc, startMs) {
+  const sats = doc.filter((p) => p.id.startsWith("sat-"));
+  const n = Math.round(WINDOW_S / STEP_S) + 1;
+  const index = new Map();
+  const norad = new Int32Array(sats.length);
+  // Full grid per satellite, NaN where a sample is missing (failed SGP4 state).
+  const pos = new Float64Array(sats.length * n * 3).fill(NaN);
+  sats.forEach((p, s) => {
+    index.set(p.id, s);
+    norad[s] = Number(p.id.slice(4));
+    const epochMs = Date.parse(p.position.epoch);
+    const c = p.position.cartesian;
+    for (let i = 0; i < c.length; i += 4) {
+      const k = Math.round(((epochMs - startMs) / 1000 + c[i]) / STEP_S);
+      if (k < 0 || k >= n) continue;
+      const o = (s * n + k) * 3;
+      pos[o] = c[i + 1]; pos[o + 1] = c[i + 2]; pos[o + 2] = c[i + 3];
+    }
+  });
+  const degree = sats.length ? sats[0].position.interpolationDegree : 5;
+  const links = [];
+  for (const p of doc) {
+    if (!p.id.startsWith("isl-")) continue;
+    const [a, b] = p.polyline.positions.references.map((r) => index.get(r.split("#")[0]));
+    if (a === undefined || b === undefined) continue;
+    const intervals = [];
+    for (const show of p.polyline.show) {
+      if (!show.boolean) continue;
+      const [from, to] = show.interval.split("/").map(Date.parse);
+      intervals.push(from, to);
+    }
+    links.push({ a, b, intervals });
+  }
+  return { startMs, n, degree, norad, index, pos, links, count: sats.length };
+}
+
+function windowFor(ms) {
+  const startMs = floorTo(ms, STEP_S);
+  let entry = state.windows.get(startMs);
+  if (entry) return entry;
+  // One window in flight at a time: asking again every frame while it loads would only pile requests up.
+  for (const other of state.windows.values()) if (!other.data && !other.failed) return other;
+  const scenario = state.scenario;
+  entry = { data: null, failed: false, startMs };
+  entry.promise = json(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`))
+    .then((doc) => {
+      if (scenario !== state.scenario) return;
+      entry.data = parseWindow(doc, startMs);
+      hooks.windowsLoaded += 1;
+    })
+    .catch((err) => { entry.failed = true; showError(err.message); });
+  state.windows.set(startMs, entry);
+  // Keep the memory bounded: the newest windows only.
+  const loaded = [...state.windows.values()].filter((e) => e.data).sort((x, y) => x.startMs - y.startMs);
+  while (loaded.length > 2) state.windows.delete(loaded.shift().startMs);
+  return entry;
+}
+
+/** The loaded window that covers ``ms`` (fetching the next one ahead), or null while none does. */
+function currentWindow(ms) {
+  for (const entry of state.windows.values()) {
+    const d = entry.data;
+    if (d && ms >= d.startMs && ms <= d.startMs + WINDOW_S * 1000) {
+      if (ms > d.startMs + WINDOW_S * 500) windowFor(d.startMs + (WINDOW_S - 2 * STEP_S) * 1000);
+      return d;
+    }
+  }
+  windowFor(ms);
+  return null;
+}
+
+function lagrangeWeights(u, n, degree) {
+  // u: fractional sample index. The degree + 1 nodes around it, as CesiumJS picks them.
+  const i = Math.floor(u);
+  const first = Math.min(Math.max(i - Math.floor(degree / 2), 0), n - degree - 1);
+  const w = new Float64Array(degree + 1);
+  for (let j = 0; j <= degree; j++) {
+    let num = 1, den = 1;
+    for (let m = 0; m <= degree; m++) {
+      if (m === j) continue;
+      num *= u - (first + m);
+      den *= j - m;
+    }
+    w[j] = num / den;
+  }
+  return { first, w };
+}
+
+/** Geodetic longitude and latitude (degrees) of Earth-fixed positions at ``ms`` (Bowring's formula). */
+function geodetic(win, ms, lon, lat) {
+  const u = (ms - win.startMs) / (STEP_S * 1000);
+  const { first, w } = lagrangeWeights(u, win.n, win.degree);
+  const b = WGS84_A_M * (1 - WGS84_F), e2 = WGS84_F * (2 - WGS84_F), ep2 = e2 / (1 - e2);
+  for (let s = 0; s < win.count; s++) {
+    let x = 0, y = 0, z = 0;
+    for (let j = 0; j < w.length; j++) {
+      const o = (s * win.n + first + j) * 3;
+      x += w[j] * win.pos[o]; y += w[j] * win.pos[o + 1]; z += w[j] * win.pos[o + 2];
+    }
+    const p = Math.hypot(x, y);
+    const t = Math.atan2(z * WGS84_A_M, p * b);
+    const st = Math.sin(t), ct = Math.cos(t);
+    lon[s] = Math.atan2(y, x) * DEG;
+    lat[s] = Math.atan2(z + ep2 * b * st * st * st, p - e2 * WGS84_A_M * ct * ct * ct) * DEG;
+  }
+}
+
+// ------------------------------------------------------------------ drawing
+
+const base = $("base"), marks = $("marks");
+let projection = null, width = 0, height = 0, dpr = 1;
+
+function resize() {
+  const box = $("map").getBoundingClientRect();
+  dpr = window.devicePixelRatio || 1;
+  width = Math.max(320, Math.floor(box.width));
+  height = Math.round(width * (state.globe ? 0.62 : 0.52));
+  for (const canvas of [base, marks]) {
+    canvas.width = width * dpr;
+    canvas.height = height * dpr;
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
+  }
+  $("map").style.height = `${height}px`;
+  makeProjection();
+}
+
+function makeProjection() {
+  projection = state.globe
+    ? geoOrthographic().rotate(state.rotate).clipAngle(90)
+    : geoNaturalEarth1();
+  projection.fitExtent([[6, 6], [width - 6, height - 6]], { type: "Sphere" });
+  state.baseDirty = true;
+}
+
+function drawBase() {
+  const ctx = base.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  const path = geoPath(projection, ctx);
+  ctx.beginPath(); path({ type: "Sphere" }); ctx.fillStyle = "#0b1e33"; ctx.fill();
+  ctx.beginPath(); path(geoGraticule10()); ctx.strokeStyle = "rgba(255,255,255,0.08)"; ctx.lineWidth = 0.5; ctx.stroke();
+  if (state.land) {
+    ctx.beginPath(); path(state.land); ctx.fillStyle = "#2b3f2f"; ctx.fill();
+    ctx.strokeStyle = "#6d8a6f"; ctx.lineWidth = 0.6; ctx.stroke();
+  }
+  ctx.beginPath(); path({ type: "Sphere" }); ctx.strokeStyle = "#4a6078"; ctx.lineWidth = 1; ctx.stroke();
+  state.baseDirty = false;
+}
+
+function probabilityColour(p) {
+  const x = Math.min(Math.max(p, 0), 1) * (PROBABILITY_STOPS.length - 1);
+  const i = Math.min(Math.floor(x), PROBABILITY_STOPS.length - 2), f = x - i;
+  const [a, b] = [PROBABILITY_STOPS[i], PROBABILITY_STOPS[i + 1]];
+  return `rgb(${a.map((v, k) => Math.round(v + (b[k] - v) * f)).join(",")})`;
+}
+
+const buffers = { lon: null, lat: null, x: null, y: null, seen: null };
+
+function ensureBuffers(n) {
+  if (!buffers.lon || buffers.lon.length < n) {
+    buffers.lon = new Float64Array(n); buffers.lat = new Float64Array(n);
+    buffers.x = new Float32Array(n); buffers.y = new Float32Array(n); buffers.seen = new Uint8Array(n);
+  }
+}
+
+function drawMarks(win, ms) {
+  const ctx = marks.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  if (!win) return 0;
+  ensureBuffers(win.count);
+  const { lon, lat, x, y, seen } = buffers;
+  geodetic(win, ms, lon, lat);
+  // On the globe, a point is seen when it is on the hemisphere facing the viewer.
+  const [r0, r1] = projection.rotate ? projection.rotate() : [0, 0];
+  const cLon = -r0 / DEG, cLat = -r1 / DEG;
+  const sinC = Math.sin(cLat), cosC = Math.cos(cLat);
+  let drawn = 0;
+  for (let s = 0; s < win.count; s++) {
+    if (!Number.isFinite(lon[s]) || !Number.isFinite(lat[s])) { seen[s] = 0; continue; }
+    if (state.globe) {
+      const la = lat[s] / DEG, lo = lon[s] / DEG;
+      if (sinC * Math.sin(la) + cosC * Math.cos(la) * Math.cos(lo - cLon) <= 0) { seen[s] = 0; continue; }
+    }
+    const p = projection([lon[s], lat[s]]);
+    if (!p) { seen[s] = 0; continue; }
+    x[s] = p[0]; y[s] = p[1]; seen[s] = 1;
+  }
+  const jump = width / 3; // a segment longer than this crosses the map's edge: not drawn
+  ctx.beginPath();
+  for (const link of win.links) {
+    const { a, b, intervals } = link;
+    if (!seen[a] || !seen[b]) continue;
+    let up = false;
+    for (let i = 0; i < intervals.length; i += 2) if (ms >= intervals[i] && ms <= intervals[i + 1]) { up = true; break; }
+    if (!up || Math.abs(x[a] - x[b]) > jump) continue;
+    ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+  }
+  ctx.strokeStyle = "rgba(110,170,255,0.35)"; ctx.lineWidth = 0.6; ctx.stroke();
+  ctx.fillStyle = "#e9eef5";
+  for (let s = 0; s < win.count; s++) {
+    if (!seen[s]) continue;
+    ctx.fillRect(x[s] - 1, y[s] - 1, 2, 2);
+    drawn += 1;
+  }
+  drawPlacement(ctx, win, x, y, seen, jump);
+  drawRoute(ctx, win, x, y, seen, jump);
+  lastFrame.win = win;
+  hooks.firstSatXY = seen[0] ? [x[0], y[0]] : null;
+  return drawn;
+}
+
+function drawPlacement(ctx, win, x, y, seen, jump) {
+  const pl = state.placement;
+  if (!pl) return;
+  const at = (norad) => win.index.get(`sat-${norad}`);
+  // The ring of gates, in layer order, closed.
+  const gates = pl.layers.map((l) => at(l.gate_norad_id));
+  ctx.beginPath();
+  for (let i = 0; i < gates.length; i++) {
+    const a = gates[i], b = gates[(i + 1) % gates.length];
+    if (a === undefined || b === undefined || !seen[a] || !seen[b] || Math.abs(x[a] - x[b]) > jump) continue;
+    ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+  }
+  ctx.strokeStyle = "#ff4d4d"; ctx.lineWidth = 2; ctx.stroke();
+  const layer = pl.layers[Math.min(state.layer, pl.layers.length - 1)];
+  if (!layer) return;
+  const top = Math.max(...layer.experts_by_probability.map((e) => e.probability), 1e-12);
+  for (const e of layer.experts_by_probability) {
+    const s = at(e.norad_id);
+    if (s === undefined || !seen[s]) continue;
+    ctx.beginPath(); ctx.arc(x[s], y[s], 4.5, 0, 2 * Math.PI);
+    ctx.fillStyle = probabilityColour(e.probability / top); ctx.fill();
+    ctx.strokeStyle = "#000"; ctx.lineWidth = 0.8; ctx.stroke();
+  }
+  const g = at(layer.gate_norad_id);
+  if (g !== undefined && seen[g]) {
+    ctx.beginPath(); ctx.arc(x[g], y[g], 7, 0, 2 * Math.PI);
+    ctx.strokeStyle = "#ff4d4d"; ctx.lineWidth = 2.5; ctx.stroke();
+  }
+}
+
+function drawRoute(ctx, win, x, y, seen, jump) {
+  const { from, to, answer } = state.route;
+  const ends = [from, to].filter((n) => n !== null).map((n) => win.index.get(`sat-${n}`));
+  if (answer) {
+    const path = answer.path.map((p) => win.index.get(`sat-${p.norad_id}`));
+    ctx.beginPath();
+    for (let i = 1; i < path.length; i++) {
+      const a = path[i - 1], b = path[i];
+      if (a === undefined || b === undefined || !seen[a] || !seen[b] || Math.abs(x[a] - x[b]) > jump) continue;
+      ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+    }
+    ctx.strokeStyle = "#ffe14d"; ctx.lineWidth = 2.5; ctx.stroke();
+  }
+  for (const s of ends) {
+    if (s === undefined || !seen[s]) continue;
+    ctx.beginPath(); ctx.arc(x[s], y[s], 6, 0, 2 * Math.PI);
+    ctx.strokeStyle = "#ffe14d"; ctx.lineWidth = 2; ctx.stroke();
+  }
+}
+
+/** The satellite drawn nearest to a click (within 10 px), as its NORAD id, or null. */
+function pickSatellite(event) {
+  const win = lastFrame.win;
+  if (!win) return null;
+  const box = marks.getBoundingClientRect();
+  const cx = event.clientX - box.left, cy = event.clientY - box.top;
+  let best = null, bestD = 100;
+  for (let s = 0; s < win.count; s++) {
+    if (!buffers.seen[s]) continue;
+    const d = (buffers.x[s] - cx) ** 2 + (buffers.y[s] - cy) ** 2;
+    if (d < bestD) { bestD = d; best = s; }
+  }
+  return best === null ? null : win.norad[best];
+}
+
+function showRoute() {
+  const { from, to, answer, picking } = state.route;
+  const box = $("route-result");
+  if (answer) {
+    box.textContent = `NORAD ${answer.from.norad_id} → ${answer.to.norad_id} at ${answer.time_utc.replace("T", " ")}: `
+      + `${answer.hops} hops, ${fmt(answer.distance_km, 0)} km, ${fmt(answer.latency_ms, 2)} ms `
+      + `(propagation ${fmt(answer.propagation_ms, 2)}, transmission ${fmt(answer.transmission_ms, 3)}, `
+      + `forwarding ${fmt(answer.forwarding_ms, 2)} ms)`;
+    box.dataset.latency = String(answer.latency_ms);
+  } else if (picking) {
+    box.textContent = from === null ? "click a satellite on the map: the start" : `from NORAD ${from}: now click the end`;
+  } else {
+    box.textContent = "";
+  }
+  $("route-button").classList.toggle("on", picking);
+}
+
+async function onMapClick(event) {
+  const route = state.route;
+  if (!route.picking) return;
+  const norad = pickSatellite(event);
+  if (norad === null) return;
+  if (route.from === null || route.to !== null) {
+    Object.assign(route, { from: norad, to: null, answer: null });
+    hooks.route = null;
+    showRoute();
+    return;
+  }
+  route.to = norad;
+  route.picking = false;
+  showRoute();
+  const time = iso(floorTo(state.clockMs, QUERY_STEP_S));
+  try {
+    route.answer = await json(scenarioPath(`/route?from=${route.from}&to=${norad}&time=${time}`));
+    hooks.route = route.answer;
+  } catch (err) {
+    showError(err.message);
+  }
+  showRoute();
+}
+
+// ------------------------------------------------------------------ clock
+
+function setSpeed(speed) {
+  state.speed = speed;
+  hooks.speed = speed;
+  state.follow = false;
+  document.querySelectorAll("[data-speed]").forEach((b) => b.classList.toggle("on", Number(b.dataset.speed) === speed));
+  $("now").classList.remove("on");
+}
+
+function setPlaying(playing) {
+  state.playing = playing;
+  hooks.playing = playing;
+  $("play").textContent = playing ? "Pause" : "Play";
+}
+
+function tick(wall) {
+  const dt = state.lastWall === null ? 0 : wall - state.lastWall;
+  state.lastWall = wall;
+  if (state.scenario) {
+    // The clock waits while the positions it would move to are still loading (like a video buffering).
+    const next = state.follow ? Date.now() : state.clockMs + (state.playing ? dt * state.speed : 0);
+    if (currentWindow(next) || state.follow) state.clockMs = next;
+    if (state.baseDirty) drawBase();
+    const started = performance.now();
+    const win = currentWindow(state.clockMs);
+    const drawn = drawMarks(win, state.clockMs);
+    const frame = performance.now() - started;
+    if (win) {
+      hooks.frameMs.push(frame);
+      if (hooks.frameMs.length > FRAME_HISTORY) hooks.frameMs.shift();
+      $("frame-ms").textContent = `${frame.toFixed(1)} ms/frame`;
+    } else {
+      $("frame-ms").textContent = "loading positions…";
+    }
+    hooks.drawn = drawn;
+    $("map").dataset.satellites = String(drawn);
+    hooks.clockMs = state.clockMs;
+    hooks.clockIso = iso(Math.floor(state.clockMs / 1000) * 1000);
+    $("clock-time").textContent = hooks.clockIso.replace("T", " ");
+    $("clock-time").dateTime = hooks.clockIso;
+    queryAtClock();
+  }
+  requestAnimationFrame(tick);
+}
+
+// ------------------------------------------------------------------ latency, placement, compare
+
+function queryAtClock() {
+  const q = floorTo(state.clockMs, QUERY_STEP_S);
+  if (state.query.inFlight || q === state.query.lastMs) return;
+  state.query.inFlight = true;
+  state.query.lastMs = q;
+  const scenario = state.scenario;
+  const time = iso(q);
+  Promise.all([json(scenarioPath(`/latency?time=${time}`)), json(scenarioPath(`/placement?time=${time}`))])
+    .then(([latency, placement]) => {
+      if (scenario !== state.scenario) return;
+      state.placement = placement;
+      hooks.placementTime = placement.time_utc;
+      showLatency(latency);
+    })
+    .catch((err) => showError(err.message))
+    .finally(() => { state.query.inFlight = false; });
+}
+
+const fmt = (v, digits = 1) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
+
+function showLatency(row) {
+  state.latency = row;
+  hooks.latency = row;
+  $("latency-time").textContent = `at ${row.time_utc.replace("T", " ")} · ${row.strategy}`;
+  $("latency").dataset.time = row.time_utc;
+  for (const [id, field, digits] of [["latency-expected", "expected_ms", 1], ["latency-p99", "p99_ms", 1],
+                                     ["latency-tokens", "tokens_per_s", 3]]) {
+    const cell = $(id);
+    cell.textContent = field.endsWith("_ms") ? `${fmt(row[field], digits)} ms` : fmt(row[field], digits);
+    cell.dataset.value = String(row[field]);
+  }
+  const parts = ["propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms"];
+  const total = parts.reduce((sum, k) => sum + (row[k] || 0), 0) || 1;
+  $("breakdown").replaceChildren(...parts.map((k, i) => {
+    const bar = document.createElement("div");
+    bar.className = `part part-${i}`;
+    bar.style.flexGrow = String((row[k] || 0) / total);
+    bar.title = `${k.replace("_ms", "")}: ${fmt(row[k], 2)} ms`;
+    bar.dataset.field = k;
+    bar.dataset.value = String(row[k]);
+    bar.textContent = `${k.replace("_ms", "")} ${fmt(row[k], 1)} ms`;
+    return bar;
+  }));
+  addPoints(row.time_utc, [row]);
+}
+
+function addPoints(timeUtc, rows) {
+  const t = Date.parse(timeUtc) / 1000;
+  const entry = state.series.get(t) || {};
+  for (const r of rows) entry[r.strategy] = { expected: r.expected_ms, p99: r.p99_ms };
+  state.series.set(t, entry);
+  redrawChart();
+}
+
+function makeChart() {
+  const strategies = state.presets.default_strategies;
+  const series = [{}];
+  strategies.forEach((name, i) => {
+    const stroke = STRATEGY_COLOURS[i % STRATEGY_COLOURS.length];
+    series.push({ label: `${name} expected`, stroke, width: 2, spanGaps: true, points: { show: true } });
+    series.push({ label: `${name} p99`, stroke, width: 1, dash: [5, 4], spanGaps: true, points: { show: true } });
+  });
+  const box = $("chart");
+  state.chart = new uPlot({
+    width: Math.max(300, box.clientWidth), height: 240, series,
+    axes: [{ stroke: "#ccd" }, { stroke: "#ccd", label: "ms", grid: { stroke: "rgba(255,255,255,0.08)" } }],
+    // A lone point gets ten minutes either side rather than years.
+    scales: { x: { time: true, range: (u, lo, hi) => (hi - lo < 60 ? [lo - 600, hi + 600] : [lo, hi]) } },
+    legend: { live: false },
+  }, [[], ...series.slice(1).map(() => [])], box);
+}
+
+function redrawChart() {
+  if (!state.chart) return;
+  const times = [...state.series.keys()].sort((a, b) => a - b);
+  const data = [times];
+  for (const name of state.presets.default_strategies) {
+    data.push(times.map((t) => state.series.get(t)[name]?.expected ?? null));
+    data.push(times.map((t) => state.series.get(t)[name]?.p99 ?? null));
+  }
+  state.chart.setData(data);
+}
+
+async function runCompare() {
+  const button = $("compare-button");
+  button.disabled = true;
+  const time = iso(floorTo(state.clockMs, QUERY_STEP_S));
+  button.textContent = "computing…";
+  try {
+    const table = await json(scenarioPath(`/compare?time=${time}`));
+    const body = $("compare").tBodies[0];
+    body.replaceChildren(...table.rows.map((r) => {
+      const tr = document.createElement("tr");
+      for (const v of [r.strategy, fmt(r.expected_ms), fmt(r.p99_ms), fmt(r.tokens_per_s, 3),
+                       fmt(r.ratio_to_space_xnet, 2)]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.append(td);
+      }
+      return tr;
+    }));
+    $("compare").dataset.time = table.time_utc;
+    $("compare").caption?.remove();
+    const caption = $("compare").createCaption();
+    caption.textContent = `at ${table.time_utc.replace("T", " ")} (${table.seeds} seeds, ${table.samples} samples)`;
+    addPoints(table.time_utc, table.rows);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    button.disabled = false;
+    button.textContent = "at this time";
+  }
+}
+
+// ------------------------------------------------------------------ sweep jobs
+
+async function startSweep() {
+  const status = $("sweep-status");
+  const body = { start: iso(floorTo(state.clockMs, QUERY_STEP_S)), duration_s: SWEEP_DURATION_S, step_s: STEP_S };
+  $("sweep-summary").replaceChildren();
+  let job;
+  try {
+    job = await json(scenarioPath("/sweeps"), {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) {
+      status.textContent = "This server runs no sweep jobs (POST /scenarios/{id}/sweeps is not there).";
+      status.className = "unavailable";
+    } else {
+      showError(err.message);
+    }
+    return;
+  }
+  status.className = "";
+  hooks.sweepJob = job.id;
+  const show = (info) => {
+    const eta = info.eta_s ? `, about ${Math.ceil(info.eta_s)} s left` : "";
+    status.textContent = `sweep ${job.id} from ${body.start.replace("T", " ")}, ${body.duration_s} s: ${info.state}`
+      + (info.steps_total ? `, ${info.steps_done}/${info.steps_total} steps${eta}` : "");
+  };
+  const finish = (info) => {
+    hooks.sweepState = info.state;
+    if (info.state === "done") {
+      show(info);
+      const link = document.createElement("a");
+      link.href = info.dataset || `/jobs/${encodeURIComponent(job.id)}/dataset`;
+      link.id = "sweep-dataset";
+      link.download = `sweep-${job.id}.nc`;
+      link.textContent = "download the NetCDF file";
+      status.append(" — ", link);
+      if (info.summary) showSweepSummary(info.summary);
+    } else {
+      show(info);
+      if (info.detail) showError(info.detail);
+    }
+  };
+  let info = { ...job };
+  show(info);
+  if (job.state === "done") { finish(await json(`/jobs/${encodeURIComponent(job.id)}`)); return; }
+  // Progress comes as server-sent events; with an API key (EventSource cannot send one) the job is polled.
+  if (!sessionStorage.getItem("spacexnet-api-key")) {
+    const events = new EventSource(`/jobs/${encodeURIComponent(job.id)}/events`);
+    events.addEventListener("progress", (e) => { info = { ...info, ...JSON.parse(e.data) }; show(info); });
+    events.addEventListener("state", (e) => {
+      info = { ...info, ...JSON.parse(e.data) };
+      if (["failed", "cancelled"].includes(info.state)) { events.close(); finish(info); } else show(info);
+    });
+    events.addEventListener("done", (e) => { events.close(); finish({ ...info, ...JSON.parse(e.data) }); });
+    events.onerror = () => { if (events.readyState === EventSource.CLOSED) pollJob(job.id, show, finish); };
+    return;
+  }
+  pollJob(job.id, show, finish);
+}
+
+async function pollJob(id, show, finish) {
+  let info;
+  try {
+    info = await json(`/jobs/${encodeURIComponent(id)}`);
+  } catch (err) {
+    showError(err.message);
+    return;
+  }
+  if (["done", "failed", "cancelled"].includes(info.state)) finish(info);
+  else { show(info); setTimeout(() => pollJob(id, show, finish), 1000); }
+}
+
+function showSweepSummary(rows) {
+  const table = $("sweep-summary");
+  const head = document.createElement("tr");
+  for (const h of ["policy", "mean expected ms", "mean p99 ms", "worst expected ms", "migrations", "GB moved"]) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    head.append(th);
+  }
+  table.replaceChildren(head, ...rows.map((r) => {
+    const tr = document.createElement("tr");
+    for (const v of [r.policy, fmt(r.mean_expected_ms), fmt(r.mean_p99_ms), fmt(r.worst_expected_ms), r.migrations,
+                     fmt(r.moved_gb, 2)]) {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+// ------------------------------------------------------------------ scenarios
+
+async function refreshScenarios(selected) {
+  const { scenarios } = await json("/scenarios");
+  const select = $("scenario-select");
+  select.replaceChildren(...scenarios.map((s) => {
+    const option = document.createElement("option");
+    option.value = s.id;
+    const name = s.aliases.includes("default") ? `default (${s.id})` : s.id;
+    option.textContent = `${name}: ${s.source}, ${s.satellites} satellites`;
+    return option;
+  }));
+  select.value = selected;
+}
+
+async function loadScenario(id) {
+  clearError();
+  const summary = await json(`/scenarios/${encodeURIComponent(id)}`);
+  state.summary = summary;
+  state.scenario = summary.id;
+  state.windows.clear();
+  state.placement = null;
+  state.route = { picking: false, from: null, to: null, answer: null };
+  hooks.route = null;
+  state.series.clear();
+  state.query = { inFlight: false, lastMs: null };
+  redrawChart();
+  state.clockMs = Date.parse(summary.epochs.reference_utc);
+  hooks.scenario = summary.id;
+  hooks.satellites = summary.satellites;
+  $("layer-select").replaceChildren(...Array.from({ length: summary.layers }, (_, i) => {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = String(i);
+    return option;
+  }));
+  state.layer = Math.min(state.layer, summary.layers - 1);
+  $("layer-select").value = String(state.layer);
+  $("czml-link").href = `/scenarios/${summary.id}/czml?start=${iso(floorTo(state.clockMs, STEP_S))}`;
+  showNotice(summary.warnings.join(" · "));
+  const url = new URL(window.location.href);
+  url.searchParams.set("scenario", summary.id);
+  window.history.replaceState(null, "", url);
+  await refreshScenarios(summary.id);
+}
+
+async function addScenario(request) {
+  clearError();
+  try {
+    const made = await json("/scenarios", request);
+    await loadScenario(made.id);
+    $("new-scenario").open = false;
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function wireForms() {
+  $("preset-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    addScenario({ method: "POST", headers: { "Content-Type": "application/json" },
+                  body: JSON.stringify({ constellation: { preset: $("preset-select").value } }) });
+  });
+  $("walker-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const constellation = { walker: $("walker-spec").value, altitude_km: Number($("walker-altitude").value),
+                            star: $("walker-star").checked };
+    addScenario({ method: "POST", headers: { "Content-Type": "application/json" },
+                  body: JSON.stringify({ constellation }) });
+  });
+  $("upload-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const file = $("upload-file").files[0];
+    if (!file) { showError("choose an element file (3LE/2LE or OMM) to upload"); return; }
+    const form = new FormData();
+    form.append($("upload-kind").value, file, file.name);
+    addScenario({ method: "POST", body: form });
+  });
+  $("scenario-select").addEventListener("change", (e) => loadScenario(e.target.value).catch((err) => showError(err.message)));
+  $("play").addEventListener("click", () => { state.follow = false; $("now").classList.remove("on"); setPlaying(!state.playing); });
+  document.querySelectorAll("[data-speed]").forEach((b) => b.addEventListener("click", () => setSpeed(Number(b.dataset.speed))));
+  $("now").addEventListener("click", () => {
+    state.follow = true;
+    setPlaying(true);
+    $("now").classList.add("on");
+    document.querySelectorAll("[data-speed]").forEach((b) => b.classList.remove("on"));
+  });
+  $("globe").addEventListener("change", (e) => { state.globe = e.target.checked; hooks.globe = state.globe; resize(); });
+  $("layer-select").addEventListener("change", (e) => { state.layer = Number(e.target.value); });
+  $("compare-button").addEventListener("click", runCompare);
+  $("route-button").addEventListener("click", () => {
+    Object.assign(state.route, { picking: !state.route.picking, from: null, to: null, answer: null });
+    hooks.route = null;
+    showRoute();
+  });
+  marks.addEventListener("click", onMapClick);
+  $("sweep-button").addEventListener("click", startSweep);
+  $("api-key-box").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("spacexnet-api-key", $("api-key").value);
+    $("api-key-box").hidden = true;
+    boot();
+  });
+  // Drag the globe to turn it.
+  let drag = null;
+  marks.addEventListener("pointerdown", (e) => { if (state.globe) drag = [e.clientX, e.clientY, ...state.rotate]; });
+  window.addEventListener("pointerup", () => { drag = null; });
+  window.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    state.rotate = [drag[2] + (e.clientX - drag[0]) * 0.3, Math.max(-90, Math.min(90, drag[3] - (e.clientY - drag[1]) * 0.3))];
+    projection.rotate(state.rotate);
+    state.baseDirty = true;
+  });
+  window.addEventListener("resize", resize);
+}
+
+// ------------------------------------------------------------------ start
+
+async function boot() {
+  try {
+    const [presets, land] = await Promise.all([json("/presets"), json("/static/vendor/world-atlas/land-110m.json")]);
+    state.presets = presets;
+    state.land = topojson.feature(land, land.objects.land);
+    $("preset-select").replaceChildren(...presets.constellations.map((c) => {
+      const option = document.createElement("option");
+      option.value = c.name;
+      option.textContent = c.name;
+      option.title = c.description;
+      return option;
+    }));
+    if (!state.chart) makeChart();
+    const params = new URLSearchParams(window.location.search);
+    await loadScenario(params.get("scenario") || "default");
+    if (params.get("globe") === "1") { $("globe").checked = true; state.globe = true; hooks.globe = true; }
+    if (params.get("speed")) setSpeed(Number(params.get("speed")));
+    resize();
+    if (params.get("play") === "1") setPlaying(true);
+    hooks.ready = true;
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+wireForms();
+resize();
+requestAnimationFrame(tick);
+boot();

@@ -1,0 +1,201 @@
+"""Sweep jobs on the real server: the dataset is spacexnet sweep's, events come in order, kill -9 resumes.
+
+Runner processes are found through /proc (Linux, as the machines this project runs on).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import xarray as xr
+
+from service_server import assert_problem, service_factory, start_server  # noqa: F401  (the session fixture)
+
+DOCUMENT = {"constellation": {"walker": "53:360/18/1", "altitude_km": 550},
+            "model": {"preset": "llama-moe-3.5b-2of8"}}
+CLI_SCENARIO = ["--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8"]
+SHORT = {"duration_s": 300, "step_s": 30, "samples": 200}
+#: Bound on waiting for a job, s (a 181-step sweep of 360 satellites takes about 20 s on 2 cores).
+WAIT_S = 600
+
+
+@pytest.fixture(scope="module")
+def server(service_factory):  # noqa: F811
+    return service_factory("--max-sweep-steps", "1000")
+
+
+@pytest.fixture(scope="module")
+def scenario(server):
+    return server.client.post("/scenarios", json=DOCUMENT).json()["id"]
+
+
+def runners(job_dir) -> list[int]:
+    """Process ids of the sweep runners working in ``job_dir`` (from /proc)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"spacexnet.service.jobrunner" in command and str(job_dir).encode() in command:
+            found.append(int(pid))
+    return found
+
+
+def gone_within(job_dir, seconds=30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while runners(job_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not runners(job_dir)
+
+
+def wait_for(server, job_id, predicate):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        status = server.client.get(f"/jobs/{job_id}").json()
+        if predicate(status):
+            return status
+        assert status["state"] not in ("failed", "cancelled"), status
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} not there within {WAIT_S} s: {status}")
+
+
+def cli_sweep(tmp_path, *options):
+    out = tmp_path / "cli.nc"
+    done = subprocess.run([sys.executable, "-m", "spacexnet", "sweep", *CLI_SCENARIO, *options, "--out", str(out),
+                           "-q"], capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def assert_same_dataset(path_a, path_b):
+    # The same data, coordinates and attributes; only "history" (when, and by which command) differs.
+    with xr.open_dataset(path_a) as a, xr.open_dataset(path_b) as b:
+        a.attrs.pop("history"), b.attrs.pop("history")
+        xr.testing.assert_identical(a.load(), b.load())
+
+
+def download(server, job_id, path):
+    response = server.client.get(f"/jobs/{job_id}/dataset")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/x-netcdf"
+    path.write_bytes(response.content)
+    return path
+
+
+def test_a_sweep_job_writes_what_spacexnet_sweep_writes(server, scenario, tmp_path):
+    made = server.client.post(f"/scenarios/{scenario}/sweeps", json=SHORT)
+    assert made.status_code == 202 and made.headers["location"] == f"/jobs/{made.json()['id']}"
+    job = made.json()["id"]
+    status = wait_for(server, job, lambda s: s["state"] == "done")
+    assert (status["steps_done"], status["steps_total"]) == (11, 11)
+    assert_same_dataset(download(server, job, tmp_path / "job.nc"),
+                        cli_sweep(tmp_path, "--duration-s", "300", "--step-s", "30", "--samples", "200"))
+    # The same sweep again is the same job; deleting it forgets it.
+    again = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static", "recompute",
+                                                                                          "handover"]})
+    assert again.status_code == 200 and again.json()["id"] == job
+    assert server.client.delete(f"/jobs/{job}").status_code == 204
+    assert_problem(server.client.get(f"/jobs/{job}"), 404, f"no job '{job}'")
+
+
+def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
+    events = []
+    with server.client.stream("GET", f"/jobs/{job}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        block = {}
+        for line in response.iter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                block[name] = value
+            elif block:
+                events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
+                block = {}
+    assert [e["id"] for e in events] == list(range(len(events)))
+    assert [e["event"] for e in events[:2]] == ["state", "state"] and events[-1]["event"] == "done"
+    steps = [e["data"]["steps_done"] for e in events if e["event"] == "progress"]
+    assert steps == sorted(steps) and steps[-1] == 11
+    assert [row["policy"] for row in events[-1]["data"]["summary"]] == ["static"]
+    # Each step's latency and migrations, in time order, as the dataset holds them.
+    steps = [e["data"] for e in events if e["event"] == "step"]
+    path = download(server, job, tmp_path / "job.nc")
+    with xr.open_dataset(path) as ds:
+        static = ds.sel(policy="static")
+        assert [s["time_utc"] for s in steps] == [f"{str(t)[:19]}Z" for t in ds["time"].values]
+        assert [s["policies"]["static"]["token_latency_expected_ms"] for s in steps] == \
+            static["token_latency_expected_ms"].values.tolist()
+        assert [s["policies"]["static"]["migrations"] for s in steps] == static["migrations"].values.tolist()
+    # Reconnecting with Last-Event-ID gives only what came after.
+    with server.client.stream("GET", f"/jobs/{job}/events", headers={"Last-Event-ID": str(len(events) - 2)}) as rest:
+        ids = [int(line[4:]) for line in rest.iter_lines() if line.startswith("id: ")]
+    assert ids == [len(events) - 1]
+    server.client.delete(f"/jobs/{job}")
+
+
+def test_bad_sweeps_are_refused(server, scenario):
+    assert_problem(server.client.post(f"/scenarios/{scenario}/sweeps", json={"step": 10}), 422,
+                   "sweep: unknown field 'step'")
+    assert_problem(server.client.post(f"/scenarios/{scenario}/sweeps", json={"policies": ["static", "static"]}),
+                   422, "policy listed twice")
+    assert_problem(server.client.post(f"/scenarios/{scenario}/sweeps", json={"duration_s": 86400, "step_s": 1}),
+                   422, "86,401 steps is more than this service's limit of 1,000")
+    assert_problem(server.client.post(f"/scenarios/{scenario}/sweeps", json={"start": "soon"}), 422,
+                   "sweep: start: time 'soon' is not an ISO 8601 UTC time")
+    assert_problem(server.client.post("/scenarios/nope/sweeps", json=SHORT), 404, "no scenario 'nope'")
+    assert_problem(server.client.get("/jobs/nope/dataset"), 404, "no job 'nope'")
+    assert server.client.get("/jobs").json()["jobs"] == []
+
+
+def test_a_full_queue_says_when_to_retry(service_factory):  # noqa: F811
+    server = service_factory("--max-queued-jobs", "0")
+    response = server.client.post("/scenarios/default/sweeps", json=SHORT)
+    assert_problem(response, 429, "already queued")
+    assert int(response.headers["retry-after"]) > 0
+    assert server.client.get("/jobs").json()["jobs"] == []
+
+
+def test_a_job_survives_kill_9_and_ends_with_the_same_file(tmp_path):
+    request = {"duration_s": 1800, "step_s": 10, "samples": 200, "policies": ["static", "handover"]}
+    first = start_server(tmp_path / "serve", "--workers", "1")
+    try:
+        scenario = first.client.post("/scenarios", json=DOCUMENT).json()["id"]
+        job = first.client.post(f"/scenarios/{scenario}/sweeps", json=request).json()["id"]
+        # Past the first 60-step chunk (written as a part), before the end.
+        status = wait_for(first, job, lambda s: s["steps_done"] >= 75)
+        assert status["state"] == "running" and status["steps_total"] == 181 and status["eta_s"] > 0
+        job_dir = first.data_dir / "jobs" / job
+        assert len(runners(job_dir)) == 1  # the sweep runs in a process of its own
+        first.proc.kill()  # SIGKILL: no shutdown, no cleanup
+        first.proc.wait(timeout=30)
+        assert gone_within(job_dir)  # the runner dies with the server: nothing races the next start
+    finally:
+        first.stop()
+    second = start_server(tmp_path / "serve", "--workers", "1")
+    try:
+        wait_for(second, job, lambda s: s["state"] == "done")
+        with second.client.stream("GET", f"/jobs/{job}/events") as response:
+            text = "".join(response.iter_text())
+        progress = [json.loads(line[6:]) for line in text.splitlines()
+                    if line.startswith("data: ") and "steps_done" in line]
+        assert progress[0]["steps_done"] >= 60  # continued from the parts, not started over
+        served = download(second, job, tmp_path / "job.nc")
+    finally:
+        second.stop()
+    assert_same_dataset(served, cli_sweep(tmp_path, "--duration-s", "1800", "--step-s", "10", "--samples", "200",
+                                          "--policy", "static,handover"))
+
+
+def test_cancelling_a_running_job_removes_it_and_its_files(server, scenario):
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json={"duration_s": 3000, "step_s": 10,
+                                                                    "samples": 200, "policies": ["static"]}).json()
+    wait_for(server, job["id"], lambda s: s["steps_done"] >= 1)
+    assert server.client.delete(f"/jobs/{job['id']}").status_code == 204
+    deadline = time.monotonic() + WAIT_S
+    while server.client.get(f"/jobs/{job['id']}").status_code != 404 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_problem(server.client.get(f"/jobs/{job['id']}"), 404, "no job")
+    assert not (server.data_dir / "jobs" / job["id"]).exists()
+    assert gone_within(server.data_dir / "jobs" / job["id"])
