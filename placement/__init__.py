@@ -34,7 +34,7 @@ from .policies import (
     StepRecord,
     make_policy,
 )
-from .registry import RANDOMIZED, STRATEGIES, StrategyResult, compare_strategies
+from .registry import BUDGETED, RANDOMIZED, STRATEGIES, StrategyResult, compare_strategies
 from .ring import belt_mask, ring_partition
 from .two_level import space_xnet
 
@@ -65,6 +65,7 @@ __all__ = [
     "exact_placement",
     "STRATEGIES",
     "RANDOMIZED",
+    "BUDGETED",
     "StrategyResult",
     "compare_strategies",
     "POLICIES",

@@ -24,7 +24,7 @@ from .model import Evaluation, evaluate
 from .two_level import space_xnet
 from .gates import DEFAULT_GATE_CANDIDATES
 
-__all__ = ["STRATEGIES", "RANDOMIZED", "StrategyResult", "compare_strategies"]
+__all__ = ["STRATEGIES", "RANDOMIZED", "BUDGETED", "StrategyResult", "compare_strategies"]
 
 STRATEGIES = {
     "space-xnet": space_xnet,
@@ -39,6 +39,9 @@ STRATEGIES = {
 
 RANDOMIZED = frozenset({"random", "ring-random", "random-optimized"})
 """Strategies whose result depends on the seed; compared over several seeds."""
+
+BUDGETED = frozenset({"anneal"})
+"""Strategies that take a ``time_budget_s`` (nominal seconds of search, deterministic for a seed)."""
 
 
 @dataclass(frozen=True)

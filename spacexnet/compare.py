@@ -24,7 +24,7 @@ from .scenario import ModelSetup, Snapshot
 __all__ = ["StrategyRow", "place", "compare", "DEFAULT_STRATEGIES"]
 
 #: Strategies of the table, in order: the paper's method, ours, the paper's ablations, the bound.
-DEFAULT_STRATEGIES = ("space-xnet", "joint", "random", "ring-random", "random-optimized", "lower-bound")
+DEFAULT_STRATEGIES = ("space-xnet", "joint", "anneal", "random", "ring-random", "random-optimized", "lower-bound")
 
 
 @dataclass
@@ -34,7 +34,9 @@ class StrategyRow:
     ``expected_ms`` is the exact expectation under exactly-k routing,
     ``expected_independent_ms`` the paper's approximation (independent
     activations); ``ratio_to_space_xnet`` and ``ratio_independent`` divide
-    each by Space-XNet's.
+    each by Space-XNet's. ``gap`` divides ``expected_ms`` by the lower
+    bound's (1 for the bound's own row; > 1: that far from optimal at
+    most); ``bound_method`` says how the bound was obtained (its row only).
     """
 
     strategy: str
@@ -48,6 +50,8 @@ class StrategyRow:
     n_runs: int = 1
     expected_independent_ms: float = float("nan")
     ratio_independent: float = float("nan")
+    gap: float = float("nan")
+    bound_method: str = ""
     reachable: bool = True
     breakdown_ms: dict = field(default_factory=dict)
     placements: list = field(default_factory=list, repr=False)
@@ -66,9 +70,12 @@ class StrategyRow:
             "tokens_per_s": self.tokens_per_s,
             "ratio_to_space_xnet": self.ratio_to_space_xnet,
             "ratio_independent": self.ratio_independent,
+            "gap": self.gap,
             "n_runs": self.n_runs,
             "reachable": self.reachable,
         }
+        if self.bound_method:
+            out["bound_method"] = self.bound_method
         out.update({f"{k}": v for k, v in self.breakdown_ms.items()})
         return out
 
@@ -84,8 +91,12 @@ def _strategy_kwargs(snap: Snapshot, setup: ModelSetup, belt_planes=None) -> dic
     )
 
 
-def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=None, belt_planes=None):
+def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=None, belt_planes=None,
+          time_budget_s=None):
     """One placement of ``setup``'s model on ``snap`` with ``strategy``.
+
+    ``time_budget_s`` (nominal seconds of search) goes to the strategies
+    that take one (``anneal``); None keeps their default.
 
     Returns
     -------
@@ -104,7 +115,9 @@ def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=
         names = [n for n in placement.STRATEGIES if n != "lower-bound"]
         raise placement.PlacementError(f"unknown placement strategy {strategy!r}; choose from {', '.join(names)}")
     fn = placement.STRATEGIES[strategy]
-    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **_strategy_kwargs(snap, setup, belt_planes))
+    extra = {} if time_budget_s is None or strategy not in placement.BUDGETED else {"time_budget_s": time_budget_s}
+    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **_strategy_kwargs(snap, setup, belt_planes),
+              **extra)
 
 
 def _measure(snap, setup, pl, n_samples, seed):
@@ -124,7 +137,7 @@ def _nearest_ms(snap: Snapshot) -> np.ndarray:
 
 
 def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_seeds: int = 5,
-            n_samples: int = 20_000, belt_planes=None, progress=None) -> list[StrategyRow]:
+            n_samples: int = 20_000, belt_planes=None, progress=None, time_budget_s=None) -> list[StrategyRow]:
     """Measure every strategy on one snapshot.
 
     Parameters
@@ -142,6 +155,8 @@ def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_
         Use only this many adjacent planes (beyond the paper).
     progress : callable, optional
         Called with each strategy name as it starts.
+    time_budget_s : float, optional
+        Nominal seconds of search for ``anneal`` (default: its own).
 
     Returns
     -------
@@ -151,7 +166,8 @@ def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_
         exactly-k routing; ``ratio_independent`` the same under independent
         activations. The ``lower-bound`` row's bound is taken under
         independent activations, which also bounds the exactly-k expectation
-        (see :mod:`latency.expectation`).
+        (see :mod:`latency.expectation`); it is
+        :func:`placement.certified_bound`, and ``gap`` divides every row by it.
     """
     names = list(dict.fromkeys(["space-xnet", *strategies]))
     kwargs = _strategy_kwargs(snap, setup, belt_planes)
@@ -160,17 +176,17 @@ def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_
         if progress is not None:
             progress(name)
         if name == "lower-bound":
-            ev = placement.lower_bound(snap.arg_lat_deg, snap.path_ms, setup.probs, nearest_ms=_nearest_ms(snap),
-                                       **kwargs)
+            ev = placement.certified_bound(snap.arg_lat_deg, snap.path_ms, setup.probs,
+                                           nearest_ms=_nearest_ms(snap), **kwargs)
             # The bound's model has no LM head; add it, since every strategy pays it.
             total = float(ev.total_ms + setup.times.head_ms)
             rows[name] = StrategyRow(name, total, 0.0, float("nan"), float("nan"), float("nan"), 1e3 / total,
-                                     expected_independent_ms=total)
+                                     expected_independent_ms=total, bound_method=ev.method)
             continue
         seeds = [setup.seed + i for i in range(n_seeds)] if name in placement.RANDOMIZED else [None]
         exact_ms, independent_ms, mc_runs, pls, breakdowns, reachable = [], [], [], [], [], True
         for i, seed in enumerate(seeds):
-            pl = place(snap, setup, name, seed=seed, belt_planes=belt_planes)
+            pl = place(snap, setup, name, seed=seed, belt_planes=belt_planes, time_budget_s=time_budget_s)
             exact, mc = _measure(snap, setup, pl, n_samples, setup.seed + 1000 + i)
             exact_ms.append(exact.expected_ms)
             independent_ms.append(exact.expected_independent_ms)
@@ -192,4 +208,8 @@ def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_
     for row in rows.values():
         row.ratio_to_space_xnet = row.expected_ms / base
         row.ratio_independent = row.expected_independent_ms / base_independent
+    if "lower-bound" in rows:
+        floor = rows["lower-bound"].expected_ms
+        for row in rows.values():
+            row.gap = row.expected_ms / floor
     return [rows[n] for n in names if n in strategies or n == "space-xnet"]

@@ -201,3 +201,21 @@ def test_cli_compare_checks_outputs_before_any_work(tmp_path, option, monkeypatc
     existing.write_text("keep")
     res = CliRunner().invoke(main, ["compare", *SMALL, option, str(existing), "-q"])
     assert res.exit_code == 1 and "--overwrite" in res.output and existing.read_text() == "keep"
+
+
+def test_cli_compare_gap_to_the_certified_bound_and_anneal_budget():
+    res = CliRunner().invoke(main, ["compare", *SMALL, "--strategies", "space-xnet,joint,anneal,lower-bound",
+                                    "--samples", "200", "--time-budget-s", "0.2", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["strategy"]: r for r in json.loads(res.stdout[res.stdout.index("["):res.stdout.rindex("]") + 1])}
+    bound = rows["lower-bound"]
+    assert bound["gap"] == 1.0 and bound["bound_method"].startswith("gate-star relaxation")
+    for name in ("space-xnet", "joint", "anneal"):
+        assert rows[name]["gap"] == pytest.approx(rows[name]["expected_ms"] / bound["expected_ms"])
+        assert rows[name]["gap"] >= 1.0
+    assert rows["anneal"]["expected_independent_ms"] <= rows["joint"]["expected_independent_ms"] + 1e-9
+    table = CliRunner().invoke(main, ["compare", *SMALL, "--strategies", "space-xnet,lower-bound",
+                                      "--samples", "200"])
+    assert "÷ bound" in table.output and "lower bound: gate-star relaxation" in table.output
+    bad = CliRunner().invoke(main, ["compare", *SMALL, "--time-budget-s", "nan", "-q"])
+    assert bad.exit_code == 2 and "finite" in bad.output and "Traceback" not in bad.output

@@ -27,6 +27,7 @@ from ..scenario import model_setup, snapshot
 from ._options import (
     checks_outputs,
     constellation_from_kwargs,
+    FiniteFloat,
     constellation_options,
     model_options,
     placement_options,
@@ -39,10 +40,10 @@ from ._tables import FORMATS, render
 __all__ = ["command"]
 
 COLUMNS = ("strategy", "expected_ms", "expected_independent_ms", "p50_ms", "p99_ms", "tokens_per_s",
-           "ratio_to_space_xnet", "ratio_independent", "n_runs")
+           "ratio_to_space_xnet", "ratio_independent", "gap", "n_runs")
 HEADERS = {"expected_ms": "expected ms", "expected_independent_ms": "indep. ms", "p50_ms": "p50 ms",
            "p99_ms": "p99 ms", "tokens_per_s": "tokens/s", "ratio_to_space_xnet": "÷ space-xnet",
-           "ratio_independent": "÷ (indep.)", "n_runs": "runs"}
+           "ratio_independent": "÷ (indep.)", "gap": "÷ bound", "n_runs": "runs"}
 
 
 def _strategies(text: str) -> list[str]:
@@ -64,6 +65,9 @@ def _strategies(text: str) -> list[str]:
               help="Comma-separated strategies.")
 @click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=5, show_default=True,
               help="Runs of each randomized strategy.")
+@click.option("--time-budget-s", type=FiniteFloat(min=0), default=None,
+              help="Nominal seconds of search for anneal (moves = seconds x a fixed rate, so a seed gives "
+                   "the same placement on any machine; default: anneal's own, 10).")
 @click.option("--samples", "n_samples", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Monte Carlo tokens per placement (top-k routing) for p50/p95/p99.")
 @placement_options
@@ -100,7 +104,8 @@ def command(**kw):
         f"seed {setup.seed}; {setup.n_layers} subnets")
     rows = compare(snap, setup, strategies=_strategies(kw["strategies"]), n_seeds=kw["n_seeds"],
                    n_samples=kw["n_samples"], belt_planes=kw["belt_planes"],
-                   progress=lambda name: log(f"  placing and measuring {name} ..."))
+                   progress=lambda name: log(f"  placing and measuring {name} ..."),
+                   time_budget_s=kw["time_budget_s"])
     dicts = [r.as_dict() for r in rows]
     if kw["out"]:
         atomic_write_text(kw["out"], render(dicts, fmt, columns=COLUMNS if fmt == "table" else None,
@@ -110,6 +115,10 @@ def command(**kw):
         log(f"wrote {kw['out']}")
     if shown == "table" and not quiet:
         _verdict(rows, log)
+        for r in rows:
+            if r.bound_method:
+                log(f"lower bound: {r.bound_method}; ÷ bound = expected ms ÷ {r.expected_ms:,.1f} ms "
+                    "(at most that far from the best placement)")
     if kw["map_png"]:
         from ..plots import plot_placements_map
 
