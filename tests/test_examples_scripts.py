@@ -146,3 +146,17 @@ def test_helper_docstring_examples(path):
 
     result = doctest.testmod(load_script(path))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_placement_gap_writes_its_table(clone, tmp_path):
+    out = tmp_path / "gap.md"
+    res = _run(clone, "placement_gap.py", "--shells", "iridium,oneweb", "--models", "mixtral-8x7b",
+               "--time-budget-s", "0.05", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "# How far each placement is from optimal"
+    assert "| iridium | mixtral-8x7b | does not fit: needs 288 satellites, has 66" in out.read_text()
+    row = next(line for line in lines if line.startswith("| oneweb | mixtral-8x7b | "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    bound, sx, gap_sx, anneal_gap = float(cells[2]), float(cells[3].replace(",", "")), float(cells[5]), float(cells[11])
+    assert 0 < bound <= sx and gap_sx == pytest.approx(sx / bound, rel=2e-3) and 1.0 <= anneal_gap <= gap_sx
