@@ -70,10 +70,12 @@ class StrategyRow:
             "tokens_per_s": self.tokens_per_s,
             "ratio_to_space_xnet": self.ratio_to_space_xnet,
             "ratio_independent": self.ratio_independent,
-            "gap": self.gap,
             "n_runs": self.n_runs,
             "reachable": self.reachable,
         }
+        # Only a table with a bound has a gap (NaN is not JSON).
+        if np.isfinite(self.gap):
+            out["gap"] = self.gap
         if self.bound_method:
             out["bound_method"] = self.bound_method
         out.update({f"{k}": v for k, v in self.breakdown_ms.items()})

@@ -253,7 +253,7 @@ def test_compare_equals_spacexnet_compare_json(server, scenario):
                                params={"time": WHEN, "seeds": 2, "samples": 500}).json()
     cli = cli_json("compare", *CLI_SCENARIO, "--seeds", "2", "--samples", "500", "--format", "json")
     assert answer["rows"] == cli
-    assert [r["strategy"] for r in answer["rows"]] == ["space-xnet", "joint", "random", "ring-random",
+    assert [r["strategy"] for r in answer["rows"]] == ["space-xnet", "joint", "anneal", "random", "ring-random",
                                                        "random-optimized", "lower-bound"]
 
 
