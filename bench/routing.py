@@ -15,7 +15,7 @@ same link arrays:
   ``nx.dijkstra_predecessor_and_distance`` from each gate.
 
 The distances of both are checked equal (to 1e-9 ms) at every step. Printed:
-mean time per timestep of each and the ratio. Goal (issue #4): ≥ 20×.
+mean time per timestep of each and the ratio. Goal: ≥ 20×.
 
 Run::
 

@@ -1,6 +1,6 @@
 """The placement record and the cost model every strategy optimises.
 
-Cost model (Space-XNet, arXiv 2605.00515; README, "Latency model").
+Cost model (Space-XNet, arXiv 2605.00515; docs/model.md, "Latency model").
 A token enters MoE layer ``l`` at its gate satellite ``g_l`` (attention and
 router), which sends the hidden state to the active experts; each expert
 sends its output to the next gate ``g_{l+1}`` (layer L hands on to layer 1:
