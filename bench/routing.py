@@ -43,7 +43,7 @@ def ours(sat_a, sat_b, distance_km, up, n_sat, link, payload_bytes, gates):
 
 def with_csgraph(sat_a, sat_b, distance_km, up, n_sat, link, payload_bytes, gates):
     graph = RoutingGraph.from_links(sat_a, sat_b, distance_km, up, n_sat, link, payload_bytes)
-    dist, _ = dijkstra(graph._csr, directed=True, indices=gates, return_predecessors=True)
+    dist, _ = dijkstra(graph.adjacency_ms, directed=True, indices=gates, return_predecessors=True)
     return dist
 
 
