@@ -136,13 +136,3 @@ def test_excerpt_recut_from_the_snapshot(tmp_path):
     assert out.read_bytes() == EXCERPT.read_bytes()
     snapshot_lines = set(SNAPSHOT.read_text(encoding="ascii").splitlines())
     assert set(EXCERPT.read_text(encoding="ascii").splitlines()) <= snapshot_lines
-
-
-@pytest.mark.parametrize("path", [EXAMPLES / "real_data.py", ROOT / "tests" / "data" / "cut_starlink_excerpt.py"])
-def test_helper_docstring_examples(path):
-    import doctest
-
-    from script_loader import load_script
-
-    result = doctest.testmod(load_script(path))
-    assert result.attempted > 0 and result.failed == 0

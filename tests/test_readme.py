@@ -194,12 +194,6 @@ def test_build_leaves_blocks_whose_data_is_absent(tmp_path):
     assert "-->\nkept\n<!--" in path.read_text(encoding="utf-8")
 
 
-def test_build_docstring_example():
-    import doctest
-
-    assert doctest.testmod(build).failed == 0
-
-
 # ---- Sources: everything the README and the data cite is in the repository or public.
 
 def _project_text_files():
