@@ -4,8 +4,8 @@ The first run on a machine compiles the Numba kernels and caches them; later
 runs load the cache. This script runs the command as a user does, in a child
 process, first with an empty kernel cache (``NUMBA_CACHE_DIR`` pointed at a
 new folder, so the compile is timed whatever is cached elsewhere) and then
-``--repeat`` times with that cache filled, and prints one sentence for the
-README (``python docs/build.py`` pastes it; timings vary from run to run, so
+``--repeat`` times with that cache filled, and prints one sentence for
+docs/performance.md (``python docs/build.py`` pastes it; timings vary from run to run, so
 the test suite does not compare them).
 
 Usage::

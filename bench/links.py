@@ -8,7 +8,7 @@ plain-NumPy twins (``tests/test_kernels_links.py``) run on the same arrays,
 their results are checked equal, and each is timed. Printed: the three
 times and their ratios.
 
-Goals (issue #3): ISL+GSL kernels ≤ 25 % of the propagation time, and ≥ 5×
+Goals: ISL+GSL kernels ≤ 25 % of the propagation time, and ≥ 5×
 faster than the NumPy twins.
 
 Run::

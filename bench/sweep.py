@@ -1,4 +1,4 @@
-"""Speed of a whole sweep against a plain baseline timed in the same run (issue #6, must-show 2).
+"""Speed of a whole sweep against a plain baseline timed in the same run.
 
 Scenario (the defaults): Starlink shell 1 (``build_constellation()``, 1,584
 satellites, +Grid ISLs), llama-moe-3.5b (``model_setup()``), the policies
@@ -29,7 +29,7 @@ over processes, time waiting for them, routing graphs, policies, latency,
 writing) and the whole, the time per step, the time one orbit at this step
 would take (per-step rate × steps of the full orbit, marked "scaled" when
 the run was shorter), and the ratios sweep/baseline and 1 worker/2 workers,
-against the issue's goals (sweep ≤ baseline; 2 workers ≥ 1.7× faster).
+against the goals (sweep ≤ baseline; 2 workers ≥ 1.7× faster).
 
 On a machine shared with other work the numbers are noisy: repeat and
 report the range (``--repeat``). Two processes on this kind of 2-core

@@ -1,11 +1,11 @@
-"""The README's roofline section: the compute times of one model, with every step of the arithmetic.
+"""The roofline section of docs/model.md: the compute times of one model, with every step of the arithmetic.
 
 Prints the derivation of the expert, gate and LM-head times of the default
 model on every shipped hardware profile, from the model and hardware specs
 in ``data/``, and checks each result against the functions the latency
 model uses (:func:`latency.expert_time_ms`, :func:`latency.gate_time_ms`,
-:func:`latency.head_time_ms`), so the README cannot show a number the code
-does not compute. ``python docs/build.py`` pastes the output into README.md.
+:func:`latency.head_time_ms`), so the page cannot show a number the code
+does not compute. ``python docs/build.py`` pastes the output into docs/model.md.
 
 Usage::
 
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     router_bytes = int(h * e * b)
     head_bytes = int(m.vocab_size * h * b)
 
-    print(f"#### Roofline compute times of `{m.name}` ({e} experts, top-{m.top_k})\n")
+    print(f"### Roofline compute times of `{m.name}` ({e} experts, top-{m.top_k})\n")
     print("A kernel takes max(FLOPs / peak FLOP/s, bytes read / memory bandwidth).\n"
           "Decoding one token reads each weight once for two FLOPs (multiply and add),\n"
           "so at batch 1 everything is memory-bound. "
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
           f"context {ctx} tokens (`DEFAULT_CONTEXT_TOKENS`). Hardware: "
           + " and ".join(f"`{hw.name}` ({_rate(hw.peak_flops, 'FLOP/s')} dense 16-bit, "
                          f"{_rate(hw.memory_bandwidth_bytes_per_s, 'B/s')})" for hw in hws)
-          + "; sources in `data/hardware.json` and [docs/models.md](docs/models.md).\n")
+          + "; sources in `data/hardware.json` and [models.md](models.md).\n")
 
     print("**One routed expert** (SwiGLU: gate, up, down = 3 matrices of "
           f"{h} × {inter}):\n")

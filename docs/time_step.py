@@ -1,9 +1,9 @@
-"""The README's time-step table: ``spacexnet sweep --check-step`` at 1, 10 and 60 s, with and without a cut-off.
+"""The time-step table of docs/accuracy.md: ``spacexnet sweep --check-step`` at 1, 10 and 60 s, with and without a cut-off.
 
 Runs :func:`spacexnet.accuracy.step_error` (what ``--check-step`` prints)
 on the default scenario, with the default link rules and with inter-plane
-links cut above a latitude, and prints the README's table and the sentences
-that read it. ``python docs/build.py`` pastes the output into README.md.
+links cut above a latitude, and prints the table and the sentences
+that read it. ``python docs/build.py`` pastes the output into docs/accuracy.md.
 
 Usage::
 

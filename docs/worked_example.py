@@ -52,7 +52,7 @@ def reading(ds: xr.Dataset) -> list[str]:
         f"{part['forwarding']:.1f} ms per-hop forwarding and {part['transmission']:.1f} ms transmission. "
         f"The {ds.sizes['layer']} layers each make a round trip from their gate out to the experts and on to "
         f"the next gate. Compute on the critical path is {part['compute']:.1f} ms "
-        "(see [Latency model](#latency-model)).",
+        "(see [docs/model.md](docs/model.md#latency-model)).",
         f"- **Tail.** The p99 (top-k routing, Monte Carlo) is {100 * tail:.0f}% above the expectation. It comes "
         "from tokens that pick an expert far from its gate.",
         f"- **Static.** Placing once and keeping the placement costs {100 * float(excess.mean()):.2f}% on "

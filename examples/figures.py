@@ -1,4 +1,4 @@
-"""Figures of the README's "Does the paper's threefold claim hold?" section.
+"""Figures of docs/paper_claim.md, "Does the paper's threefold claim hold?".
 
 Writes PNGs into ``examples/figures/``:
 

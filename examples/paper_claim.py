@@ -29,7 +29,7 @@ Run::
 
     python examples/paper_claim.py            # full grid (86 rows), about 5 min on 2 busy cores
     python examples/paper_claim.py --quick    # 3 rows, a few seconds (used by the tests)
-    python examples/paper_claim.py --readme   # the full grid laid out as in README.md
+    python examples/paper_claim.py --readme   # the full grid laid out as in docs/paper_claim.md
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ STRATEGIES = ("space-xnet", "joint", *BASELINES, "lower-bound")
 CLAIM = 3.0
 #: The gate-candidates axis: fewer than the default, the default, every satellite of an arc (≤ 64).
 GATE_K = (4, DEFAULT_GATE_CANDIDATES, 64)
-#: Groups the README shows open (``--readme``); the others are folded. Titles start with these.
+#: Groups docs/paper_claim.md shows open (``--readme``); the others are folded. Titles start with these.
 README_OPEN = ("Activation skew", "Gate candidates")
 SKEWS = ("uniform", "zipf:0.5", "zipf:1.0", "zipf:1.5", "zipf:2.0", "dirichlet:1.0", "dirichlet:0.1")
 
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
                     help="Monte Carlo tokens per placement (not used by the ratios); default 2000, 200 with --quick")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     ap.add_argument("--readme", action="store_true",
-                    help="the README's layout: headings one level deeper, the groups after the first few and the "
+                    help="docs/paper_claim.md's layout: headings one level deeper, the groups after the first few and the "
                          "summary folded (python docs/build.py pastes it)")
     args = ap.parse_args(argv)
     heading = "####" if args.readme else "###"

@@ -40,6 +40,7 @@ from .expectation import critical_probabilities, expected_max
 from .routing import PathBreakdown, RoutingGraph, SearchMemory
 from .specs import (
     DEFAULT_MODEL,
+    SPEED_OF_LIGHT_KM_S,
     HardwareSpec,
     LinkProfile,
     ModelSpec,
@@ -70,7 +71,7 @@ __all__ = [
     # specs
     "ModelSpec", "load_model", "model_names", "DEFAULT_MODEL",
     "HardwareSpec", "load_hardware", "hardware_names",
-    "LinkProfile", "load_link_profile", "link_profile_names",
+    "LinkProfile", "load_link_profile", "link_profile_names", "SPEED_OF_LIGHT_KM_S",
     # activation profiles
     "activation_profile", "cap_probabilities", "check_profile", "load_counts", "probabilities_from_counts",
     "load_trace", "counts_from_trace", "coactivation_from_trace", "plackett_luce_inclusion", "topk_logits",

@@ -1,7 +1,7 @@
 """Numba kernels of the routing layer: pure loops on typed arrays writing into ``out``.
 
 The wrapper (:class:`latency.routing.RoutingGraph`) checks the graph and the
-sources and allocates the outputs; ``tests/test_sweep_speed_dijkstra.py``
+sources and allocates the outputs; ``tests/test_routing_kernel.py``
 compares the kernels with :func:`scipy.sparse.csgraph.dijkstra`, their twin.
 
 Two ways to the same rows. :func:`shortest_rows` searches a source from

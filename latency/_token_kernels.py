@@ -26,42 +26,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .pairwise import PAIRWISE_BLOCK, pairwise_block
+
 __all__ = ["replay_rows", "PAIRWISE_BLOCK"]
 
-#: The longest row NumPy's pairwise summation adds as one block (its PW_BLOCKSIZE).
-PAIRWISE_BLOCK = 128
+_pairwise_block = njit(inline="always")(pairwise_block)
 
 
 @njit(inline="always")
 def _maximum(a, b):
     # np.maximum on two floats: NaN wins, else the larger (the first one on a tie).
     return a if (a >= b or a != a) else b
-
-
-@njit(inline="always")
-def _pairwise_block(a, n):
-    # NumPy's pairwise_sum of a[:n] for n <= PAIRWISE_BLOCK.
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[0], a[1], a[2], a[3]
-    r4, r5, r6, r7 = a[4], a[5], a[6], a[7]
-    m = n - n % 8
-    for i in range(8, m, 8):
-        r0 += a[i]
-        r1 += a[i + 1]
-        r2 += a[i + 2]
-        r3 += a[i + 3]
-        r4 += a[i + 4]
-        r5 += a[i + 5]
-        r6 += a[i + 6]
-        r7 += a[i + 7]
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(m, n):
-        res += a[i]
-    return res
 
 
 @njit(cache=True, nogil=True)

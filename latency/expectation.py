@@ -37,7 +37,7 @@ import numpy as np
 from .exactly_k import critical_in_order, exactly_k_weights
 from .exceptions import ActivationError
 
-__all__ = ["expected_max", "critical_probabilities", "METHODS"]
+__all__ = ["expected_max", "critical_probabilities", "by_decreasing_cost", "METHODS"]
 
 #: The activation laws of the expectation: exactly-k routing (default) and the paper's independence.
 METHODS = ("exactly-k", "independent")
@@ -119,12 +119,28 @@ def _sort_rows(costs):
     return order, costs.ravel()[order]
 
 
-def _by_decreasing_cost(costs, probs):
+def by_decreasing_cost(costs, probs):
     """Each row's items by decreasing cost: costs, critical probabilities under independence, order.
 
     The core of :func:`expected_max` and :func:`critical_probabilities` with
     ``method="independent"`` on ``(m, n)`` float64 rows, for a caller that
     needs both from one sort.
+
+    Returns
+    -------
+    costs, weights : float64 (m, n)
+        Each row's costs from the dearest down, and the probability that
+        each is the dearest active item; ``(costs * weights).sum(-1)`` is the
+        expected maximum where every cost is finite.
+    order : int (m, n)
+        Flat indices into ``costs`` of that order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c, w, _ = by_decreasing_cost(np.array([[1.0, 3.0, 2.0]]), np.full((1, 3), 0.5))
+    >>> c.tolist(), w.tolist()
+    ([[3.0, 2.0, 1.0]], [[0.5, 0.25, 0.125]])
     """
     order, c = _sort_rows(costs)
     p = probs.ravel()[order]
@@ -137,7 +153,7 @@ def _by_decreasing_cost(costs, probs):
 
 
 def _by_decreasing_cost_exactly_k(costs, weights, k):
-    """As :func:`_by_decreasing_cost`, under exactly-k routing with CB ``weights`` and ``k`` per row.
+    """As :func:`by_decreasing_cost`, under exactly-k routing with CB ``weights`` and ``k`` per row.
 
     ``weights`` and ``k`` come from :func:`latency.exactly_k.exactly_k_weights`
     (``inf``: always active), rows ``(m, n)`` and ``(m,)``.
@@ -158,7 +174,7 @@ def _sorted_rows(costs, probs, axis, method):
     rows = (math.prod(shape[:-1]), shape[-1])
     costs, probs = costs.reshape(rows), probs.reshape(rows)
     if method == "independent":
-        c, weight, order = _by_decreasing_cost(costs, probs)
+        c, weight, order = by_decreasing_cost(costs, probs)
     else:
         # Broadcast rows repeat: calibrate each distinct row once.
         distinct, inverse = np.unique(probs, axis=0, return_inverse=True)

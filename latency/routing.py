@@ -307,6 +307,15 @@ class RoutingGraph:
         return src
 
     @property
+    def adjacency_ms(self):
+        """The graph as a symmetric ``scipy.sparse`` CSR matrix of edge latencies, ms (read it, do not modify it).
+
+        What ``scipy.sparse.csgraph`` takes: ``dijkstra(graph.adjacency_ms,
+        directed=False)`` gives :meth:`latency_ms_from`'s latencies.
+        """
+        return self._csr
+
+    @property
     def links_key(self) -> bytes:
         """Digest of the graph's links (which satellites are joined, not the weights)."""
         if self._links_key is None:

@@ -30,6 +30,7 @@ __all__ = [
     "load_link_profile",
     "link_profile_names",
     "DEFAULT_MODEL",
+    "SPEED_OF_LIGHT_KM_S",
 ]
 
 #: Default model preset (CLI ``--model``): LLaMA-MoE-3.5B, 16 experts, top-4, as in the paper.
@@ -478,6 +479,10 @@ class HardwareSpec:
     sources: dict = field(default_factory=dict, compare=False)
 
 
+#: Speed of light in vacuum, km/s (exact, SI definition of the metre): light time between satellites.
+SPEED_OF_LIGHT_KM_S = 299_792.458
+
+
 @dataclass(frozen=True)
 class LinkProfile:
     """Inter-satellite link parameters.
@@ -507,7 +512,7 @@ class LinkProfile:
     name: str
     isl_rate_bps: float
     forwarding_delay_ms: float
-    speed_of_light_km_per_s: float = 299_792.458
+    speed_of_light_km_per_s: float = SPEED_OF_LIGHT_KM_S
     gsl_min_elevation_deg: float = 25.0
     description: str = ""
     sources: dict = field(default_factory=dict, compare=False)

@@ -42,7 +42,7 @@ from .activation import _check_trace, topk_logits
 from .compute import ComputeTimes
 from .exactly_k import exactly_k_weights, sample_exactly_k
 from .exceptions import ActivationError, SpecError
-from .expectation import _by_decreasing_cost, _by_decreasing_cost_exactly_k
+from .expectation import _by_decreasing_cost_exactly_k, by_decreasing_cost
 from .routing import RoutingGraph
 
 __all__ = [
@@ -59,9 +59,6 @@ __all__ = [
     "ground_latency_ms",
 ]
 
-# WGS-84 ellipsoid (NIMA TR8350.2, table 3.1), for the ground user's position.
-_WGS84_A_KM = 6378.137
-_WGS84_F = 1.0 / 298.257223563
 #: Bytes of the token id sent down to the user (a 32-bit integer).
 TOKEN_BYTES = 4
 
@@ -88,9 +85,12 @@ class GroundUser:
 
     def r_itrs_km(self) -> np.ndarray:
         """Earth-fixed position, km (geodetic to Cartesian on WGS-84)."""
+        # Imported here: the orbits layer (and its numba) loads only when a ground user is placed.
+        from orbits.constants import WGS84_A_KM, WGS84_F
+
         lat, lon = math.radians(self.lat_deg), math.radians(self.lon_deg)
-        e2 = _WGS84_F * (2.0 - _WGS84_F)
-        n = _WGS84_A_KM / math.sqrt(1.0 - e2 * math.sin(lat) ** 2)
+        e2 = WGS84_F * (2.0 - WGS84_F)
+        n = WGS84_A_KM / math.sqrt(1.0 - e2 * math.sin(lat) ** 2)
         return np.array([(n + self.alt_km) * math.cos(lat) * math.cos(lon),
                          (n + self.alt_km) * math.cos(lat) * math.sin(lon),
                          (n * (1.0 - e2) + self.alt_km) * math.sin(lat)])
@@ -390,7 +390,7 @@ def token_latency(graph: RoutingGraph, gates, expert_sats, probs, times: Compute
     weights, ks = _cached_weights(ring.prob)
     # expected_max and critical_probabilities from one sort (the same sums, term by term).
     cost, weight, order = _by_decreasing_cost_exactly_k(ring.cost, weights, ks)
-    cost_ind, weight_ind, _ = _by_decreasing_cost(ring.cost, ring.prob)
+    cost_ind, weight_ind, _ = by_decreasing_cost(ring.cost, ring.prob)
     with np.errstate(invalid="ignore"):  # 0 · inf for never-critical experts on unreachable satellites
         layer = ring.dispatch + np.where(weight > 0, cost * weight, 0.0).sum(axis=-1)
         layer_ind = ring.dispatch + np.where(weight_ind > 0, cost_ind * weight_ind, 0.0).sum(axis=-1)

@@ -22,9 +22,6 @@ WGS84_F = 1.0 / 298.257223563
 #: Mean equatorial radius used for "altitude" of a shell, km (WGS-84 a).
 EARTH_RADIUS_KM = WGS84_A_KM
 
-#: Speed of light in vacuum, km/s (exact, SI definition of the metre).
-SPEED_OF_LIGHT_KM_S = 299_792.458
-
 #: Seconds in one day.
 DAY_S = 86_400.0
 #: Minutes in one day.

@@ -47,12 +47,12 @@ __all__ = [
     "DEFAULT_MIN_ELEVATION_DEG",
 ]
 
-#: Atmosphere margin a line of sight must clear above the Earth, km (issue #3 default;
+#: Atmosphere margin a line of sight must clear above the Earth, km (design default;
 #: about the mesopause, above which refraction and absorption are negligible for optical ISLs).
 DEFAULT_MARGIN_KM = 80.0
-#: Terminal range, km (issue #3 default, 5,016 km).
+#: Terminal range, km (design default).
 DEFAULT_MAX_RANGE_KM = 5016.0
-#: Minimum ground-station elevation, degrees (issue #3 default; Starlink user terminals use 25°).
+#: Minimum ground-station elevation, degrees (design default, as Starlink user terminals use).
 DEFAULT_MIN_ELEVATION_DEG = 25.0
 #: Timesteps per kernel call; bounds temporaries (a chunk of 1,584 satellites is ~4 MB per 100 steps).
 DEFAULT_CHUNK_STEPS = 300

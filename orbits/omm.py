@@ -30,7 +30,7 @@ from pathlib import Path
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
-from ._textfile import read_text_file
+from .textfile import read_text_file
 from .constellation import Constellation, recorded
 from .exceptions import OMMFormatError, OrbitsError
 from .tle import _constellation_of, _drop_duplicates

@@ -237,7 +237,7 @@ def _dataset(constellation, times, arrays, polar_motion: bool, jd, fr) -> xr.Dat
         "propagator": f"SGP4 (python-sgp4 {sgp4.__version__}, Vallado C++ code), element sets as given",
         "earth_orientation": eop,
         "polar_motion": "applied" if polar_motion else "not applied (PEF)",
-        "geodetic_model": "WGS-84 ellipsoid (a = 6378.137 km, 1/f = 298.257223563), Heikkinen closed form",
+        "geodetic_model": f"WGS-84 ellipsoid (a = {WGS84_A_KM} km, 1/f = {1.0 / WGS84_F:.12g}), Heikkinen closed form",
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 

@@ -33,7 +33,7 @@ import numpy as np
 from sgp4.api import Satrec
 from sgp4.exporter import export_tle
 
-from ._textfile import read_text_file
+from .textfile import read_text_file
 from .constellation import Constellation, recorded
 from .exceptions import ConstellationError, OrbitsError, TLEFormatError
 

@@ -36,9 +36,11 @@ from numba import njit
 # NumPy's pairwise summation, shared with the token kernel. numba's cache
 # does not notice edits to another file: clear placement/__pycache__ if
 # that helper ever changes.
-from latency._token_kernels import PAIRWISE_BLOCK, _pairwise_block
+from latency.pairwise import PAIRWISE_BLOCK, pairwise_block
 
 __all__ = ["gate_pair_costs", "min_cycle", "PAIRWISE_BLOCK"]
+
+_pairwise_block = njit(inline="always")(pairwise_block)
 
 #: Gate pairs scored side by side, one per SIMD lane: the next layer's candidates, 8 at a time.
 LANES = 8

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from latency.expectation import expected_max
+from latency.pairwise import PAIRWISE_BLOCK
 
 from ._validate import as_capacity, as_phase_deg, as_probs, oracle_rows
 from .capacity import check_capacity
@@ -41,8 +42,6 @@ __all__ = ["choose_gates", "DEFAULT_GATE_CANDIDATES"]
 #: with very skewed activation (dirichlet:0.1) trying every satellite is about 10 % faster.
 DEFAULT_GATE_CANDIDATES = 8
 
-# latency._token_kernels.PAIRWISE_BLOCK (NumPy's PW_BLOCKSIZE), not imported: that module loads numba.
-_PAIRWISE_BLOCK = 128
 
 
 def choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1, n_candidates: int = DEFAULT_GATE_CANDIDATES) -> np.ndarray:
@@ -153,7 +152,7 @@ def _layer_costs(rows, src, members, cand, cap, p_desc):
     pairwise block of experts; NumPy beyond.
     """
     n_layers, k = cand.shape
-    if p_desc.shape[1] <= _PAIRWISE_BLOCK:
+    if p_desc.shape[1] <= PAIRWISE_BLOCK:
         # Imported on first use, as latency's kernels are: ``import placement`` loads no numba.
         from ._kernels import gate_pair_costs
 

@@ -1,6 +1,6 @@
 """The placement record and the cost model every strategy optimises.
 
-Cost model (Space-XNet, arXiv 2605.00515; README, "Latency model").
+Cost model (Space-XNet, arXiv 2605.00515; docs/model.md, "Latency model").
 A token enters MoE layer ``l`` at its gate satellite ``g_l`` (attention and
 router), which sends the hidden state to the active experts; each expert
 sends its output to the next gate ``g_{l+1}`` (layer L hands on to layer 1:
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from latency.expectation import _by_decreasing_cost, expected_max
+from latency.expectation import by_decreasing_cost, expected_max
 
 from ._validate import as_capacity, as_layer_times, as_probs, oracle_rows
 from .exceptions import PlacementError
@@ -203,7 +203,7 @@ def _expected_max_rows(costs, probs):
     if not (isinstance(costs, np.ndarray) and isinstance(probs, np.ndarray) and costs.ndim == 2
             and costs.shape == probs.shape and costs.dtype == np.float64 and probs.dtype == np.float64):
         return expected_max(costs, probs, method="independent")
-    c, weight, _ = _by_decreasing_cost(costs, probs)
+    c, weight, _ = by_decreasing_cost(costs, probs)
     # 0 * inf must stay 0 for items that are never active (np.where evaluates both sides).
     with np.errstate(invalid="ignore"):
         term = np.where(weight > 0, c * weight, 0.0)

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orbits._textfile import read_text_file
+from orbits.textfile import read_text_file
 from orbits.exceptions import TimeGridError
 from orbits.timegrid import to_datetime64_utc
 

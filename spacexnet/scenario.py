@@ -213,7 +213,7 @@ class Snapshot:
 
 def largest_component(graph, valid) -> np.ndarray:
     """Mask of the satellites in the largest connected part of ``graph`` among ``valid`` ones."""
-    n_comp, label = connected_components(graph._csr, directed=False)
+    n_comp, label = connected_components(graph.adjacency_ms, directed=False)
     counts = np.bincount(label[valid], minlength=n_comp)
     return valid & (label == int(np.argmax(counts)))
 

@@ -14,7 +14,7 @@ import orbits
 from spacexnet.cli import main
 from spacexnet.cli._messages import FLAG_VALUES, PARAMETER_ALIASES, cli_wording, one_line_warnings
 
-#: Python spellings a command must never print (issue list), and Python's own warning format.
+#: Python spellings a command must never print, and Python's own warning format.
 LIBRARY_WORDS = ("check_checksum", "orbits.find_shells", "find_shells", "topology='nearest'", "belt_planes",
                  "capacity", "Constellation.skipped", "UserWarning", "warnings.warn")
 

@@ -138,16 +138,6 @@ def test_excerpt_recut_from_the_snapshot(tmp_path):
     assert set(EXCERPT.read_text(encoding="ascii").splitlines()) <= snapshot_lines
 
 
-@pytest.mark.parametrize("path", [EXAMPLES / "real_data.py", ROOT / "tests" / "data" / "cut_starlink_excerpt.py"])
-def test_helper_docstring_examples(path):
-    import doctest
-
-    from script_loader import load_script
-
-    result = doctest.testmod(load_script(path))
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_placement_gap_writes_its_table(clone, tmp_path):
     out = tmp_path / "gap.md"
     res = _run(clone, "placement_gap.py", "--shells", "iridium,oneweb", "--models", "mixtral-8x7b",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from latency.expectation import _by_decreasing_cost, critical_probabilities, expected_max
+from latency.expectation import by_decreasing_cost, critical_probabilities, expected_max
 
 
 def _textbook(costs, probs, axis):
@@ -55,7 +55,7 @@ def test_one_row_gives_a_numpy_scalar_like_a_reduction():
 
 def test_by_decreasing_cost_returns_flat_positions():
     costs = np.array([[1.0, 3.0, 2.0], [5.0, 5.0, 4.0]])
-    c, w, order = _by_decreasing_cost(costs, np.full((2, 3), 0.5))
+    c, w, order = by_decreasing_cost(costs, np.full((2, 3), 0.5))
     assert order.tolist() == [[1, 2, 0], [3, 4, 5]]
     np.testing.assert_array_equal(c, costs.ravel()[order])
     assert w.tolist() == [[0.5, 0.25, 0.125]] * 2

@@ -1,4 +1,4 @@
-"""Robustness (issue #7): random and mutated inputs to every parser and to the CLI.
+"""Robustness: random and mutated inputs to every parser and to the CLI.
 
 For each input layer the property is the same: the input is either refused
 with that layer's domain error (``OrbitsError``, ``LatencyError``,

@@ -87,7 +87,7 @@ def test_choose_gates_same_with_and_without_the_kernel(seed, monkeypatch):
     cap = 1 if seed % 3 else rng.integers(1, 3, n_sat)
     kw = dict(arg_lat_deg=phase, capacity=cap, n_candidates=int(rng.integers(1, 9)))
     fast = gates._choose_gates(subnet, path_ms, probs, **kw)
-    monkeypatch.setattr(gates, "_PAIRWISE_BLOCK", 0)  # every layer on the NumPy path
+    monkeypatch.setattr(gates, "PAIRWISE_BLOCK", 0)  # every layer on the NumPy path
     slow = gates._choose_gates(subnet, path_ms, probs, **kw)
     assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
 
@@ -117,5 +117,11 @@ def test_more_experts_than_a_pairwise_block_take_the_numpy_path():
     assert gate.shape == (2,)
 
 
-def test_gates_keep_numpys_pairwise_block():
-    assert gates._PAIRWISE_BLOCK == PAIRWISE_BLOCK
+def test_pairwise_block_is_numpys_sum_at_every_length():
+    from latency.pairwise import pairwise_block
+
+    rng = np.random.default_rng(3)
+    for n in range(PAIRWISE_BLOCK + 1):
+        a = rng.random(n) * 10.0 ** rng.integers(-3, 4, n)
+        assert pairwise_block(a, n) == a.sum(), n
+    assert gates.PAIRWISE_BLOCK is PAIRWISE_BLOCK

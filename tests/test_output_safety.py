@@ -1,4 +1,4 @@
-"""Output safety (issue #7): a full disk or a crash while writing never leaves a file under the final name."""
+"""Output safety: a full disk or a crash while writing never leaves a file under the final name."""
 
 import os
 

@@ -48,8 +48,8 @@ def test_sorted_rule_equals_brute_force(case):
 
 
 @pytest.mark.parametrize("n_sats, n_experts, cap", [(10, 6, 1), (5, 8, 2), (4, 8, 2)])
-def test_sorted_rule_equals_brute_force_at_issue_sizes(n_sats, n_experts, cap):
-    # The issue's sizes: up to 8 experts, up to 10 satellites, capacity 1 and 2.
+def test_sorted_rule_equals_brute_force_at_the_largest_sizes(n_sats, n_experts, cap):
+    # Up to 8 experts, up to 10 satellites, capacity 1 and 2.
     rng = np.random.default_rng(n_sats * 100 + n_experts)
     for _ in range(2):
         costs = rng.uniform(1, 30, n_sats)
@@ -79,7 +79,7 @@ def test_sorted_rule_is_also_optimal_under_exactly_k_routing(seed):
 
 
 def test_cap1_eight_experts_ten_satellites_against_all_injections():
-    # 10!/2! = 1.8 M injective assignments: the largest case the issue names.
+    # 10!/2! = 1.8 M injective assignments: the largest case tested.
     rng = np.random.default_rng(7)
     costs = rng.uniform(1, 30, 10)
     probs = np.clip(rng.dirichlet(np.ones(8)) * 2, 0, 1)

@@ -1,4 +1,4 @@
-"""Placement over time (issue #6): static, recompute and handover on time-varying graphs.
+"""Placement over time: static, recompute and handover on time-varying graphs.
 
 Scenarios are small tori whose phases rotate with time: inter-plane links
 shorten towards the poles (their latency follows |cos u|, as the distance

@@ -34,6 +34,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import ValidationError
 
+from orbits.links import DEFAULT_MIN_ELEVATION_DEG
+
 from .cache import ByteLRU, nbytes
 from .config import ServiceConfig
 from .jobs import FINISHED, JobManager
@@ -295,7 +297,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @app.get("/scenarios/{sid}/links", summary="Inter-satellite links: ends, kind, length and up flag.")
     async def get_links(sid: str, time: str | None = TimeQuery,
                         ground: bool = Query(False, description="Also the shipped ground stations' links."),
-                        min_elevation_deg: float = Query(25.0, ge=0, le=90,
+                        min_elevation_deg: float = Query(DEFAULT_MIN_ELEVATION_DEG, ge=0, le=90,
                                                          description="Least elevation of a ground link.")):
         loaded = store.get(sid)
         elevation = min_elevation_deg if ground else None

@@ -25,7 +25,7 @@ def test_latencies_equal_scipy_bit_for_bit(seed, threads):
     g.threads = threads
     src = rng.choice(g.n_sat, size=min(17, g.n_sat), replace=False)
     ours = g.latency_ms_from(src)
-    theirs = dijkstra(g._csr, directed=True, indices=src)
+    theirs = dijkstra(g.adjacency_ms, directed=True, indices=src)
     np.testing.assert_array_equal(ours, theirs)
     hops = g.hops_from(src)
     np.testing.assert_array_equal(hops < 0, ~np.isfinite(theirs))
@@ -74,7 +74,7 @@ def test_searches_started_from_an_earlier_tree_equal_fresh_ones(seed):
         if step:
             assert len(memory) == src.size  # every source starts warm
         np.testing.assert_array_equal(g.latency_ms_from(src), cold.latency_ms_from(src))
-        np.testing.assert_array_equal(g.latency_ms_from(src), dijkstra(cold._csr, directed=True, indices=src))
+        np.testing.assert_array_equal(g.latency_ms_from(src), dijkstra(cold.adjacency_ms, directed=True, indices=src))
         np.testing.assert_array_equal(g.hops_from(src), cold.hops_from(src))
         for s in src.tolist():
             np.testing.assert_array_equal(g._pred[s], cold._pred[s])
