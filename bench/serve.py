@@ -172,7 +172,11 @@ def load_phase(url: str, epoch: datetime, job_id: str, clients: int, duration_s:
     rows = [r for rs in results for r in rs]
     all_ms = [ms for _, ms, _ in rows]
     health_ms = [ms for path, ms, _ in rows if path == "/health"]
+    by_endpoint: dict[str, list] = {}
+    for path, ms, _ in rows:
+        by_endpoint.setdefault(path.split("?")[0].replace(job_id, "JOB"), []).append(ms)
     return {"requests": len(rows), "errors": sum(not ok for _, _, ok in rows), "wall_s": wall_s,
+            "by_endpoint": {name: (len(ms), *percentiles(ms)) for name, ms in sorted(by_endpoint.items())},
             "p50_p99": percentiles(all_ms), "health": percentiles(health_ms) if health_ms else (np.nan, np.nan)}
 
 
@@ -212,6 +216,8 @@ def main(argv=None) -> int:
             log(f"load: {opts.clients} clients for {opts.duration_s:g} s while sweep job {job_id} runs ...")
             load = load_phase(url, epoch, job_id, opts.clients, opts.duration_s, opts.max_requests)
             rss_end = rss_mib(proc.pid)
+            for name, (count, p50, p99) in load["by_endpoint"].items():
+                log(f"  {name:40s} {count:6d} requests, p50 {p50:8.1f} ms, p99 {p99:8.1f} ms")
             with httpx.Client(base_url=url, timeout=60) as client:
                 state = client.get(f"/jobs/{job_id}").json()
         finally:
