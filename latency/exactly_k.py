@@ -46,6 +46,7 @@ import math
 import warnings
 
 import numpy as np
+from numba import njit
 
 from .exceptions import ActivationError
 
@@ -232,6 +233,25 @@ def critical_in_order(weights, k):
     return np.where(np.isfinite(crit), crit, 0.0)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _draw_masks(finite, forced, free_k, s, u, mask):
+    # The sequential CB draw of sample_exactly_k, one (sample, row) at a time: the same divisions and
+    # comparisons as a whole-array NumPy pass (IEEE, no fast-math), so the same masks, without the
+    # (samples x rows) temporaries of each of the n item steps.
+    n_samples, n_rows, n = u.shape
+    for i in range(n_samples):
+        for r in range(n_rows):
+            left = free_k[r]
+            for j in range(n):
+                chosen = False
+                if left > 0:
+                    take = finite[r, j] * s[r, j + 1, left - 1] / s[r, j, left]
+                    chosen = u[i, r, j] < take
+                mask[i, r, j] = chosen or forced[r, j]
+                if chosen:
+                    left -= 1
+
+
 def sample_exactly_k(weights, k, n_samples: int, rng) -> np.ndarray:
     """Exact CB draws: boolean masks ``(n_samples, R, n)`` for weights ``(R, n)`` and k ``(R,)``.
 
@@ -256,13 +276,5 @@ def sample_exactly_k(weights, k, n_samples: int, rng) -> np.ndarray:
     s = _suffix_table(finite, top)
     u = rng.random((n_samples, n_rows, n))
     mask = np.empty((n_samples, n_rows, n), dtype=bool)
-    left = np.broadcast_to(np.maximum(free_k, 0), (n_samples, n_rows)).copy()
-    rows = np.arange(n_rows)[None, :]
-    for j in range(n):
-        need = left > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            take = finite[None, :, j] * s[rows, j + 1, np.maximum(left - 1, 0)] / s[rows, j, left]
-        chosen = need & (u[:, :, j] < take)
-        mask[:, :, j] = chosen | forced[None, :, j]
-        left -= chosen
+    _draw_masks(finite, forced, np.maximum(free_k, 0), s, u, mask)
     return mask
