@@ -17,7 +17,9 @@ Starts ``spacexnet serve`` on 127.0.0.1 and a free port in a subprocess
    status) at a few instants, while one sweep job runs (all three
    policies, 10 s steps). Printed: requests, errors (any status but 2xx,
    or no answer), p99 of all requests (goal ≤ 1 s), ``/health`` p99
-   (goal ≤ 50 ms), and the server's resident memory (with its child
+   (goal ≤ 50 ms) both among the clients' requests and from a probe in
+   a process of its own (one request every 50 ms: it does not wait for
+   the clients' interpreter lock), and the server's resident memory (with its child
    processes: the sweep's) at start and end.
 
 Every request is timed by the client, end to end over loopback; the
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -58,7 +61,10 @@ ROUTE_ENDS = (80000, 80500)
 #: Instants of the load phase: this many minutes after the scenario's epoch.
 LOAD_MINUTES = (0, 1, 2, 3)
 #: The sweep job that runs during the load phase.
-SWEEP = {"duration_s": 3600, "step_s": 10, "policies": ["static", "recompute", "handover"]}
+#: (6 h at 10 s: 2,161 steps, more than a 60 s load phase gets through, so it runs throughout.)
+SWEEP = {"duration_s": 6 * 3600, "step_s": 10, "policies": ["static", "recompute", "handover"]}
+#: Seconds between two requests of the separate /health probe.
+PROBE_INTERVAL_S = 0.05
 
 
 def free_port() -> int:
@@ -147,6 +153,18 @@ def load_paths(epoch: datetime, job_id: str) -> list[str]:
     return paths
 
 
+def probe_health(url: str, duration_s: float, conn) -> None:
+    """In a process of its own: ``/health`` every PROBE_INTERVAL_S for ``duration_s``; sends back the ms."""
+    found = []
+    deadline = time.perf_counter() + duration_s
+    with httpx.Client(base_url=url, timeout=max(duration_s, 30.0)) as client:
+        while time.perf_counter() < deadline:
+            found.append(timed_get(client, "/health"))
+            time.sleep(PROBE_INTERVAL_S)
+    conn.send(found)
+    conn.close()
+
+
 def load_phase(url: str, epoch: datetime, job_id: str, clients: int, duration_s: float, max_requests: int) -> dict:
     paths = load_paths(epoch, job_id)
     results = [[] for _ in range(clients)]  # per client: (path, ms, ok)
@@ -162,6 +180,11 @@ def load_phase(url: str, epoch: datetime, job_id: str, clients: int, duration_s:
                 ms, ok = timed_get(client, path)
                 results[i].append((path, ms, ok))
 
+    # The clients' own /health times include waiting for this process's interpreter lock behind 31 other
+    # client threads; a probe in a process of its own (one request at a time) sees the server alone.
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    probe = multiprocessing.get_context("spawn").Process(target=probe_health, args=(url, duration_s, sender))
+    probe.start()
     threads = [threading.Thread(target=client_loop, args=(i,), daemon=True) for i in range(clients)]
     t0 = time.perf_counter()
     for th in threads:
@@ -169,6 +192,8 @@ def load_phase(url: str, epoch: datetime, job_id: str, clients: int, duration_s:
     for th in threads:
         th.join()
     wall_s = time.perf_counter() - t0
+    probed = receiver.recv() if receiver.poll(duration_s + 60) else []
+    probe.join(timeout=10)
     rows = [r for rs in results for r in rs]
     all_ms = [ms for _, ms, _ in rows]
     health_ms = [ms for path, ms, _ in rows if path == "/health"]
@@ -177,7 +202,9 @@ def load_phase(url: str, epoch: datetime, job_id: str, clients: int, duration_s:
         by_endpoint.setdefault(path.split("?")[0].replace(job_id, "JOB"), []).append(ms)
     return {"requests": len(rows), "errors": sum(not ok for _, _, ok in rows), "wall_s": wall_s,
             "by_endpoint": {name: (len(ms), *percentiles(ms)) for name, ms in sorted(by_endpoint.items())},
-            "p50_p99": percentiles(all_ms), "health": percentiles(health_ms) if health_ms else (np.nan, np.nan)}
+            "p50_p99": percentiles(all_ms), "health": percentiles(health_ms) if health_ms else (np.nan, np.nan),
+            "probe": percentiles([ms for ms, _ in probed]) if probed else (np.nan, np.nan),
+            "probe_requests": len(probed), "errors_probe": sum(not ok for _, ok in probed)}
 
 
 def verdict(value: float, goal: float) -> str:
@@ -239,8 +266,11 @@ def main(argv=None) -> int:
          f"{load['errors']} of {load['requests']:,}", "met" if load["errors"] == 0 else "not met"),
         ("… p50 / p99 of all requests", f"p99 ≤ {GOALS['load_p99_ms']:g} ms",
          f"{load_p50:,.0f} / {load_p99:,.0f} ms", verdict(load_p99, GOALS["load_p99_ms"])),
-        ("… `/health` p50 / p99", f"p99 ≤ {GOALS['health_p99_ms']:g} ms",
+        ("… `/health` among the clients' requests, p50 / p99", f"p99 ≤ {GOALS['health_p99_ms']:g} ms",
          f"{load['health'][0]:,.1f} / {load['health'][1]:,.1f} ms", verdict(load["health"][1], GOALS["health_p99_ms"])),
+        ("… `/health` from a separate probe process, p50 / p99", f"p99 ≤ {GOALS['health_p99_ms']:g} ms",
+         f"{load['probe'][0]:,.1f} / {load['probe'][1]:,.1f} ms ({load['probe_requests']} requests, "
+         f"{load['errors_probe']} errors)", verdict(load["probe"][1], GOALS["health_p99_ms"])),
         ("resident memory, server / with the sweep's process: start → end", "bounded",
          f"{rss_start[0]:,.0f} / {rss_start[1]:,.0f} → {rss_end[0]:,.0f} / {rss_end[1]:,.0f} MiB", ""),
     ]
