@@ -50,7 +50,7 @@ from numba import njit
 
 from .exceptions import ActivationError
 
-__all__ = ["exactly_k_weights", "exactly_k_inclusion", "sample_exactly_k"]
+__all__ = ["exactly_k_weights", "exactly_k_inclusion", "sample_exactly_k", "sample_exactly_k_max"]
 
 #: Probabilities this close to 1 are taken as "always selected" (as in :func:`latency.topk_logits`).
 FORCED_ABOVE = 1.0 - 1e-12
@@ -234,22 +234,54 @@ def critical_in_order(weights, k):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _draw_masks(finite, forced, free_k, s, u, mask):
-    # The sequential CB draw of sample_exactly_k, one (sample, row) at a time: the same divisions and
-    # comparisons as a whole-array NumPy pass (IEEE, no fast-math), so the same masks, without the
-    # (samples x rows) temporaries of each of the n item steps.
+def _draw(finite, forced, free_k, s, u, mask, values, largest):
+    # The sequential CB draw, one (sample, row) at a time: the same divisions and comparisons as a
+    # whole-array NumPy pass (IEEE, no fast-math), so the same draws. Writes the masks into ``mask``
+    # and/or, when ``values`` has rows, the largest value of each draw's items into ``largest``
+    # (-inf for none; NaN propagates, as in ndarray.max).
     n_samples, n_rows, n = u.shape
+    with_mask = mask.shape[0] > 0
+    with_largest = values.shape[0] > 0
     for i in range(n_samples):
         for r in range(n_rows):
             left = free_k[r]
+            top = -np.inf
             for j in range(n):
                 chosen = False
                 if left > 0:
                     take = finite[r, j] * s[r, j + 1, left - 1] / s[r, j, left]
                     chosen = u[i, r, j] < take
-                mask[i, r, j] = chosen or forced[r, j]
                 if chosen:
                     left -= 1
+                if with_mask:
+                    mask[i, r, j] = chosen or forced[r, j]
+                if with_largest and (chosen or forced[r, j]):
+                    v = values[r, j]
+                    if v > top or v != v:
+                        top = v
+            if with_largest:
+                largest[i, r] = top
+
+
+def _draws(weights, k, n_samples: int, rng, values):
+    w = np.asarray(weights, dtype=np.float64)
+    n_rows, n = w.shape
+    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (n_rows,))
+    forced = np.isinf(w)
+    finite = np.where(forced, 0.0, w)
+    free_k = k - forced.sum(axis=1)
+    top = int(max(free_k.max(initial=0), 0))
+    s = _suffix_table(finite, top)
+    u = rng.random((n_samples, n_rows, n))
+    if values is None:
+        mask, values, largest = np.empty((n_samples, n_rows, n), dtype=bool), np.empty((0, n)), np.empty((0, 0))
+    else:
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        if values.shape != (n_rows, n):
+            raise ActivationError(f"values have shape {values.shape}, the weights {(n_rows, n)}")
+        mask, largest = np.empty((0, n_rows, n), dtype=bool), np.empty((n_samples, n_rows))
+    _draw(finite, forced, np.maximum(free_k, 0), s, u, mask, values, largest)
+    return mask, largest
 
 
 def sample_exactly_k(weights, k, n_samples: int, rng) -> np.ndarray:
@@ -266,15 +298,20 @@ def sample_exactly_k(weights, k, n_samples: int, rng) -> np.ndarray:
     >>> m.sum(axis=2).ravel().tolist(), bool(m[:, 0, 2].all())
     ([2, 2, 2, 2, 2], True)
     """
-    w = np.asarray(weights, dtype=np.float64)
-    n_rows, n = w.shape
-    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (n_rows,))
-    forced = np.isinf(w)
-    finite = np.where(forced, 0.0, w)
-    free_k = k - forced.sum(axis=1)
-    top = int(max(free_k.max(initial=0), 0))
-    s = _suffix_table(finite, top)
-    u = rng.random((n_samples, n_rows, n))
-    mask = np.empty((n_samples, n_rows, n), dtype=bool)
-    _draw_masks(finite, forced, np.maximum(free_k, 0), s, u, mask)
-    return mask
+    return _draws(weights, k, n_samples, rng, None)[0]
+
+
+def sample_exactly_k_max(weights, k, n_samples: int, rng, values) -> np.ndarray:
+    """The largest of ``values`` ``(R, n)`` over the items of each CB draw, ``(n_samples, R)``.
+
+    The draws of :func:`sample_exactly_k` with the same ``rng`` state, without
+    their masks: equal to ``np.where(mask, values, -inf).max(axis=2)``.
+
+    Examples
+    --------
+    >>> sample_exactly_k_max([[1.0, 1.0, np.inf]], [2], 3, np.random.default_rng(0), [[5.0, 7.0, 1.0]])
+    array([[7.],
+           [5.],
+           [7.]])
+    """
+    return _draws(weights, k, n_samples, rng, values)[1]

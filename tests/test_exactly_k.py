@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import latency
-from latency.exactly_k import FORCED_ABOVE, sample_exactly_k
+from latency.exactly_k import FORCED_ABOVE, sample_exactly_k, sample_exactly_k_max
 
 
 def _random_profile(rng, n):
@@ -195,3 +195,8 @@ def test_sampler_kernel_draws_the_numpy_forms_masks_bit_for_bit(seed):
     got = sample_exactly_k(weights, k, 3000, np.random.default_rng(100 + seed))
     want = _numpy_draws(weights, k, 3000, np.random.default_rng(100 + seed))
     np.testing.assert_array_equal(got, want)
+    # The largest value of each draw's items, from the same draws without their masks.
+    values = rng.normal(size=(n_rows, n)) * 100
+    values[0, 2], values[5, 7] = np.inf, np.nan
+    largest = sample_exactly_k_max(weights, k, 3000, np.random.default_rng(100 + seed), values)
+    np.testing.assert_array_equal(largest, np.where(want, values[None], -np.inf).max(axis=2, initial=-np.inf))
