@@ -224,6 +224,7 @@ def main(argv=None) -> int:
         ap.error("--cold, --cached, --clients, --max-requests and --duration-s must be positive")
     log = (lambda msg: None) if opts.readme else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
+    load_average = os.getloadavg()[0]  # other work on the machine shares its cores with the server
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         tmp = Path(tmp)
         proc, url, start_s = start_server(tmp / "data", tmp / "server.log")
@@ -277,7 +278,8 @@ def main(argv=None) -> int:
     lines = ["| measure | goal | measured | |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     print("\n".join(lines))
-    print(f"\n`python bench/serve.py`, {os.cpu_count()} cores, clients in the same machine; the sweep job "
+    print(f"\n`python bench/serve.py`, {os.cpu_count()} cores (load average {load_average:.1f} before the "
+          f"start: other work shares them), clients in the same machine; the sweep job "
           f"had done {state['steps_done']} of {state['steps_total']} steps ({state['state']}) when the load ended.")
     if lat["failures"]:
         print(f"\n{lat['failures']} latency request(s) failed.")
