@@ -46,7 +46,6 @@ import math
 import warnings
 
 import numpy as np
-from numba import njit
 
 from .exceptions import ActivationError
 
@@ -233,36 +232,6 @@ def critical_in_order(weights, k):
     return np.where(np.isfinite(crit), crit, 0.0)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _draw(finite, forced, free_k, s, u, mask, values, largest):
-    # The sequential CB draw, one (sample, row) at a time: the same divisions and comparisons as a
-    # whole-array NumPy pass (IEEE, no fast-math), so the same draws. Writes the masks into ``mask``
-    # and/or, when ``values`` has rows, the largest value of each draw's items into ``largest``
-    # (-inf for none; NaN propagates, as in ndarray.max).
-    n_samples, n_rows, n = u.shape
-    with_mask = mask.shape[0] > 0
-    with_largest = values.shape[0] > 0
-    for i in range(n_samples):
-        for r in range(n_rows):
-            left = free_k[r]
-            top = -np.inf
-            for j in range(n):
-                chosen = False
-                if left > 0:
-                    take = finite[r, j] * s[r, j + 1, left - 1] / s[r, j, left]
-                    chosen = u[i, r, j] < take
-                if chosen:
-                    left -= 1
-                if with_mask:
-                    mask[i, r, j] = chosen or forced[r, j]
-                if with_largest and (chosen or forced[r, j]):
-                    v = values[r, j]
-                    if v > top or v != v:
-                        top = v
-            if with_largest:
-                largest[i, r] = top
-
-
 def _draws(weights, k, n_samples: int, rng, values):
     w = np.asarray(weights, dtype=np.float64)
     n_rows, n = w.shape
@@ -280,7 +249,10 @@ def _draws(weights, k, n_samples: int, rng, values):
         if values.shape != (n_rows, n):
             raise ActivationError(f"values have shape {values.shape}, the weights {(n_rows, n)}")
         mask, largest = np.empty((0, n_rows, n), dtype=bool), np.empty((n_samples, n_rows))
-    _draw(finite, forced, np.maximum(free_k, 0), s, u, mask, values, largest)
+    # Imported here, as routing imports its kernels: numba loads only when it is needed.
+    from ._sampler_kernels import draw_exactly_k
+
+    draw_exactly_k(finite, forced, np.maximum(free_k, 0), s, u, mask, values, largest)
     return mask, largest
 
 
