@@ -49,7 +49,7 @@ import numpy as np
 
 from .exceptions import ActivationError
 
-__all__ = ["exactly_k_weights", "exactly_k_inclusion", "sample_exactly_k"]
+__all__ = ["exactly_k_weights", "exactly_k_inclusion", "sample_exactly_k", "sample_exactly_k_max"]
 
 #: Probabilities this close to 1 are taken as "always selected" (as in :func:`latency.topk_logits`).
 FORCED_ABOVE = 1.0 - 1e-12
@@ -232,6 +232,30 @@ def critical_in_order(weights, k):
     return np.where(np.isfinite(crit), crit, 0.0)
 
 
+def _draws(weights, k, n_samples: int, rng, values):
+    w = np.asarray(weights, dtype=np.float64)
+    n_rows, n = w.shape
+    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (n_rows,))
+    forced = np.isinf(w)
+    finite = np.where(forced, 0.0, w)
+    free_k = k - forced.sum(axis=1)
+    top = int(max(free_k.max(initial=0), 0))
+    s = _suffix_table(finite, top)
+    u = rng.random((n_samples, n_rows, n))
+    if values is None:
+        mask, values, largest = np.empty((n_samples, n_rows, n), dtype=bool), np.empty((0, n)), np.empty((0, 0))
+    else:
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        if values.shape != (n_rows, n):
+            raise ActivationError(f"values have shape {values.shape}, the weights {(n_rows, n)}")
+        mask, largest = np.empty((0, n_rows, n), dtype=bool), np.empty((n_samples, n_rows))
+    # Imported here, as routing imports its kernels: numba loads only when it is needed.
+    from ._sampler_kernels import draw_exactly_k
+
+    draw_exactly_k(finite, forced, np.maximum(free_k, 0), s, u, mask, values, largest)
+    return mask, largest
+
+
 def sample_exactly_k(weights, k, n_samples: int, rng) -> np.ndarray:
     """Exact CB draws: boolean masks ``(n_samples, R, n)`` for weights ``(R, n)`` and k ``(R,)``.
 
@@ -246,23 +270,20 @@ def sample_exactly_k(weights, k, n_samples: int, rng) -> np.ndarray:
     >>> m.sum(axis=2).ravel().tolist(), bool(m[:, 0, 2].all())
     ([2, 2, 2, 2, 2], True)
     """
-    w = np.asarray(weights, dtype=np.float64)
-    n_rows, n = w.shape
-    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (n_rows,))
-    forced = np.isinf(w)
-    finite = np.where(forced, 0.0, w)
-    free_k = k - forced.sum(axis=1)
-    top = int(max(free_k.max(initial=0), 0))
-    s = _suffix_table(finite, top)
-    u = rng.random((n_samples, n_rows, n))
-    mask = np.empty((n_samples, n_rows, n), dtype=bool)
-    left = np.broadcast_to(np.maximum(free_k, 0), (n_samples, n_rows)).copy()
-    rows = np.arange(n_rows)[None, :]
-    for j in range(n):
-        need = left > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            take = finite[None, :, j] * s[rows, j + 1, np.maximum(left - 1, 0)] / s[rows, j, left]
-        chosen = need & (u[:, :, j] < take)
-        mask[:, :, j] = chosen | forced[None, :, j]
-        left -= chosen
-    return mask
+    return _draws(weights, k, n_samples, rng, None)[0]
+
+
+def sample_exactly_k_max(weights, k, n_samples: int, rng, values) -> np.ndarray:
+    """The largest of ``values`` ``(R, n)`` over the items of each CB draw, ``(n_samples, R)``.
+
+    The draws of :func:`sample_exactly_k` with the same ``rng`` state, without
+    their masks: equal to ``np.where(mask, values, -inf).max(axis=2)``.
+
+    Examples
+    --------
+    >>> sample_exactly_k_max([[1.0, 1.0, np.inf]], [2], 3, np.random.default_rng(0), [[5.0, 7.0, 1.0]])
+    array([[7.],
+           [5.],
+           [7.]])
+    """
+    return _draws(weights, k, n_samples, rng, values)[1]

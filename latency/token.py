@@ -40,7 +40,7 @@ import numpy as np
 
 from .activation import _check_trace, topk_logits
 from .compute import ComputeTimes
-from .exactly_k import exactly_k_weights, sample_exactly_k
+from .exactly_k import exactly_k_weights, sample_exactly_k_max
 from .exceptions import ActivationError, SpecError
 from .expectation import _by_decreasing_cost_exactly_k, by_decreasing_cost
 from .routing import RoutingGraph
@@ -622,10 +622,10 @@ def _samples_from_ring(ring, method, n_samples, rng, ground) -> TokenSamples:
         if name == "trace":
             worst = flat_cost[replay._flat[:, start:start + size]].max(axis=0, initial=neg_inf)   # (n, L)
         else:
-            if name == "independent":
+            if name == "exactly-k":  # the largest item cost of each draw, without the draws' masks
+                worst = sample_exactly_k_max(weights, ks, size, rng, cost_e)
+            elif name == "independent":
                 active = rng.random((size, n_layers, n_experts)) < p
-            elif name == "exactly-k":
-                active = sample_exactly_k(weights, ks, size, rng)
             else:
                 keys = logits[None] + rng.gumbel(size=(size, n_layers, n_experts))
                 active = np.zeros(keys.shape, dtype=bool)
@@ -636,7 +636,8 @@ def _samples_from_ring(ring, method, n_samples, rng, ground) -> TokenSamples:
                     sub = keys[:, rows]
                     kth = np.partition(sub, n_experts - kk, axis=-1)[..., n_experts - kk, None]
                     active[:, rows] = sub >= kth
-            worst = np.where(active, cost_e[None], neg_inf).max(axis=2, initial=neg_inf)
+            if name != "exactly-k":
+                worst = np.where(active, cost_e[None], neg_inf).max(axis=2, initial=neg_inf)
         layer_time = ring.dispatch[None] + np.maximum(worst, floor[None])
         layer_sum += layer_time.sum(axis=0)
         samples[start:start + size] = layer_time.sum(axis=1) + ring.head_ms

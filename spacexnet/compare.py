@@ -12,6 +12,7 @@ Randomized strategies run over several seeds and report mean and spread.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,8 @@ import placement
 
 from .scenario import ModelSetup, Snapshot
 
-__all__ = ["StrategyRow", "place", "compare", "DEFAULT_STRATEGIES"]
+__all__ = ["StrategyRow", "place", "compare", "DEFAULT_STRATEGIES", "ground_user", "user_deliveries",
+           "user_delivery_ms"]
 
 #: Strategies of the table, in order: the paper's method, ours, the paper's ablations, the bound.
 DEFAULT_STRATEGIES = ("space-xnet", "joint", "anneal", "random", "ring-random", "random-optimized", "lower-bound")
@@ -215,3 +217,50 @@ def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_
         for row in rows.values():
             row.gap = row.expected_ms / floor
     return [rows[n] for n in names if n in strategies or n == "space-xnet"]
+
+
+def ground_user(text: str, what: str = "user") -> latency.GroundUser:
+    """A ground user from ``LAT,LON`` in degrees (``ValueError`` naming ``what`` when it is not one).
+
+    Examples
+    --------
+    >>> ground_user("48.85,2.35")
+    GroundUser(lat_deg=48.85, lon_deg=2.35, alt_km=0.0, serving='fastest')
+    """
+    parts = text.split(",")
+    try:
+        lat_deg, lon_deg = (float(p) for p in parts)
+    except ValueError:
+        lat_deg = lon_deg = float("nan")
+    if len(parts) != 2 or not (math.isfinite(lat_deg) and math.isfinite(lon_deg)) \
+            or not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 360.0):
+        raise ValueError(f"{what} {text!r} is not LAT,LON in degrees (latitude in [-90, 90], longitude in "
+                         f"[-180, 360]), e.g. {what}=48.85,2.35")
+    return latency.GroundUser(lat_deg, lon_deg)
+
+
+def user_deliveries(snap: Snapshot, placements, user: latency.GroundUser) -> list:
+    """Delivery of a token to ``user`` from each placement (:class:`latency.GroundLatency` each).
+
+    The token leaves from the first layer's gate, where the LM head runs,
+    follows the ISLs to the best visible satellite and goes down to the user
+    (:func:`latency.ground_latency_ms`).
+    """
+    return [latency.ground_latency_ms(snap.graph, int(p.gate_sat[0]), user) for p in placements]
+
+
+def user_delivery_ms(snap: Snapshot, placements, user: latency.GroundUser) -> float:
+    """Mean delivery to ``user`` over ``placements`` (a row's runs), ms; NaN without a placement.
+
+    Examples
+    --------
+    >>> from spacexnet.scenario import build_constellation, model_setup, snapshot
+    >>> setup = model_setup()
+    >>> snap = snapshot(build_constellation(walker="53:1584/72/1", altitude_km=550), "2026-01-01T00:00Z", setup)
+    >>> 0 < user_delivery_ms(snap, [place(snap, setup)], ground_user("48.85,2.35")) < 200
+    True
+    """
+    if not placements:
+        return float("nan")
+    return float(np.mean([g.latency_ms for g in user_deliveries(snap, placements, user)]))
+

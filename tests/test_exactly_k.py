@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import latency
-from latency.exactly_k import FORCED_ABOVE, sample_exactly_k
+from latency.exactly_k import FORCED_ABOVE, sample_exactly_k, sample_exactly_k_max
 
 
 def _random_profile(rng, n):
@@ -157,3 +157,46 @@ def test_mixtral_on_kuiper_compute_on_the_critical_path_is_at_least_every_tokens
     assert result.breakdown.compute_ms >= floor_ms - 1e-9
     # The paper's approximation is below the exact expectation.
     assert result.expected_independent_ms < result.expected_ms
+
+
+def _numpy_draws(weights, k, n_samples, rng):
+    # The whole-array NumPy form of the sequential CB draw (the sampler before its kernel): the reference.
+    from latency.exactly_k import _suffix_table
+
+    w = np.asarray(weights, dtype=np.float64)
+    n_rows, n = w.shape
+    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (n_rows,))
+    forced = np.isinf(w)
+    finite = np.where(forced, 0.0, w)
+    free_k = k - forced.sum(axis=1)
+    s = _suffix_table(finite, int(max(free_k.max(initial=0), 0)))
+    u = rng.random((n_samples, n_rows, n))
+    mask = np.empty((n_samples, n_rows, n), dtype=bool)
+    left = np.broadcast_to(np.maximum(free_k, 0), (n_samples, n_rows)).copy()
+    rows = np.arange(n_rows)[None, :]
+    for j in range(n):
+        need = left > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            take = finite[None, :, j] * s[rows, j + 1, np.maximum(left - 1, 0)] / s[rows, j, left]
+        chosen = need & (u[:, :, j] < take)
+        mask[:, :, j] = chosen | forced[None, :, j]
+        left -= chosen
+    return mask
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sampler_kernel_draws_the_numpy_forms_masks_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    n_rows, n = 7, 16
+    weights = rng.gamma(0.5, size=(n_rows, n)) * rng.choice([1e-300, 1e-3, 1.0, 1e3], size=(n_rows, 1))
+    weights[1, 3] = weights[4, [0, 9]] = np.inf  # always in
+    weights[2, :12] = 0.0  # fewer positive weights than k
+    k = rng.integers(1, 5, size=n_rows)
+    got = sample_exactly_k(weights, k, 3000, np.random.default_rng(100 + seed))
+    want = _numpy_draws(weights, k, 3000, np.random.default_rng(100 + seed))
+    np.testing.assert_array_equal(got, want)
+    # The largest value of each draw's items, from the same draws without their masks.
+    values = rng.normal(size=(n_rows, n)) * 100
+    values[0, 2], values[5, 7] = np.inf, np.nan
+    largest = sample_exactly_k_max(weights, k, 3000, np.random.default_rng(100 + seed), values)
+    np.testing.assert_array_equal(largest, np.where(want, values[None], -np.inf).max(axis=2, initial=-np.inf))

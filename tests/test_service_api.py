@@ -317,3 +317,33 @@ def test_posted_scenarios_survive_a_restart(tmp_path):
         assert second.client.get(f"/scenarios/{made['id']}/links", params={"time": WHEN}).content == answer
     finally:
         second.stop()
+
+
+def test_cli_user_column_equals_the_service_delivery(server, scenario):
+    # spacexnet compare --user: each strategy's column is latency?user='s delivery (random: the mean over
+    # its runs); the rest of the row is the compare table's, unchanged.
+    user = "48.85,2.35"
+    cli = cli_json("compare", *CLI_SCENARIO, "--strategies", "space-xnet,random,lower-bound", "--seeds", "2",
+                   "--samples", "500", "--format", "json", "--user", user)
+    plain = cli_json("compare", *CLI_SCENARIO, "--strategies", "space-xnet,random,lower-bound", "--seeds", "2",
+                     "--samples", "500", "--format", "json")
+    assert [{k: v for k, v in row.items() if k != "user_delivery_ms"} for row in cli] == plain
+    by_strategy = {row["strategy"]: row["user_delivery_ms"] for row in cli}
+    assert by_strategy["lower-bound"] is None  # a bound has no placement to deliver from
+    for strategy in ("space-xnet", "random"):
+        answer = server.client.get(f"/scenarios/{scenario}/latency", params={
+            "time": WHEN, "seeds": 2, "samples": 500, "strategy": strategy, "user": user}).json()
+        assert by_strategy[strategy] == answer["ground_user"]["delivery_ms"], strategy
+        assert answer["ground_user"]["delivery_ms"] > 0
+
+
+def test_cli_place_user_equals_the_service_delivery(server, scenario):
+    user = "-33.9,151.2"
+    placed = cli_json("place", *CLI_SCENARIO, "--strategy", "joint", "--format", "json", "--user", user)
+    answer = server.client.get(f"/scenarios/{scenario}/latency", params={
+        "time": WHEN, "strategy": "joint", "samples": 500, "user": user}).json()["ground_user"]
+    ground = placed["ground_user"]
+    assert ground["user_delivery_ms"] == answer["delivery_ms"]
+    run = answer["runs"][0]
+    assert (ground["serving_norad_id"], ground["elevation_deg"], ground["slant_km"], ground["breakdown_ms"]) == \
+        (run["serving_norad_id"], run["elevation_deg"], run["slant_km"], run["breakdown_ms"])

@@ -199,3 +199,32 @@ def test_cancelling_a_running_job_removes_it_and_its_files(server, scenario):
     assert_problem(server.client.get(f"/jobs/{job['id']}"), 404, "no job")
     assert not (server.data_dir / "jobs" / job["id"]).exists()
     assert gone_within(server.data_dir / "jobs" / job["id"])
+
+
+def test_serve_scheduler_runs_sweep_chunks_on_that_dask_cluster(tmp_path):
+    # A LocalCluster on loopback in this process: its workers are threads here, so the scheduler's task
+    # records show that the server's sweep job ran its chunk tasks there, and the file is spacexnet sweep's.
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        server = start_server(tmp_path / "serve", "--scheduler", cluster.scheduler_address)
+        try:
+            sid = server.client.post("/scenarios", json=DOCUMENT).json()["id"]
+            job = server.client.post(f"/scenarios/{sid}/sweeps", json=SHORT).json()["id"]
+            wait_for(server, job, lambda s: s["state"] == "done")
+            served = download(server, job, tmp_path / "job.nc")
+        finally:
+            server.stop()
+        ran = sum(prefix.state_counts.get("memory", 0) + prefix.state_counts.get("released", 0)
+                  + prefix.state_counts.get("forgotten", 0) for prefix in cluster.scheduler.task_prefixes.values())
+        assert ran > 0, dict(cluster.scheduler.task_prefixes)
+    assert_same_dataset(served, cli_sweep(tmp_path, "--duration-s", "300", "--step-s", "30", "--samples", "200"))
+
+
+def test_serve_refuses_an_unreachable_scheduler_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "spacexnet", "serve", "--port", "1", "--scheduler", "nonsense"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "spacexnet: error: --scheduler: cannot reach the Dask scheduler at nonsense: missing port number in "
+        "address 'nonsense'"]

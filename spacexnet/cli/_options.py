@@ -29,6 +29,7 @@ __all__ = [
     "constellation_options",
     "time_options",
     "start_option",
+    "user_option",
     "link_rule_options",
     "output_options",
     "model_options",
@@ -120,6 +121,23 @@ def start_option(what: str = "Start time"):
     return click.option("--start", default=None, metavar="ISO",
                         help=f"{what}, ISO 8601 with its zone, e.g. 2026-01-01T00:00:00Z "
                              "(default: the constellation's newest epoch, to the minute).")
+
+
+def _ground_user(ctx, param, value):
+    if value is None:
+        return None
+    from ..compare import ground_user
+
+    try:
+        return ground_user(value, "--user")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--user "), param_hint="--user") from None
+
+
+#: ``--user LAT,LON``: a ground user; the delivery of each token to it is reported in its own column.
+user_option = click.option("--user", callback=_ground_user, default=None, metavar="LAT,LON",
+                           help="A user on the ground (degrees): also report the delivery of each token to it "
+                                "(from the first gate, over the ISLs, down to the user), in its own column.")
 
 
 time_options = _compose(

@@ -21,7 +21,7 @@ import click
 
 import placement
 
-from ..compare import DEFAULT_STRATEGIES, compare
+from ..compare import DEFAULT_STRATEGIES, compare, user_delivery_ms
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
 from ._options import (
@@ -33,6 +33,7 @@ from ._options import (
     placement_options,
     quiet_option,
     start_option,
+    user_option,
 )
 from ._scenario import scenario_option
 from ._tables import FORMATS, render
@@ -43,7 +44,8 @@ COLUMNS = ("strategy", "expected_ms", "expected_independent_ms", "p50_ms", "p99_
            "ratio_to_space_xnet", "ratio_independent", "gap", "n_runs")
 HEADERS = {"expected_ms": "expected ms", "expected_independent_ms": "indep. ms", "p50_ms": "p50 ms",
            "p99_ms": "p99 ms", "tokens_per_s": "tokens/s", "ratio_to_space_xnet": "÷ space-xnet",
-           "ratio_independent": "÷ (indep.)", "gap": "÷ bound", "n_runs": "runs"}
+           "ratio_independent": "÷ (indep.)", "gap": "÷ bound", "n_runs": "runs",
+           "user_delivery_ms": "to user ms"}
 
 
 def _strategies(text: str) -> list[str]:
@@ -71,6 +73,7 @@ def _strategies(text: str) -> list[str]:
 @click.option("--samples", "n_samples", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Monte Carlo tokens per placement (top-k routing) for p50/p95/p99.")
 @placement_options
+@user_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Format of --out (default: from its suffix, .json/.csv, else a table); without "
                    "--out, of stdout (default: table).")
@@ -107,10 +110,15 @@ def command(**kw):
                    progress=lambda name: log(f"  placing and measuring {name} ..."),
                    time_budget_s=kw["time_budget_s"])
     dicts = [r.as_dict() for r in rows]
+    columns = COLUMNS
+    if kw["user"] is not None:  # its own column: the rows' numbers stay the compare table's
+        for row, d in zip(rows, dicts):
+            d["user_delivery_ms"] = user_delivery_ms(snap, row.placements, kw["user"])
+        columns = (*COLUMNS, "user_delivery_ms")
     if kw["out"]:
-        atomic_write_text(kw["out"], render(dicts, fmt, columns=COLUMNS if fmt == "table" else None,
+        atomic_write_text(kw["out"], render(dicts, fmt, columns=columns if fmt == "table" else None,
                                             headers=HEADERS), overwrite=kw["overwrite"])
-    click.echo(render(dicts, shown, columns=COLUMNS if shown == "table" else None, headers=HEADERS), nl=False)
+    click.echo(render(dicts, shown, columns=columns if shown == "table" else None, headers=HEADERS), nl=False)
     if kw["out"]:
         log(f"wrote {kw['out']}")
     if shown == "table" and not quiet:

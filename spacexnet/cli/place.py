@@ -18,7 +18,7 @@ import numpy as np
 import latency
 import placement
 
-from ..compare import place
+from ..compare import place, user_deliveries
 from ..io import atomic_write_text
 from ..scenario import model_setup, snapshot
 from ._options import (
@@ -29,6 +29,7 @@ from ._options import (
     placement_options,
     quiet_option,
     start_option,
+    user_option,
 )
 from ._scenario import scenario_option
 from ._tables import render
@@ -44,6 +45,7 @@ __all__ = ["command"]
 @click.option("--strategy", type=click.Choice([n for n in placement.STRATEGIES if n != "lower-bound"]),
               default="space-xnet", show_default=True, help="Placement strategy.")
 @placement_options
+@user_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the output to this file.")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace --out if it exists.")
@@ -71,6 +73,14 @@ def command(**kw):
                 {"expert": int(e), "probability": float(setup.probs[layer, e]), "sat": int(pl.expert_sat[layer, e]),
                  "norad_id": int(norad[pl.expert_sat[layer, e]])} for e in order],
         })
+    delivery = None
+    if kw["user"] is not None:  # the same model as compare's column and the service's latency?user=
+        ground = user_deliveries(snap, [pl], kw["user"])[0]
+        delivery = {"latitude_deg": kw["user"].lat_deg, "longitude_deg": kw["user"].lon_deg,
+                    "user_delivery_ms": ground.latency_ms,
+                    "serving_norad_id": int(norad[ground.serving_sat]) if ground.serving_sat >= 0 else None,
+                    "elevation_deg": ground.elevation_deg, "slant_km": ground.slant_km,
+                    "breakdown_ms": ground.breakdown.as_dict()}
     if kw["fmt"] == "json":
         text = json.dumps({
             "strategy": pl.strategy,
@@ -81,6 +91,7 @@ def command(**kw):
             "lm_head_ms": result.head_ms,
             "breakdown_ms": result.breakdown.as_dict(),
             "layers": layers,
+            **({"ground_user": delivery} if delivery is not None else {}),
         }, indent=2) + "\n"
     else:
         rows = [{"layer": d["layer"], "gate NORAD": d["gate_norad_id"], "expected ms": d["expected_ms"],
@@ -89,6 +100,10 @@ def command(**kw):
                 for d in layers]
         text = render(rows, "table")
         text += f"expected token latency {result.expected_ms:,.1f} ms ({pl.strategy}, {str(snap.time)[:19]}Z)\n"
+        if delivery is not None:
+            text += (f"delivery of each token to the user at {delivery['latitude_deg']:g},"
+                     f"{delivery['longitude_deg']:g}: {delivery['user_delivery_ms']:,.1f} ms (via NORAD "
+                     f"{delivery['serving_norad_id']})\n")
     click.echo(text, nl=False)
     if kw["out"]:
         atomic_write_text(kw["out"], text, overwrite=kw["overwrite"])

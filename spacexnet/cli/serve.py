@@ -33,6 +33,9 @@ __all__ = ["command"]
               help="Keep posted scenarios here across restarts (default: in memory only).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Computations (propagation, placement, latency) and sweep jobs run at once, off the event loop.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler (tcp://HOST:PORT) that runs the sweep jobs' chunk tasks (default: local "
+                   "worker processes).")
 @click.option("--api-key", default=None, metavar="KEY",
               help="Key required on every endpoint but /health (default: $SPACEXNET_API_KEY).")
 @click.option("--max-body-mb", type=FiniteFloat(min=0.001, max=1024), default=16.0, show_default=True,
@@ -49,7 +52,7 @@ __all__ = ["command"]
               help="Most time steps in one sweep job.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
-def command(host, port, data_dir, workers, api_key, max_body_mb, max_satellites, max_scenarios, cache_mb,
+def command(host, port, data_dir, workers, scheduler, api_key, max_body_mb, max_satellites, max_scenarios, cache_mb,
             max_queued_jobs, max_sweep_steps, log_level):
     """Serve scenarios over HTTP: positions, links, routes, placements, token latency."""
     from ..service import API_KEY_ENV, ServiceConfig, create_app, is_loopback
@@ -61,7 +64,9 @@ def command(host, port, data_dir, workers, api_key, max_body_mb, max_satellites,
     config = ServiceConfig(data_dir=Path(data_dir) if data_dir else None, workers=workers, api_key=api_key,
                            max_body_bytes=int(max_body_mb * 2**20), max_satellites=max_satellites,
                            max_scenarios=max_scenarios, cache_bytes=int(cache_mb * 2**20),
-                           max_queued_jobs=max_queued_jobs, max_sweep_steps=max_sweep_steps)
+                           max_queued_jobs=max_queued_jobs, max_sweep_steps=max_sweep_steps, scheduler=scheduler)
+    if scheduler:
+        _check_scheduler(scheduler)
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
@@ -70,3 +75,18 @@ def command(host, port, data_dir, workers, api_key, max_body_mb, max_satellites,
     click.echo(f"spacexnet: serving on http://{shown}:{port} (docs at /docs; default scenario "
                f"{app.state.store.default_id}{'; API key required' if api_key else ''})", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, timeout_graceful_shutdown=5)
+
+
+def _check_scheduler(address: str) -> None:
+    # Refused at start, in one line, rather than by every sweep job later.
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        raise SpaceXNetError("--scheduler needs the 'distributed' package") from None
+    try:
+        with Client(address, timeout=10):
+            pass
+    except (OSError, ValueError, TypeError) as exc:
+        raise SpaceXNetError(f"--scheduler: cannot reach the Dask scheduler at {address}: "
+                             f"{' '.join(str(exc).split())}") from None
+

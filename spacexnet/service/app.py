@@ -6,7 +6,9 @@ building a scenario, propagating, placing, measuring — runs in worker
 threads (at most ``config.workers`` at once), never on the event loop, so
 ``/health`` answers while a comparison runs. Answers are kept per
 (scenario, time, question) in a byte-bounded LRU cache together with the
-geometry they came from. An ASGI guard in front of the app checks the API
+geometry they came from; right after start, a background thread answers the
+default scenario's plain ``latency`` request, so that the first client does
+not wait for the code and kernels to load. An ASGI guard in front of the app checks the API
 key (when one is set) and the body size before any route runs.
 
 Examples
@@ -205,6 +207,25 @@ SeedsQuery = Query(5, ge=1, le=50, description="Runs of each randomized strategy
 SamplesQuery = Query(20_000, ge=100, le=200_000, description="Monte Carlo tokens per placement (p50/p95/p99).")
 
 
+def _latency_question(strategy: str, seeds: int, samples: int, ground):
+    """Cache key parameters and computation of ``GET /scenarios/{id}/latency``."""
+    key = (strategy, seeds, samples, None if ground is None else (ground.lat_deg, ground.lon_deg))
+    return key, lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples, ground)
+
+
+def _warm_up(engine: Engine) -> None:
+    # The first answer of a process also loads the placement and latency code and its compiled kernels
+    # (seconds); pay that once after start, on the default scenario's plain latency request (the README's
+    # first call), off the event loop, so that the first client does not.
+    loaded = engine.store.get("default")
+    t = views.parse_time(None, loaded)
+    key, compute = _latency_question("space-xnet", SeedsQuery.default, SamplesQuery.default, None)
+    try:
+        engine._answer(loaded, t, (loaded.id, int(t.astype("int64")), "latency", key), compute)
+    except Exception:  # a warm-up is an optimisation: a failure shows again, with its error id, on request
+        log.exception("warm-up of the default scenario failed")
+
+
 def create_app(config: ServiceConfig | None = None) -> FastAPI:
     """The service as an ASGI app (the default scenario is built before it returns)."""
     from .. import __version__
@@ -220,6 +241,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def lifespan(app):
         engine.limiter = anyio.CapacityLimiter(config.workers)
         resumed = await anyio.to_thread.run_sync(jobs.start)
+        threading.Thread(target=_warm_up, args=(engine,), name="warm-up", daemon=True).start()
         log.info("%d scenario(s) held (%d from the data directory), %d sweep job(s) resumed; default %s",
                  len(store.all()), loaded_saved, resumed, store.default_id)
         try:
@@ -337,9 +359,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         if ground is not None and strategy == "lower-bound":
             raise Problem(400, "bad-parameter", "user: the lower-bound row is a bound, not a placement; a ground "
                                                 "user needs a placement strategy")
-        key = (strategy, seeds, samples, None if ground is None else (ground.lat_deg, ground.lon_deg))
-        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", key,
-                                   lambda s, snap: views.latency_answer(s, snap, strategy, seeds, samples, ground))
+        key, compute = _latency_question(strategy, seeds, samples, ground)
+        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", key, compute)
 
     @app.get("/scenarios/{sid}/compare", summary="Space-XNet against the baselines (spacexnet compare's rows).")
     async def get_compare(sid: str, time: str | None = TimeQuery,

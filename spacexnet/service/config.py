@@ -67,6 +67,9 @@ class ServiceConfig:
         Most sweep jobs waiting for a worker; one more gets 429 with ``Retry-After``.
     max_sweep_steps : int
         Most time steps in one sweep (a day at 10 s steps is 8,641).
+    scheduler : str or None
+        Address of a Dask scheduler (``tcp://HOST:PORT``) that runs the sweep
+        jobs' chunk tasks; None runs them in the job's own worker processes.
     """
 
     data_dir: Path | None = None
@@ -78,6 +81,7 @@ class ServiceConfig:
     cache_bytes: int = 512 * 2**20
     max_queued_jobs: int = 8
     max_sweep_steps: int = 10_000
+    scheduler: str | None = None
 
     @property
     def requires_key(self) -> bool:

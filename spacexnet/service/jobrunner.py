@@ -1,4 +1,4 @@
-"""One sweep job in its own process: ``python -m spacexnet.service.jobrunner JOB_DIR``.
+"""One sweep job in its own process: ``python -m spacexnet.service.jobrunner JOB_DIR [--scheduler ADDRESS]``.
 
 The service runs each sweep job in a child process, so that the sweep's
 Python work never competes with the server's event loop for the
@@ -6,7 +6,8 @@ interpreter lock. The child reads ``JOB_DIR/job.json`` (the scenario
 document, the name its element text was uploaded under, and the sweep
 request), builds the scenario as the service does, runs
 :func:`spacexnet.sweep.sweep` into ``JOB_DIR/sweep.nc`` (continuing from its
-parts when there are some) and reports on stdout, one JSON object a line:
+parts when there are some; its chunk tasks on the Dask scheduler at
+``ADDRESS`` when one is given) and reports on stdout, one JSON object a line:
 ``{"steps_done", "steps_total"}`` after every step, ``{"step": {...}}`` with
 each policy's token latency and migrations for every step of a chunk once
 it is saved, then ``{"done": true}`` or ``{"error": MESSAGE}`` for a user
@@ -77,6 +78,7 @@ def _say(message: dict) -> None:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job_dir = Path(argv[0])
+    scheduler = argv[argv.index("--scheduler") + 1] if "--scheduler" in argv else None
     _die_with_parent()
     from ..exceptions import user_errors
     from ..sweep import sweep
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
         # resume=True: parts left by an earlier run of this very sweep are continued, none are redone.
         sweep(constellation, setup, sweep_options(doc, request), job_dir / "sweep.nc", overwrite=True,
               resume=True, progress=lambda done, total: _say({"steps_done": int(done), "steps_total": int(total)}),
-              on_chunk=_steps, command=command)
+              on_chunk=_steps, command=command, scheduler=scheduler)
     except Problem as exc:
         _say({"error": exc.detail})
         return 1

@@ -184,7 +184,10 @@ class JobManager:
         error = None
         try:
             with open(log_path, "ab") as stderr:
-                proc = subprocess.Popen([sys.executable, "-m", "spacexnet.service.jobrunner", str(job.dir)],
+                command = [sys.executable, "-m", "spacexnet.service.jobrunner", str(job.dir)]
+                if self.config.scheduler:
+                    command += ["--scheduler", self.config.scheduler]
+                proc = subprocess.Popen(command,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
             job.proc = proc
             if job.cancel.is_set() or self._stopping.is_set():  # asked while the process started

@@ -31,7 +31,7 @@ import orbits
 import placement
 
 from ..accuracy import element_set_age_days
-from ..compare import DEFAULT_STRATEGIES, compare, place
+from ..compare import DEFAULT_STRATEGIES, compare, ground_user, place, user_deliveries, user_delivery_ms
 from ..exceptions import user_errors
 from ..scenario import snapshot
 from .problems import Problem
@@ -378,31 +378,23 @@ def parse_user(text: str | None, what: str = "user"):
     """A ground point from ``lat,lon`` in degrees (400 problem naming ``what`` when it is not one)."""
     if text is None:
         return None
-    parts = text.split(",")
     try:
-        lat_deg, lon_deg = (float(p) for p in parts)
-    except ValueError:
-        lat_deg = lon_deg = float("nan")
-    if len(parts) != 2 or not (math.isfinite(lat_deg) and math.isfinite(lon_deg)) \
-            or not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 360.0):
-        raise Problem(400, "bad-parameter", f"{what} {text!r} is not LAT,LON in degrees (latitude in [-90, 90], "
-                                            f"longitude in [-180, 360]), e.g. {what}=48.85,2.35")
-    return latency.GroundUser(lat_deg, lon_deg)
+        return ground_user(text, what)
+    except ValueError as exc:
+        raise Problem(400, "bad-parameter", str(exc)) from None
 
 
 def _delivery(loaded, snap, placements, user) -> dict:
-    # The library's ground-user model (latency.ground_latency_ms): the token goes from the first gate,
-    # where the LM head runs, over the ISLs to the best visible satellite and down to the user.
+    # The library's ground-user model, the same as ``spacexnet compare --user``'s column.
     runs = []
-    for p in placements:
-        ground = latency.ground_latency_ms(snap.graph, int(p.gate_sat[0]), user)
+    for ground in user_deliveries(snap, placements, user):
         runs.append({"delivery_ms": ground.latency_ms,
                      "serving_norad_id": int(loaded.constellation.norad_id[ground.serving_sat])
                      if ground.serving_sat >= 0 else None,
                      "elevation_deg": ground.elevation_deg, "slant_km": ground.slant_km,
                      "breakdown_ms": ground.breakdown.as_dict()})
     return {"latitude_deg": user.lat_deg, "longitude_deg": user.lon_deg,
-            "delivery_ms": float(np.mean([r["delivery_ms"] for r in runs])), "runs": runs}
+            "delivery_ms": user_delivery_ms(snap, placements, user), "runs": runs}
 
 
 def latency_answer(loaded, snap, strategy: str, n_seeds: int, n_samples: int, user=None) -> dict:
