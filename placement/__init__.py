@@ -16,6 +16,7 @@ from .experts import assign_experts
 from .gates import choose_gates
 from .joint import joint
 from .model import Evaluation, Placement, evaluate
+from .handover import HandoverPolicy
 from .policies import (
     FLAG_FORCED,
     FLAG_INFEASIBLE,
@@ -24,7 +25,6 @@ from .policies import (
     FLAG_PLACED,
     FLAG_UNREACHABLE,
     POLICIES,
-    HandoverPolicy,
     Policy,
     RecomputePolicy,
     StaticPolicy,
@@ -33,6 +33,7 @@ from .policies import (
 )
 from .registry import RANDOMIZED, STRATEGIES, StrategyResult, compare_strategies
 from .ring import belt_mask, ring_partition
+from .step import Step
 from .two_level import space_xnet
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "StaticPolicy",
     "RecomputePolicy",
     "HandoverPolicy",
+    "Step",
     "StepRecord",
     "make_policy",
     "FLAG_PLACED",
