@@ -4,7 +4,8 @@ The decision rule (its gain model) is stated here; what all policies share
 (forced moves, the record, the time model) is in :mod:`placement.policies`.
 
 Let ``C`` be the serving placement after forced moves, ``R`` the fresh
-placement at this step (the step's :attr:`placement.Step.candidate`), ``H = ceil(horizon_s / step_s)`` steps (at least 1),
+placement at this step (the step's :attr:`placement.Step.candidate`),
+``H = ceil(horizon_s / step_s)`` steps (at least 1),
 ``T_X(h)`` the expected token latency of placement ``X`` at step ``t + h``
 (ms), and for a move of ``b`` bytes from ``a`` to ``s``:
 
@@ -62,6 +63,7 @@ import numpy as np
 from latency.expectation import expected_max
 
 from .policies import FLAG_PLACED, REL_TOL, Policy, Tally
+from .step import next_gates
 
 __all__ = ["HandoverPolicy"]
 
@@ -301,7 +303,7 @@ class HandoverPolicy(Policy):
         the free slots of each layer's region and at its experts.
         """
         n_layers = gate.size
-        oracle, nxt_gate = step.oracle, _next_gates(gate)
+        oracle, nxt_gate = step.oracle, next_gates(gate)
         now = step.layer_costs(gate, expert)[0]
         idx = np.flatnonzero((free > 0) & (subnet >= 0))
         if confined:
@@ -315,8 +317,3 @@ class HandoverPolicy(Policy):
                     + step.expert_time_ms[:, None])
             cheapest = cost.min(axis=1, initial=np.inf)
         return np.flatnonzero((~locked & (cheapest[:, None] < now)).any(axis=1)).tolist()
-
-
-def _next_gates(gate):
-    """``np.roll(gate, -1)`` (the gate each layer hands on to) for a 1-D array, without its generality."""
-    return np.concatenate((gate[1:], gate[:1]))

@@ -1,4 +1,4 @@
-"""Moving weights between satellites: the per-step oracle memo, migration times, forced repair.
+"""Moving weights between satellites: the per-step row cache, migration times, forced repair.
 
 Used by :mod:`placement.policies`. Three pieces:
 

@@ -170,9 +170,8 @@ class Step:
         key = (gate.tobytes(), expert.tobytes())
         found = self._layer_ms.get(key)
         if found is None:
-            nxt = np.concatenate((gate[1:], gate[:1]))
-            cost = (self.oracle.pair_ms(gate[:, None], expert) + self.oracle.pair_ms(nxt[:, None], expert)
-                    + self.expert_time_ms[:, None])
+            cost = (self.oracle.pair_ms(gate[:, None], expert)
+                    + self.oracle.pair_ms(next_gates(gate)[:, None], expert) + self.expert_time_ms[:, None])
             # Unreachable experts that are never active make 0 · inf terms; they count 0.
             with np.errstate(invalid="ignore"):
                 per_layer = self.gate_time_ms + _expected_max_rows(cost, self.probs)
@@ -203,3 +202,8 @@ class Step:
                                       self.expert_time_ms)
         whole = ok & np.roll(ok, -1) & (expert >= 0).all(axis=1)
         return np.where(whole, out, np.inf)
+
+
+def next_gates(gate):
+    """``np.roll(gate, -1)`` (the gate each layer hands on to) for a 1-D array, without its generality."""
+    return np.concatenate((gate[1:], gate[:1]))

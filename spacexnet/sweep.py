@@ -34,9 +34,10 @@ with the sweep that started them, even when it is killed.
 
 Chunks are consumed in order with a bounded number in flight, and every
 finished chunk is written at once to a part file beside the output, with
-the policies' state (plain data, :mod:`spacexnet.parts`); so memory is bounded by the chunk size, not the sweep
-length, and an interrupted sweep resumes (``resume=True``) from its last
-finished chunk and ends with the same file as an uninterrupted run. The
+the policies' state as plain data (:mod:`spacexnet.parts`); so memory is
+bounded by the chunk size, not the sweep length, and an interrupted sweep
+resumes (``resume=True``) from its last finished chunk and ends with the
+same file as an uninterrupted run. The
 parts are joined into the final file (temporary name, then rename) only at
 the end.
 

@@ -1,4 +1,5 @@
-"""Speed-ups that must not change results: worker count, one step shared by the policies, one ring for both latencies."""
+"""Speed-ups that must not change results: worker count, one step shared by the policies, one ring for both
+latencies."""
 
 import numpy as np
 import pytest
