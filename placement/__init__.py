@@ -1,5 +1,6 @@
 """Optimization of Space-XNet placements on plain cost arrays: ring partition, gates, expert mapping, baselines,
-and placement over time (static, recompute, handover in :mod:`placement.policies`).
+and placement over time (static, recompute in :mod:`placement.policies`, handover in :mod:`placement.handover`;
+each timestep one :class:`placement.Step` that all the policies share).
 
 Works on arrays (orbital phase per satellite, activation probabilities)
 and a distance oracle ``path_ms(sources) -> (len(sources), n_sat)``; never

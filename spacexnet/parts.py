@@ -126,9 +126,8 @@ def join_parts(store: PartStore, n_parts: int, target: Path, attrs: dict, coords
     # The sweep checked at its start that it may write ``target``.
     with atomic_target(target, overwrite=True) as tmp:
         with interrupts_deferred():
-            template.to_netcdf(tmp, unlimited_dims=["time"],
-                               encoding={k: {"_FillValue": None} for k, v in template.variables.items()
-                                         if v.dtype.kind == "f"})
+            # The parts were read without decoding times: they are floats here already.
+            template.to_netcdf(tmp, unlimited_dims=["time"], encoding=encoding(template))
         with netCDF4.Dataset(tmp, "a") as dst:
             dst.set_auto_maskandscale(False)
             offset = template.sizes["time"]

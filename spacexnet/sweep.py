@@ -699,7 +699,12 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         done = store.finished() if resume else 0
         policies = {name: placement.make_policy(name, **policy_kwargs) for name in options.policies}
         if done:
-            carry = _Carry.restore(store.load_state(done - 1), policies, n_sat)
+            try:
+                carry = _Carry.restore(store.load_state(done - 1), policies, n_sat)
+            except (ValueError, KeyError, TypeError, IndexError, placement.PlacementError) as exc:
+                raise SpaceXNetError(
+                    f"{store.state(done - 1)}: not a sweep state this version can resume from ({exc!r}); "
+                    "rerun without --resume to start over") from None
         else:
             carry = _Carry(policies, np.zeros(n_sat, dtype=bool), 0)
         if progress is not None:
