@@ -1,5 +1,6 @@
 """Optimization of Space-XNet placements on plain cost arrays: ring partition, gates, expert mapping, baselines,
-and placement over time (static, recompute, handover in :mod:`placement.policies`).
+and placement over time (static, recompute in :mod:`placement.policies`, handover in :mod:`placement.handover`;
+each timestep one :class:`placement.Step` that all the policies share).
 
 Works on arrays (orbital phase per satellite, activation probabilities)
 and a distance oracle ``path_ms(sources) -> (len(sources), n_sat)``; never
@@ -19,6 +20,7 @@ from .gates import choose_gates
 from .anneal import anneal
 from .joint import joint
 from .model import Evaluation, Placement, evaluate
+from .handover import HandoverPolicy
 from .policies import (
     FLAG_FORCED,
     FLAG_INFEASIBLE,
@@ -27,7 +29,6 @@ from .policies import (
     FLAG_PLACED,
     FLAG_UNREACHABLE,
     POLICIES,
-    HandoverPolicy,
     Policy,
     RecomputePolicy,
     StaticPolicy,
@@ -36,6 +37,7 @@ from .policies import (
 )
 from .registry import BUDGETED, RANDOMIZED, STRATEGIES, StrategyResult, compare_strategies
 from .ring import belt_mask, ring_partition
+from .step import Step
 from .two_level import space_xnet
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "StaticPolicy",
     "RecomputePolicy",
     "HandoverPolicy",
+    "Step",
     "StepRecord",
     "make_policy",
     "FLAG_PLACED",

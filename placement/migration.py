@@ -1,11 +1,11 @@
-"""Moving weights between satellites: the per-step oracle memo, migration times, forced repair.
+"""Moving weights between satellites: the per-step row cache, migration times, forced repair.
 
 Used by :mod:`placement.policies`. Three pieces:
 
 - :class:`StepOracle` memoises the distance oracle for one timestep, so a
-  policy that runs a strategy, evaluates two placements and prices their
-  migrations asks for each source's Dijkstra once (and the policies of one
-  step can share the rows, ``share=``).
+  step whose policies run a strategy, evaluate placements and price their
+  migrations asks for each source's Dijkstra once (:class:`placement.Step`
+  owns one).
 - :func:`migration_time_s`: moving ``b`` bytes from satellite ``a`` to
   ``s`` over the ISLs takes ``8 b / rate + d(a, s)`` — the transfer at the
   ISL rate (cut-through: one path, no link sharing) plus the first bit's
@@ -19,8 +19,6 @@ Used by :mod:`placement.policies`. Three pieces:
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 
 from ._validate import oracle_rows
@@ -29,20 +27,11 @@ from .exceptions import PlacementError
 __all__ = ["StepOracle", "migration_time_s", "repair"]
 
 
-def _same_callable(a, b) -> bool:
-    """Whether two callables are the same oracle: the same object, or the same object's same method."""
-    if a is b:
-        return True
-    return (isinstance(a, types.MethodType) and isinstance(b, types.MethodType)
-            and a.__self__ is b.__self__ and a.__func__ is b.__func__)
-
-
 class _Rows:
     """The rows of one step's ``path_ms`` known so far, in one array that grows geometrically.
 
     ``where[s]`` is the position of source ``s``'s row (−1: not searched
-    yet), so that a lookup is one gather. Several :class:`StepOracle` of the
-    same step may share one (``share=``).
+    yet), so that a lookup is one gather.
     """
 
     def __init__(self, path_ms, n_sat: int):
@@ -82,18 +71,12 @@ class StepOracle:
         ``path_ms(sources) -> (len(sources), n_sat)`` latency in ms, ``inf``
         if unreachable.
     n_sat : int
-    share : StepOracle, optional
-        Another oracle of the same step with the same ``path_ms`` (e.g.
-        another policy's): the rows either one searched serve both, and
-        ``path_ms`` is called only for sources neither knows. What each
-        oracle answers, and counts, is what it would answer and count
-        alone.
 
     Attributes
     ----------
     calls, sources : int
         Calls to the oracle that needed new sources, and sources asked for
-        (Dijkstras run; with ``share``, those this oracle would have run).
+        (Dijkstras run).
 
     Examples
     --------
@@ -104,18 +87,11 @@ class StepOracle:
     ((2, 5), (2, 5), 2, 3)
     >>> float(oracle.relay_ms([1], [3])[0])  # through source 0, 2 or 4: 1 + 3, 1 + 1, 3 + 1
     2.0
-    >>> other = StepOracle(oracle.path_ms, 5, share=oracle)
-    >>> other([2]).tolist(), other.calls, other.sources  # row 2 was known: no new search
-    ([[2.0, 1.0, 0.0, 1.0, 2.0]], 1, 1)
     """
 
-    def __init__(self, path_ms, n_sat: int, *, share: "StepOracle | None" = None):
+    def __init__(self, path_ms, n_sat: int):
         self.n_sat = int(n_sat)
-        if share is not None and (share.n_sat != self.n_sat or not _same_callable(share.path_ms, path_ms)):
-            raise PlacementError("StepOracle(share=...) must wrap the same path_ms on as many satellites")
-        self._rows = share._rows if share is not None else _Rows(path_ms, self.n_sat)
-        # Sources this oracle was asked for: its answers (relay_ms without via) and counts are its own.
-        self._asked = np.zeros(self.n_sat, dtype=bool)
+        self._rows = _Rows(path_ms, self.n_sat)
         self.calls = 0
         self.sources = 0
 
@@ -141,11 +117,10 @@ class StepOracle:
         if src.min() < 0 or src.max() >= self.n_sat:
             bad = int(src[(src < 0) | (src >= self.n_sat)][0])
             raise PlacementError(f"source satellite {bad} is outside 0..{self.n_sat - 1}")
-        asked = self._asked[src]
-        if not asked.all():
-            new = np.unique(src[~asked])
+        known = self._rows.where[src] >= 0
+        if not known.all():
+            new = np.unique(src[~known])
             self._rows.fetch(new)
-            self._asked[new] = True
             self.calls += 1
             self.sources += new.size
         return src
@@ -176,7 +151,7 @@ class StepOracle:
             if not self.sources or a.size == 0:
                 return np.where(a == b, 0.0, np.inf)
             # The minimum is exact: the order of the relays does not matter.
-            relays = np.flatnonzero(self._asked)
+            relays = np.flatnonzero(self._rows.where >= 0)
         # Only the columns a and b of the relays' rows: a gather, not a copy of the rows;
         # by flat positions, which NumPy gathers faster than a pair of index arrays.
         flat = self._rows.store.ravel()

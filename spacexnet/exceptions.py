@@ -33,3 +33,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 class FaultFileError(SpaceXNetError):
     """A fault list (failed satellites or links) is malformed or names an unknown satellite."""
+
+
+class SweepWarning(UserWarning):
+    """Something the user asked for that the sweep does, but probably not as meant (one line)."""

@@ -16,11 +16,12 @@ Two stages (README, "Sweeps"):
    policy of :mod:`placement.policies` decides, and the latency layer
    measures the placement that serves (exact expectation and a replayed
    top-k routing trace, from one pass over the shortest paths). A task's
-   placement is handed to the policies as a per-step memo entry, used only
-   if its inputs equal theirs (they differ when a satellite failed in an
-   earlier chunk, which a task cannot know: the policy then places
-   itself). The shortest paths from a source are searched once per step
-   whichever policy asks (the graph caches them), each search starts from
+   placement is handed to that step's :class:`placement.Step`, which all
+   the policies share, after checking that the task saw the same usable
+   satellites (not when a satellite failed in an earlier chunk, which a
+   task cannot know: the step then places itself). The shortest paths from
+   a source are searched once per step whichever policy asks (the step
+   keeps them), each search starts from
    the previous step's tree (:class:`latency.SearchMemory`), and none of
    this changes a number, so any worker count writes the same file.
 
@@ -33,9 +34,10 @@ with the sweep that started them, even when it is killed.
 
 Chunks are consumed in order with a bounded number in flight, and every
 finished chunk is written at once to a part file beside the output, with
-the policies' state; so memory is bounded by the chunk size, not the sweep
-length, and an interrupted sweep resumes (``resume=True``) from its last
-finished chunk and ends with the same file as an uninterrupted run. The
+the policies' state as plain data (:mod:`spacexnet.parts`); so memory is
+bounded by the chunk size, not the sweep length, and an interrupted sweep
+resumes (``resume=True``) from its last finished chunk and ends with the
+same file as an uninterrupted run. The
 parts are joined into the final file (temporary name, then rename) only at
 the end.
 
@@ -53,8 +55,6 @@ import json
 import math
 import multiprocessing
 import os
-import pickle
-import shutil
 import signal
 import sys
 import threading
@@ -66,7 +66,6 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import netCDF4
 import numpy as np
 import xarray as xr
 
@@ -75,8 +74,9 @@ import orbits
 import placement
 from placement.policies import FLAG_MEANINGS, POLICIES
 
-from .exceptions import OutputError, SpaceXNetError
-from .io import atomic_target, interrupts_deferred, command_line, provenance_attrs
+from .exceptions import OutputError, SpaceXNetError, SweepWarning
+from .io import command_line, provenance_attrs
+from .parts import PartStore, join_parts
 from .scenario import ModelSetup, largest_component
 
 __all__ = ["SweepOptions", "SweepWarning", "SweepInterrupted", "sweep", "check_fits", "geometry_chunk",
@@ -89,12 +89,7 @@ MIN_ALTITUDE_KM = 100.0
 #: Seconds between a worker process's checks that the sweep which started it is still alive.
 PARENT_POLL_S = 1.0
 
-_TIME_UNITS = "seconds since 1970-01-01T00:00:00Z"
 _BREAKDOWN = ("propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms")
-
-
-class SweepWarning(UserWarning):
-    """Something the user asked for that the sweep does, but probably not as meant (one line)."""
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -266,10 +261,10 @@ def geometry_chunk(constellation, times, topology, link_rules) -> dict:
 
 @dataclass
 class _StepPlan:
-    """What a chunk task needs to make each step's strategy placement, as the policies would."""
+    """What a chunk task needs to make each step's strategy placement, as the sweep's own steps would."""
 
     setup: ModelSetup
-    policy_kwargs: dict
+    step_kwargs: dict
     faults: object
     sat_a: np.ndarray
     sat_b: np.ndarray
@@ -278,18 +273,18 @@ class _StepPlan:
     rate_deg_s: float
 
     def candidates(self, geo, times, first_step) -> list:
-        """One memo entry per step (:meth:`placement.Policy.candidate`)."""
-        policy = placement.make_policy("recompute", **self.policy_kwargs)
-        # Failures of earlier chunks are unknown here; the policies compare the inputs and
-        # place themselves where they differ.
+        """Each step's fresh placement (None if infeasible) and the usable satellites it was made for."""
+        # Failures of earlier chunks are unknown here; the sweep checks the usable satellites and
+        # lets the step place itself where they differ.
         failed = np.zeros(self.n_sat, dtype=bool)
         memory = _task_memory(self.n_sat)
         out = []
         for i in range(times.size):
             graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
                                                    self.setup, self.t0, self.rate_deg_s, memory)
-            with np.errstate(invalid="ignore"):
-                out.append(policy.candidate(phase, graph.latency_ms_from, usable, self.setup.probs))
+            step = placement.Step(first_step + i, phase, graph.latency_ms_from, self.setup.probs, usable=usable,
+                                  **self.step_kwargs)
+            out.append((step.candidate, usable))
             memory.next_step()
         return out
 
@@ -468,85 +463,27 @@ def _config_digest(constellation, setup, options, times, faults=None) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-class _PartStore:
-    """Finished chunks as small NetCDF part files plus the policies' state, in a folder beside the output."""
-
-    def __init__(self, out: Path, digest: str, resume: bool):
-        self.dir = out.parent / f".{out.name}.parts"
-        self.digest = digest
-        manifest = self.dir / "manifest.json"
-        if self.dir.exists():
-            if not resume:
-                kept = self.finished()
-                if kept:
-                    warnings.warn(SweepWarning(
-                        f"starting over: discarding the {kept} finished chunk(s) an interrupted sweep left in "
-                        f"{os.path.abspath(self.dir)} (--resume continues such a sweep instead)"), stacklevel=3)
-                shutil.rmtree(self.dir)
-            else:
-                try:
-                    found = json.loads(manifest.read_text())["digest"]
-                except (OSError, ValueError, KeyError):
-                    found = None
-                if found != digest:
-                    raise SpaceXNetError(
-                        f"{self.dir}: the unfinished sweep there was run with other options; rerun without "
-                        "--resume to start over, or with the same options to continue it")
-        elif resume:
-            # Nothing to resume: start from scratch, like a fresh run.
-            pass
-        self.dir.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps({"digest": digest}))
-
-    def part(self, k: int) -> Path:
-        return self.dir / f"part-{k:06d}.nc"
-
-    def state(self, k: int) -> Path:
-        return self.dir / f"state-{k:06d}.pkl"
-
-    def finished(self) -> int:
-        """Number of leading chunks that are complete (part and state both written)."""
-        k = 0
-        while self.part(k).exists() and self.state(k).exists():
-            k += 1
-        return k
-
-    def save(self, k: int, ds: xr.Dataset, carry) -> None:
-        # Ctrl-C waits for the part and its state to be written (see io.interrupts_deferred).
-        with interrupts_deferred():
-            tmp = self.part(k).with_suffix(".tmp")
-            ds.to_netcdf(tmp, encoding=_encoding(ds))
-            os.replace(tmp, self.part(k))
-            tmp = self.state(k).with_suffix(".tmp")
-            with open(tmp, "wb") as fh:
-                pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.state(k))
-
-    def load_state(self, k: int):
-        with open(self.state(k), "rb") as fh:
-            return pickle.load(fh)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _encoding(ds: xr.Dataset) -> dict:
-    enc = {}
-    for name, var in ds.variables.items():
-        if var.dtype.kind == "M":
-            enc[name] = {"units": _TIME_UNITS, "calendar": "standard", "dtype": "float64"}
-        elif var.dtype.kind == "f":
-            enc[name] = {"_FillValue": None}
-    return enc
-
-
 @dataclass
 class _Carry:
-    """State handed from one chunk to the next (and saved for --resume)."""
+    """State handed from one chunk to the next (and saved as plain data for --resume)."""
 
     policies: dict
     failed: np.ndarray  # satellites whose SGP4 state failed at an earlier step (never trusted again)
     steps_done: int
+
+    def state(self) -> dict:
+        """Plain data: each policy's :meth:`placement.Policy.state`, the failed satellites, the steps done."""
+        return {"policies": {name: policy.state() for name, policy in self.policies.items()},
+                "failed": np.flatnonzero(self.failed).tolist(), "steps_done": self.steps_done}
+
+    @classmethod
+    def restore(cls, state: dict, policies: dict, n_sat: int) -> "_Carry":
+        """The carry :meth:`state` described, into fresh ``policies``."""
+        for name, policy in policies.items():
+            policy.restore(state["policies"][name])
+        failed = np.zeros(n_sat, dtype=bool)
+        failed[state["failed"]] = True
+        return cls(policies, failed, int(state["steps_done"]))
 
 
 def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
@@ -647,38 +584,6 @@ def _geo_summary(geo, usable, up_used):
     }
 
 
-def _join_parts(store: _PartStore, n_parts: int, target: Path, attrs: dict, coords: dict) -> None:
-    """Concatenate the part files along time into ``target`` (written through a temporary file)."""
-    first = xr.open_dataset(store.part(0), decode_times=False)
-    try:
-        template = first.load()
-    finally:
-        first.close()
-    template = template.assign_coords(coords)
-    template.attrs.update(attrs)
-    # The sweep checked at its start that it may write ``target``.
-    with atomic_target(target, overwrite=True) as tmp:
-        with interrupts_deferred():
-            template.to_netcdf(tmp, unlimited_dims=["time"],
-                               encoding={k: {"_FillValue": None} for k, v in template.variables.items()
-                                         if v.dtype.kind == "f"})
-        with netCDF4.Dataset(tmp, "a") as dst:
-            dst.set_auto_maskandscale(False)
-            offset = template.sizes["time"]
-            for k in range(1, n_parts):
-                with netCDF4.Dataset(store.part(k)) as src:
-                    src.set_auto_maskandscale(False)
-                    n = src.dimensions["time"].size
-                    for name, var in src.variables.items():
-                        if "time" not in var.dimensions:
-                            continue
-                        axis = var.dimensions.index("time")
-                        index = [slice(None)] * var.ndim
-                        index[axis] = slice(offset, offset + n)
-                        dst.variables[name][tuple(index)] = var[...]
-                    offset += n
-
-
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
           scheduler=None, faults=None, progress=None, status=None, command=None, timings=None,
           on_chunk=None) -> Path:
@@ -723,7 +628,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         workers), ``graph`` (routing graphs and usable masks), ``policies``
         (placement, with the shortest paths it asks for), ``latency``
         (exact expectation and trace tail), ``writing`` (part files and the
-        final join) and ``total``; for ``bench/sweep.py``.
+        final join) and ``total``; for ``bench/sweep.py``. Also
+        ``dijkstra_sources``: the shortest-path searches the steps ran in
+        this process (each source once per step, whichever policy asked).
 
     Returns
     -------
@@ -772,11 +679,12 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     chunks = [times[i:i + int(options.chunk_steps)] for i in range(0, n_steps, int(options.chunk_steps))]
     rate_deg_s = 360.0 / period_s
     model = setup.model
-    policy_kwargs = dict(strategy=options.strategy, expert_bytes=float(model.expert_bytes),
-                         gate_bytes=_gate_bytes(model), isl_rate_bps=float(setup.link_profile.isl_rate_bps),
-                         step_s=float(options.step_s), horizon_s=options.horizon_s,
-                         migration_price=options.migration_price, min_gain_ratio=options.min_gain_ratio,
-                         seed=setup.seed, **_strategy_kwargs(setup, constellation.plane, options.belt_planes))
+    policy_kwargs = dict(expert_bytes=float(model.expert_bytes), gate_bytes=_gate_bytes(model),
+                         isl_rate_bps=float(setup.link_profile.isl_rate_bps), step_s=float(options.step_s),
+                         horizon_s=options.horizon_s, migration_price=options.migration_price,
+                         min_gain_ratio=options.min_gain_ratio)
+    step_kwargs = dict(strategy=options.strategy, seed=setup.seed,
+                       **_strategy_kwargs(setup, constellation.plane, options.belt_planes))
     trace = (latency.TraceReplay(routing_trace(setup.probs, int(options.n_samples), setup.seed), setup.probs)
              if options.n_samples >= 2 else None)
     with clock("warm_up"), _compile_watch(status):
@@ -784,25 +692,31 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         check_fits(constellation, setup, times[0], options.belt_planes)
         state0 = orbits.propagate(constellation, times[:1])
         topology = orbits.isl_topology(constellation, state0, options.topology)
-        _warm_up(constellation, times, topology, options.link_rules, setup, policy_kwargs, trace, rate_deg_s)
-    store = _PartStore(out, _config_digest(constellation, setup, options, times, faults), resume)
+        _warm_up(constellation, times, topology, options.link_rules, setup, policy_kwargs, step_kwargs, trace,
+                 rate_deg_s)
+    store = PartStore(out, _config_digest(constellation, setup, options, times, faults), resume)
     with _saying_how_to_resume(store, len(chunks)):
         done = store.finished() if resume else 0
+        policies = {name: placement.make_policy(name, **policy_kwargs) for name in options.policies}
         if done:
-            carry = store.load_state(done - 1)
+            try:
+                carry = _Carry.restore(store.load_state(done - 1), policies, n_sat)
+            except (ValueError, KeyError, TypeError, IndexError, placement.PlacementError) as exc:
+                raise SpaceXNetError(
+                    f"{store.state(done - 1)}: not a sweep state this version can resume from ({exc!r}); "
+                    "rerun without --resume to start over") from None
         else:
-            carry = _Carry({name: placement.make_policy(name, **policy_kwargs) for name in options.policies},
-                           np.zeros(n_sat, dtype=bool), 0)
+            carry = _Carry(policies, np.zeros(n_sat, dtype=bool), 0)
         if progress is not None:
             progress(carry.steps_done, n_steps)
         sat_a, sat_b = topology.sat_a, topology.sat_b
         t0 = times[0]
         # With two or more workers (or a cluster) the chunk tasks also make each step's strategy
         # placement, the expensive part of recompute and handover, and this process only checks that
-        # its inputs are the ones the policies see (they are unless a satellite failed in an earlier
-        # chunk: the policy then places itself). Either way the same numbers.
+        # the task saw the step's usable satellites (it did unless a satellite failed in an earlier
+        # chunk: the step then places itself). Either way the same numbers.
         planned = (scheduler or options.workers > 1) and any(p in options.policies for p in ("recompute", "handover"))
-        plan = _StepPlan(setup, policy_kwargs, faults, sat_a, sat_b, n_sat, t0, rate_deg_s) if planned else None
+        plan = _StepPlan(setup, step_kwargs, faults, sat_a, sat_b, n_sat, t0, rate_deg_s) if planned else None
         executor = _Executor(scheduler, options.workers, processes=planned)
         # Each step's searches start from the previous step's trees: the same rows, found faster.
         memory = latency.SearchMemory()
@@ -829,18 +743,23 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                         graph, usable, up, phase = _step_inputs(geo, i, chunk, carry.failed, faults, sat_a, sat_b,
                                                                 setup, t0, rate_deg_s, memory)
                     usable_all[i], up_all[i] = usable, up
-                    # recompute's placement serves as handover's candidate
-                    memo = {} if candidates is None else {"placements": [candidates[i]]}
+                    with clock("policies"):
+                        # One step for every policy: the rows searched and the fresh placement are its.
+                        now = placement.Step(step, phase, graph.latency_ms_from, setup.probs, usable=usable,
+                                             **step_kwargs)
+                        if candidates is not None:
+                            now.use_candidate(*candidates[i])
                     measured = {}  # policies serving the same placement (static and handover, often) share one
                     for name, policy in carry.policies.items():
                         with clock("policies"), np.errstate(invalid="ignore"):
-                            rec = policy.step(step, phase, graph.latency_ms_from, usable, setup.probs, memo=memo)
+                            rec = policy.step(now)
                         records[name].append(rec)
                         with clock("latency"):
                             key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
                             if key not in measured:
                                 measured[key] = _measure(graph, rec, setup, trace)
                             measures[name].append(measured[key])
+                    clock.add("dijkstra_sources", now.oracle.sources)
                     memory.next_step()
                     carry.steps_done += 1
                     if progress is not None:
@@ -849,7 +768,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
                                         [measures[n] for n in options.policies],
                                         _geo_summary(geo, usable_all, up_all), n_sat, setup)
-                    store.save(k, ds, carry)
+                    store.save(k, ds, carry.state())
                 if on_chunk is not None:
                     on_chunk(ds)
         finally:
@@ -877,7 +796,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                                        {"units": "1", "long_name": "probability that the expert is among the top-k"}),
         }
         with clock("writing"):
-            _join_parts(store, len(chunks), out, attrs, coords)
+            join_parts(store, len(chunks), out, attrs, coords)
             store.remove()
     clock.finish()
     return out
@@ -912,7 +831,8 @@ def _compile_watch(status):
         status(f"kernels compiled in {time.perf_counter() - listener.started:.1f} s (cached for later runs)")
 
 
-def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, trace, rate_deg_s) -> None:
+def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, step_kwargs, trace,
+             rate_deg_s) -> None:
     """One throw-away step through every kernel a step runs, so they compile (or load) here, once.
 
     Before the progress starts (a first run's compilation is no step) and
@@ -925,8 +845,8 @@ def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, t
                                            topology.sat_a, topology.sat_b, setup, instant[0], rate_deg_s,
                                            latency.SearchMemory())
     with np.errstate(invalid="ignore"):
-        rec = placement.make_policy("recompute", **policy_kwargs).step(0, phase, graph.latency_ms_from, usable,
-                                                                       setup.probs)
+        step = placement.Step(0, phase, graph.latency_ms_from, setup.probs, usable=usable, **step_kwargs)
+        rec = placement.make_policy("recompute", **policy_kwargs).step(step)
     _measure(graph, rec, setup, trace)
 
 
@@ -964,6 +884,7 @@ class _Clock:
             timings.clear()
             timings.update(dict.fromkeys(("warm_up", "geometry_wait", "geometry_compute", "candidates_compute",
                                           "graph", "policies", "latency", "writing", "total"), 0.0))
+            timings["dijkstra_sources"] = 0
 
     @contextmanager
     def __call__(self, stage):

@@ -27,17 +27,17 @@ def test_sweep_disk_full_while_joining_then_resume(tmp_path, monkeypatch):
     import importlib
     import types
 
-    sweep_module = importlib.import_module("spacexnet.sweep")  # the module, not the function it exports
+    parts_module = importlib.import_module("spacexnet.parts")  # where the sweep joins its parts
 
     # Only the sweep's own appends hit the "full disk"; xarray keeps the real library.
-    monkeypatch.setattr(sweep_module, "netCDF4", types.SimpleNamespace(Dataset=full_disk))
+    monkeypatch.setattr(parts_module, "netCDF4", types.SimpleNamespace(Dataset=full_disk))
     with pytest.raises(OutputError, match="No space left"):
         sweep(constellation, setup, options, target)
     assert not target.exists()
     leftovers = [p for p in os.listdir(tmp_path) if p != ".s.nc.parts"]
     assert leftovers == []  # no temporary file either
     assert (tmp_path / ".s.nc.parts" / "part-000002.nc").exists()  # the finished work is kept
-    monkeypatch.setattr(sweep_module, "netCDF4", netCDF4)
+    monkeypatch.setattr(parts_module, "netCDF4", netCDF4)
     seen = []
     sweep(constellation, setup, options, target, resume=True, progress=lambda d, t: seen.append(d))
     assert seen == [5]  # nothing recomputed: every chunk was already finished

@@ -26,6 +26,7 @@ from placement import (
     PlacementError,
     StepRecord,
     evaluate,
+    Step,
     make_policy,
     space_xnet,
 )
@@ -83,6 +84,32 @@ class RotatingTorus:
         return path_ms
 
 
+POLICY_OPTIONS = ("expert_bytes", "gate_bytes", "isl_rate_bps", "step_s", "horizon_s", "migration_price",
+                  "min_gain_ratio")
+
+
+class Driven:
+    """A policy and the strategy options of the steps it is given; ``step`` builds each :class:`Step`."""
+
+    def __init__(self, name, strategy="space-xnet", **options):
+        self.policy = make_policy(name, **{k: v for k, v in options.items() if k in POLICY_OPTIONS})
+        self.step_options = {"strategy": strategy, **{k: v for k, v in options.items() if k not in POLICY_OPTIONS}}
+        self.last_step = None
+
+    def step(self, t, phase, path_ms, usable=None, probs=None, lookahead=()):
+        self.last_step = Step(t, phase, path_ms, probs, usable=usable, lookahead=lookahead, **self.step_options)
+        return self.policy.step(self.last_step)
+
+    @property
+    def placement(self):
+        return self.policy.placement
+
+
+def drive(name, strategy="space-xnet", **options):
+    """:func:`make_policy` with the step options beside it (the tests' shorthand)."""
+    return Driven(name, strategy, **options)
+
+
 def run(policy, sc, probs, steps, usable=None):
     """Drive a policy; usable(t) gives the mask (default all True)."""
     out = []
@@ -101,7 +128,7 @@ def rotating():
     """One rotating torus and the three policies over 48 steps (one revolution: 48 × 7.5°)."""
     sc = RotatingTorus(seed=0)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 0)
-    recs = {name: run(make_policy(name, plane=sc.plane, **COMMON), sc, probs, range(48)) for name in POLICIES}
+    recs = {name: run(drive(name, plane=sc.plane, **COMMON), sc, probs, range(48)) for name in POLICIES}
     return sc, probs, recs
 
 
@@ -115,11 +142,16 @@ def test_static_never_migrates_and_asks_only_for_its_gates(rotating):
         np.testing.assert_array_equal(r.expert_sat, first.expert_sat)
         np.testing.assert_array_equal(r.subnet, first.subnet)
         if t:
-            assert r.oracle_sources == N_LAYERS and r.flags == 0
+            assert r.flags == 0
         pl = Placement(r.subnet, r.gate_sat, r.expert_sat, "space-xnet")
         ev = evaluate(pl, sc.oracle(t), probs, T_GATE, T_EXP)
         np.testing.assert_allclose(r.per_layer_ms, ev.per_layer_ms, rtol=1e-12)
         assert np.isnan(r.candidate_total_ms)
+    # Alone at a step, static asks only for its gates' rows.
+    pol = drive("static", plane=sc.plane, **COMMON)
+    pol.step(0, sc.phase(0), sc.oracle(0), None, probs)
+    pol.step(1, sc.phase(1), sc.oracle(1), None, probs)
+    assert pol.last_step.oracle.sources == N_LAYERS
 
 
 def test_recompute_serves_the_better_of_fresh_and_kept_and_counts_what_moved(rotating):
@@ -163,8 +195,8 @@ def test_recompute_never_worse_than_static_when_only_the_links_change():
     # static placement lies inside the family over which space-xnet is exact.
     sc = RotatingTorus(deg_per_step=0.0, seed=4, lat_cut=None, jitter=0.4)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 4)
-    stat = totals(run(make_policy("static", plane=sc.plane, **COMMON), sc, probs, range(12)))
-    reco = totals(run(make_policy("recompute", plane=sc.plane, **COMMON), sc, probs, range(12)))
+    stat = totals(run(drive("static", plane=sc.plane, **COMMON), sc, probs, range(12)))
+    reco = totals(run(drive("recompute", plane=sc.plane, **COMMON), sc, probs, range(12)))
     assert (reco <= stat + 1e-9).all()
     assert (reco < stat - 1e-3).sum() >= 6  # and the links do change the optimum
 
@@ -199,7 +231,7 @@ def test_migrations_start_then_land_after_their_transfer_time():
     sc = RotatingTorus(seed=0)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 0)
     kw = {**COMMON, "expert_bytes": 25e9, "gate_bytes": 0.0, "horizon_s": 3000.0, "migration_price": 0.01}
-    recs = run(make_policy("handover", plane=sc.plane, **kw), sc, probs, range(30))
+    recs = run(drive("handover", plane=sc.plane, **kw), sc, probs, range(30))
     started = [t for t, r in enumerate(recs) if r.migrations]
     assert started
     t = started[0]
@@ -214,7 +246,7 @@ def test_migrations_start_then_land_after_their_transfer_time():
     dest = np.unique(recs[t + 3].expert_sat[recs[t + 3].expert_sat != recs[t].expert_sat])
     usable = np.ones(sc.n_sat, dtype=bool)
     usable[dest] = False
-    again = run(make_policy("handover", plane=sc.plane, **kw), sc, probs, range(30),
+    again = run(drive("handover", plane=sc.plane, **kw), sc, probs, range(30),
                 usable=lambda s: usable if s > t else None)
     for r in again[t + 1:]:
         assert not np.isin(r.expert_sat, dest).any() and r.forced_migrations == 0
@@ -224,8 +256,8 @@ def test_migrations_start_then_land_after_their_transfer_time():
 def test_handover_with_infinite_price_is_static_plus_forced_moves():
     sc = RotatingTorus(seed=1)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 1)
-    stat = make_policy("static", plane=sc.plane, **COMMON)
-    hand = make_policy("handover", plane=sc.plane, migration_price=np.inf, **COMMON)
+    stat = drive("static", plane=sc.plane, **COMMON)
+    hand = drive("handover", plane=sc.plane, migration_price=np.inf, **COMMON)
     first = stat.step(0, sc.phase(0), sc.oracle(0), None, probs)
     hand.step(0, sc.phase(0), sc.oracle(0), None, probs)
     dead = np.ones(sc.n_sat, dtype=bool)
@@ -243,15 +275,15 @@ def test_handover_with_infinite_price_is_static_plus_forced_moves():
 def test_handover_with_free_moves_is_the_fresh_placement_or_better(rotating):
     sc, probs, recs = rotating
     free = dict(COMMON, expert_bytes=0.0, gate_bytes=0.0, migration_price=0.0, min_gain_ratio=0.0)
-    hand = run(make_policy("handover", plane=sc.plane, **free), sc, probs, range(48))
+    hand = run(drive("handover", plane=sc.plane, **free), sc, probs, range(48))
     fresh = np.array([r.candidate_total_ms for r in recs["recompute"]])
     assert (totals(hand) <= fresh + 1e-9).all()
     assert all(r.in_flight == 0 and r.migration_time_s == 0 for r in hand)
     # Where only links change, recompute is exact over every single-move improvement, so they agree.
     fixed = RotatingTorus(deg_per_step=0.0, seed=4, lat_cut=None, jitter=0.4)
     p4 = random_probs(N_LAYERS, N_EXPERTS, 2, 4)
-    h = totals(run(make_policy("handover", plane=fixed.plane, **free), fixed, p4, range(12)))
-    r = totals(run(make_policy("recompute", plane=fixed.plane, **COMMON), fixed, p4, range(12)))
+    h = totals(run(drive("handover", plane=fixed.plane, **free), fixed, p4, range(12)))
+    r = totals(run(drive("recompute", plane=fixed.plane, **COMMON), fixed, p4, range(12)))
     np.testing.assert_allclose(h, r, rtol=1e-12)
 
 
@@ -259,7 +291,7 @@ def test_handover_with_free_moves_is_the_fresh_placement_or_better(rotating):
 def test_failed_satellites_are_left_at_once_and_not_used_while_down(name):
     sc = RotatingTorus(seed=2)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 2)
-    pol = make_policy(name, plane=sc.plane, **COMMON)
+    pol = drive(name, plane=sc.plane, **COMMON)
     recs = run(pol, sc, probs, range(3))
     before = recs[-1]
     down = [int(before.gate_sat[1]), int(before.expert_sat[0, 0]), int(before.expert_sat[3, 2])]
@@ -287,7 +319,7 @@ def test_failed_satellites_are_left_at_once_and_not_used_while_down(name):
 def test_infeasible_and_unreachable_steps_are_flagged_and_the_run_continues(name):
     sc = RotatingTorus(seed=3)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 3)
-    pol = make_policy(name, plane=sc.plane, **COMMON)
+    pol = drive(name, plane=sc.plane, **COMMON)
     few = np.zeros(sc.n_sat, dtype=bool)
     few[:2 * N_LAYERS] = True  # subnets of two satellites cannot hold a gate and six experts
     recs = []
@@ -323,7 +355,7 @@ def test_infeasible_and_unreachable_steps_are_flagged_and_the_run_continues(name
 def test_an_unreachable_placement_is_flagged():
     sc = RotatingTorus(seed=3)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 3)
-    pol = make_policy("static", plane=sc.plane, **COMMON)
+    pol = drive("static", plane=sc.plane, **COMMON)
     first = pol.step(0, sc.phase(0), sc.oracle(0), None, probs)
     sc.removed = {int(first.gate_sat[2])}  # its links are down but the caller still calls it usable
     r = pol.step(1, sc.phase(1), sc.oracle(1), None, probs)
@@ -337,7 +369,7 @@ def test_bytes_and_times_follow_the_moves_exactly(name):
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 5)
     eb, gb, rate = 3e8, 7e8, 2e10
     kw = dict(COMMON, expert_bytes=eb, gate_bytes=gb, isl_rate_bps=rate, migration_price=0.1)
-    pol = make_policy(name, plane=sc.plane, **kw)
+    pol = drive(name, plane=sc.plane, **kw)
     dead = np.ones(sc.n_sat, dtype=bool)
     dead[[5, 17, 30]] = False
     recs = run(pol, sc, probs, range(24), usable=lambda t: dead if t >= 10 else None)
@@ -375,7 +407,7 @@ def test_handover_rule_by_hand():
               n_gate_candidates=1)
 
     def after_step1(lookahead=(), **extra):
-        pol = make_policy("handover", **{**kw, **extra})
+        pol = drive("handover", **{**kw, **extra})
         r0 = pol.step(0, phase, even, None, [[1.0]])
         assert r0.gate_sat.tolist() == [3] and r0.expert_sat.tolist() == [[2]]
         return pol, pol.step(1, phase, shifted, None, [[1.0]], lookahead=lookahead)
@@ -400,7 +432,7 @@ def test_same_seed_same_run_with_a_randomized_strategy():
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 6)
 
     def go(seed, name):
-        return run(make_policy(name, "ring-random", seed=seed, plane=sc.plane, **COMMON), sc, probs, range(8))
+        return run(drive(name, "ring-random", seed=seed, plane=sc.plane, **COMMON), sc, probs, range(8))
 
     for name in POLICIES:
         a, b, c = go(3, name), go(3, name), go(4, name)
@@ -469,14 +501,14 @@ def test_bad_arguments_name_the_value_and_the_fix():
     sc = RotatingTorus(seed=0)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 0)
     with pytest.raises(PlacementError, match="unknown policy 'sticky'.*static, recompute, handover"):
-        make_policy("sticky", **COMMON)
+        drive("sticky", **COMMON)
     with pytest.raises(PlacementError, match="lower-bound"):
-        make_policy("static", "lower-bound", **COMMON)
+        Step(0, sc.phase(0), sc.oracle(0), probs, strategy="lower-bound")
     with pytest.raises(PlacementError, match="isl_rate_bps must be a number > 0"):
-        make_policy("handover", **{**COMMON, "isl_rate_bps": 0.0})
+        drive("handover", **{**COMMON, "isl_rate_bps": 0.0})
     with pytest.raises(PlacementError, match="expert_bytes"):
-        make_policy("handover", **{**COMMON, "expert_bytes": -1.0})
-    pol = make_policy("handover", plane=sc.plane, **COMMON)
+        drive("handover", **{**COMMON, "expert_bytes": -1.0})
+    pol = drive("handover", plane=sc.plane, **COMMON)
     pol.step(0, sc.phase(0), sc.oracle(0), None, probs)
     with pytest.raises(PlacementError, match="t_index 0 does not follow the previous step 0"):
         pol.step(0, sc.phase(0), sc.oracle(0), None, probs)

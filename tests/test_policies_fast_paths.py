@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from latency.expectation import expected_max
-from placement import PlacementError, make_policy
+from placement import PlacementError
 from placement.model import _expected_max_rows
 from test_placement_graphs import random_probs
-from test_placement_policies import COMMON, N_EXPERTS, N_LAYERS, RotatingTorus
+from test_placement_policies import COMMON, N_EXPERTS, N_LAYERS, RotatingTorus, drive
 
 
 def test_expected_max_rows_is_expected_max_bit_for_bit():
@@ -33,12 +33,12 @@ def test_expected_max_rows_is_expected_max_bit_for_bit():
     assert _expected_max_rows([10.0, 4.0], [0.5, 0.5]) == 6.0
 
 
-def test_inputs_checked_once_are_checked_again_when_they_change():
+def test_inputs_changed_in_place_are_seen_and_checked_at_the_next_step():
     sc = RotatingTorus(seed=1)
     probs = random_probs(N_LAYERS, N_EXPERTS, 2, 1)
     times = np.full(N_LAYERS, 1.3)
-    pol = make_policy("recompute", plane=sc.plane, **{**COMMON, "expert_time_ms": times})
-    ref = make_policy("recompute", plane=sc.plane, **{**COMMON, "expert_time_ms": times.copy()})
+    pol = drive("recompute", plane=sc.plane, **{**COMMON, "expert_time_ms": times})
+    ref = drive("recompute", plane=sc.plane, **{**COMMON, "expert_time_ms": times.copy()})
     buf = probs.copy()
     for t in range(3):
         got = pol.step(t, sc.phase(t), sc.oracle(t), None, buf)
@@ -47,7 +47,7 @@ def test_inputs_checked_once_are_checked_again_when_they_change():
         buf[:, ::-1] = probs  # the caller changes its array in place: the next step sees it
         probs = buf.copy()
     times[:] = 2.0  # so do the options' arrays
-    ref = make_policy("recompute", plane=sc.plane, **{**COMMON, "expert_time_ms": 2.0})
+    ref = drive("recompute", plane=sc.plane, **{**COMMON, "expert_time_ms": 2.0})
     assert pol.step(5, sc.phase(5), sc.oracle(5), None, buf).total_ms == ref.step(
         5, sc.phase(5), sc.oracle(5), None, buf).total_ms
     bad = buf.copy()

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from placement import FLAG_FORCED, FLAG_PLACED, Placement, evaluate, make_policy, space_xnet
+from placement import FLAG_FORCED, FLAG_PLACED, Placement, evaluate, space_xnet
 from placement.migration import StepOracle, repair
 from test_placement_graphs import random_probs
-from test_placement_policies import COMMON, T_EXP, T_GATE, RotatingTorus, line_oracle, run, totals
+from test_placement_policies import COMMON, T_EXP, T_GATE, RotatingTorus, drive, line_oracle, run, totals
 
 # One gate candidate per subnet (the arc's middle in phase order), 1 GB experts over 10 Gbit/s.
 LINE = dict(expert_bytes=1e9, isl_rate_bps=1e10, step_s=10.0, n_gate_candidates=1)
@@ -34,7 +34,7 @@ def test_a_slower_fresh_placement_is_not_adopted_and_a_faster_one_is():
     slow = line_oracle([2.0, 2.0, 2.0, 0.5, 2.0, 2.0])
     fast = line_oracle([0.25, 2.0, 2.0, 0.5, 2.0, 2.0])
     in_order, middle_0 = np.arange(7) * 10.0, np.array([30.0, 0, 10, 20, 40, 50, 60])
-    pol = make_policy("recompute", **LINE)
+    pol = drive("recompute", **LINE)
     r0 = pol.step(0, in_order, slow, None, [[1.0]])
     assert (r0.gate_sat.tolist(), r0.expert_sat.tolist(), r0.total_ms) == ([3], [[4]], 1.0)
 
@@ -61,7 +61,7 @@ def test_a_failed_satellite_is_left_even_when_the_fresh_placement_is_no_faster()
     middle_0 = np.array([30.0, 0, 10, 20, 40, 50, 60])
     usable = np.ones(7, dtype=bool)
     usable[4] = False
-    pol = make_policy("recompute", **LINE)
+    pol = drive("recompute", **LINE)
     pol.step(0, np.arange(7) * 10.0, slow, None, [[1.0]])
     r1 = pol.step(1, middle_0, slow, usable, [[1.0]])
     # Kept (4 ms, a tie with the fresh 4 ms): the gate stays, the expert is repaired.
@@ -79,7 +79,7 @@ def test_recompute_is_never_slower_than_keeping_its_placement(seed, n_layers, n_
     sc = RotatingTorus(n_planes=4, n_slots=6, deg_per_step=deg_per_step, seed=seed, lat_cut=lat_cut, jitter=jitter)
     probs = random_probs(n_layers, n_experts, min(2, n_experts), seed)
     rng = np.random.default_rng(seed)
-    pol = make_policy("recompute", plane=sc.plane, **COMMON)
+    pol = drive("recompute", plane=sc.plane, **COMMON)
     for t in range(10):
         usable = np.ones(sc.n_sat, dtype=bool)
         usable[rng.choice(sc.n_sat, size=n_down if t % 3 else 0, replace=False)] = False
@@ -106,8 +106,8 @@ def test_recompute_can_still_be_slower_than_static():
     # placements at some steps, yet static's first placement beats it at a few steps.
     sc = RotatingTorus(seed=0)
     probs = random_probs(4, 6, 2, 0)
-    stat = totals(run(make_policy("static", plane=sc.plane, **COMMON), sc, probs, range(48)))
-    recs = run(make_policy("recompute", plane=sc.plane, **COMMON), sc, probs, range(48))
+    stat = totals(run(drive("static", plane=sc.plane, **COMMON), sc, probs, range(48)))
+    recs = run(drive("recompute", plane=sc.plane, **COMMON), sc, probs, range(48))
     reco, fresh = totals(recs), np.array([r.candidate_total_ms for r in recs])
     assert reco.mean() < stat.mean()
     assert (reco <= fresh + 1e-9).all() and (reco < fresh - 1e-3).sum() >= 5

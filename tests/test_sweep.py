@@ -1,5 +1,7 @@
 """Sweeps: dataset contract, values against an independent one-instant computation, resume, Dask."""
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -97,6 +99,20 @@ def test_resume_after_interrupt_gives_the_same_file(tmp_path, constellation, set
     with xr.open_dataset(path) as back:
         xr.testing.assert_identical(_strip(back.load()), _strip(reference))
     assert not parts.exists()
+
+
+def test_resume_state_is_plain_json_and_a_damaged_one_is_refused_in_one_line(tmp_path, constellation, setup):
+    path = tmp_path / "r.nc"
+    with pytest.raises(KeyboardInterrupt):
+        sweep(constellation, setup, _opts(), path,
+              progress=lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt) if d == 4 else None)
+    state_file = tmp_path / ".r.nc.parts" / "state-000000.json"
+    state = json.loads(state_file.read_text())
+    assert state["steps_done"] == 3 and set(state["policies"]) == {"static", "recompute", "handover"}
+    assert len(state["policies"]["static"]["serving"]["gate_sat"]) == setup.n_layers
+    state_file.write_text(json.dumps({**state, "policies": {}}))
+    with pytest.raises(SpaceXNetError, match=r"state-000000.json: not a sweep state .*rerun without --resume"):
+        sweep(constellation, setup, _opts(), path, resume=True)
 
 
 def test_resume_refuses_other_options(tmp_path, constellation, setup):

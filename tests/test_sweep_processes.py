@@ -111,7 +111,7 @@ def test_ctrl_c_says_where_the_parts_are_and_how_to_continue(tmp_path):
     parts = tmp_path / ".int.nc.parts"
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (parts / "state-000000.pkl").exists():
+        while time.monotonic() < deadline and not (parts / "state-000000.json").exists():
             assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
             time.sleep(0.05)
         workers = _children(proc.pid)
@@ -122,7 +122,7 @@ def test_ctrl_c_says_where_the_parts_are_and_how_to_continue(tmp_path):
             proc.kill()
             proc.wait()
     (line,) = (tmp_path / "stderr.txt").read_text().strip().splitlines()
-    kept = len(list(parts.glob("state-*.pkl")))
+    kept = len(list(parts.glob("state-*.json")))
     assert kept >= 1
     assert [w for w in workers if _alive(w)] == []
     assert line == (f"spacexnet: interrupted; {kept} of 121 chunks are saved in {parts}; run the same command again "

@@ -1,4 +1,5 @@
-"""Speed-ups that must not change results: worker count, shared strategy memo, one ring for both latencies."""
+"""Speed-ups that must not change results: worker count, one step shared by the policies, one ring for both
+latencies."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import xarray as xr
 
 import latency
 from latency.specs import LinkProfile
-from placement import make_policy
+from placement import Step, make_policy
 from spacexnet.scenario import build_constellation, model_setup, snapshot
 from spacexnet.sweep import SweepOptions, routing_trace, sweep
 
@@ -49,27 +50,27 @@ def _ring_oracle(n):
 
 
 @pytest.mark.parametrize("price", [0.0, 1.0])
-def test_shared_memo_changes_no_record(price):
-    """Handover reusing recompute's placement records exactly what it records placing itself."""
+def test_a_shared_step_changes_no_record(price):
+    """Policies sharing one Step (its rows, layer times and fresh placement) record what each records alone."""
     pos, ring = _ring_oracle(24)
     probs = [[0.6, 0.3, 0.1], [0.5, 0.3, 0.2], [0.4, 0.4, 0.2]]
     kw = dict(expert_bytes=1e8, isl_rate_bps=1e11, step_s=10.0, migration_price=price, min_gain_ratio=0.0)
-    alone = [make_policy(n, **kw) for n in ("recompute", "handover")]
-    shared = [make_policy(n, **kw) for n in ("recompute", "handover")]
+    names = ("static", "recompute", "handover")
+    alone = [make_policy(n, **kw) for n in names]
+    shared = [make_policy(n, **kw) for n in names]
     usable = np.ones(24, dtype=bool)
     for t in range(8):
         phase = (pos * 15.0 + 7.0 * t) % 360.0
         usable[(3 * t) % 24] = t % 3 != 0
-        memo = {}
+        step = Step(t, phase, ring, probs, usable=usable.copy())
+        searched = 0
         for a, b in zip(alone, shared):
-            ra = a.step(t, phase, ring, usable.copy(), probs)
-            rb = b.step(t, phase, ring, usable.copy(), probs, memo=memo)
+            own = Step(t, phase, ring, probs, usable=usable.copy())
+            ra, rb = a.step(own), b.step(step)
+            searched += own.oracle.sources
             for field in ra.__dataclass_fields__:
-                if field == "oracle_sources":  # the placement's own searches are not repeated
-                    assert rb.oracle_sources <= ra.oracle_sources
-                    continue
                 np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
-        assert len(memo["placements"]) == 1  # placed once, reused once
+        assert step.oracle.sources < searched  # each source once per step, not once per policy
 
 
 @pytest.mark.parametrize("price", [0.0, 1.0])
@@ -80,19 +81,22 @@ def test_a_candidate_made_elsewhere_changes_no_record(price):
     kw = dict(expert_bytes=1e8, isl_rate_bps=1e11, step_s=10.0, migration_price=price, min_gain_ratio=0.0)
     alone = [make_policy(n, **kw) for n in ("recompute", "handover")]
     fed = [make_policy(n, **kw) for n in ("recompute", "handover")]
-    maker = make_policy("recompute", **kw)
     usable = np.ones(24, dtype=bool)
     for t in range(8):
         phase = (pos * 15.0 + 7.0 * t) % 360.0
         usable[(3 * t) % 24] = t % 3 != 0
-        entry = maker.candidate(phase, ring, usable.copy(), probs)
-        stale = maker.candidate(phase, ring, np.ones(24, dtype=bool), probs)  # other inputs: never used
+        made = Step(t, phase, ring, probs, usable=usable.copy()).candidate
+        everyone = np.ones(24, dtype=bool)
+        stale = Step(t, phase, ring, probs, usable=everyone).candidate
+        step = Step(t, phase, ring, probs, usable=usable.copy())
+        # A placement made for other usable satellites is refused (when they differ), the right one taken.
+        assert step.use_candidate(stale, everyone) == bool(usable.all())
+        assert step.use_candidate(made, usable.copy()) and step.candidate is made
         for a, b in zip(alone, fed):
-            ra = a.step(t, phase, ring, usable.copy(), probs)
-            rb = b.step(t, phase, ring, usable.copy(), probs, memo={"placements": [stale, entry]})
+            ra = a.step(Step(t, phase, ring, probs, usable=usable.copy()))
+            rb = b.step(step)
             for field in ra.__dataclass_fields__:
-                if field != "oracle_sources":
-                    np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
+                np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
 
 
 def test_one_ring_gives_both_latencies(small):
@@ -126,17 +130,17 @@ def test_no_samples_when_unreachable():
 
 
 def test_with_two_workers_the_main_process_never_runs_the_strategy(tmp_path, small, monkeypatch):
-    """The chunk tasks' placements are used: the policies in this process find them in the memo.
+    """The chunk tasks' placements are used: the steps in this process take them instead of placing.
 
     The one placement this process makes is the kernels' warm-up, before the first step.
     """
     import os
 
-    import placement.policies as policies
+    import placement.step as step_module
 
     constellation, setup = small
     main_pid = os.getpid()
-    strategy = policies.STRATEGIES["space-xnet"]
+    strategy = step_module.STRATEGIES["space-xnet"]
     steps_started = []
     warm_ups = []
 
@@ -147,11 +151,11 @@ def test_with_two_workers_the_main_process_never_runs_the_strategy(tmp_path, sma
             warm_ups.append(1)
         return strategy(*args, **kwargs)
 
-    monkeypatch.setitem(policies.STRATEGIES, "space-xnet", watched)
+    monkeypatch.setitem(step_module.STRATEGIES, "space-xnet", watched)
     opts = SweepOptions(duration_s=120, step_s=30, n_samples=200, chunk_steps=2, workers=2)
     out = sweep(constellation, setup, opts, tmp_path / "two.nc", progress=lambda done, total: steps_started.append(1))
     assert warm_ups == [1]
-    monkeypatch.setitem(policies.STRATEGIES, "space-xnet", strategy)
+    monkeypatch.setitem(step_module.STRATEGIES, "space-xnet", strategy)
     ref = sweep(constellation, setup, SweepOptions(duration_s=120, step_s=30, n_samples=200, chunk_steps=2,
                                                    workers=1), tmp_path / "one.nc")
     xr.testing.assert_identical(_load(out), _load(ref))
