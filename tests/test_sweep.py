@@ -79,6 +79,11 @@ def test_static_latency_equals_independent_snapshot(reference, constellation, se
         exact = latency.token_latency(snap.graph, gates, experts, setup.probs, setup.times)
         assert ds["token_latency_expected_ms"].values[i] == pytest.approx(exact.expected_ms, rel=1e-12)
         np.testing.assert_allclose(ds["layer_latency_expected_ms"].values[i], exact.layer_ms, rtol=1e-12)
+        assert ds["token_latency_expected_independent_ms"].values[i] == pytest.approx(exact.expected_independent_ms,
+                                                                                      rel=1e-12)
+    # The paper's approximation leaves a layer idle now and then, so it never exceeds the exactly-k value.
+    assert bool((reference["token_latency_expected_independent_ms"]
+                 <= reference["token_latency_expected_ms"] * (1 + 1e-12)).all())
 
 
 def test_resume_after_interrupt_gives_the_same_file(tmp_path, constellation, setup, reference):
