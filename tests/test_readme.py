@@ -211,8 +211,7 @@ def test_no_reference_to_documents_outside_the_repository():
                      r"|\b[Ii]ssue #?\d+|\(#\d+\)|[Mm]ust-show|README, \"")
     hits = [f"{p.relative_to(ROOT)}:{n}" for p in _project_text_files() if p.name != "test_readme.py"
             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if bad.search(line)]
-    # The time-step modules are being rewritten; their docstrings change with them.
-    assert sorted(set(hits) - {"placement/policies.py:1", "spacexnet/sweep.py:3"}) == []
+    assert hits == []
     for text in PAGES.values():
         for link in set(re.findall(r"docs/[\w-]+\.(?:md|py)", text)):
             assert (ROOT / link).is_file(), link
