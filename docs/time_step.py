@@ -1,6 +1,6 @@
-"""The time-step table of docs/accuracy.md: ``spacexnet sweep --check-step`` at 1, 10 and 60 s, with and without a cut-off.
+"""The time-step table of docs/accuracy.md: ``spacexnet check-step`` at 1, 10 and 60 s, with and without a cut-off.
 
-Runs :func:`spacexnet.accuracy.step_error` (what ``--check-step`` prints)
+Runs :func:`spacexnet.accuracy.step_error` (what ``spacexnet check-step`` prints)
 on the default scenario, with the default link rules and with inter-plane
 links cut above a latitude, and prints the table and the sentences
 that read it. ``python docs/build.py`` pastes the output into docs/accuracy.md.
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     budgets = measure(steps, args.cutoff_deg)
     defaults = inspect.signature(step_error).parameters
     window, refine = defaults["window_steps"].default, defaults["refine"].default
-    print(f"The error budget of a step comes from `spacexnet sweep --check-step --step-s S`. It fixes one "
+    print(f"The error budget of a step comes from `spacexnet check-step --step-s S`. It fixes one "
           f"Space-XNet placement at the start of a window of {window} steps and follows it on the chosen step "
           f"and on one {refine}× finer. Measured on the default scenario (Starlink shell 1 with llama-moe-3.5b), "
           f"on the default rules (no latitude cut-off) and with inter-plane links cut above {cut} "

@@ -50,12 +50,42 @@ def test_element_set_age():
 
 def test_cli_check_step_and_age_warning(tmp_path):
     base = ["sweep", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8"]
-    res = CliRunner().invoke(main, base + ["--check-step", "--step-s", "30"])
+    res = CliRunner().invoke(main, ["check-step", *base[1:], "--step-s", "30"])
     assert res.exit_code == 0, res.output
-    assert "interpolation error vs 3 s steps" in res.output
+    assert "interpolation error vs 3 s steps" in res.stdout
     res = CliRunner().invoke(main, base + ["--start", "2026-01-06T00:00:00Z", "--duration-s", "30", "--step-s", "30",
                                            "--samples", "100", "--out", str(tmp_path / "a.nc")])
     assert res.exit_code == 0, res.output
     assert "warning: the sweep runs up to 5.0 days" in res.output
     res = CliRunner().invoke(main, base + ["--duration-s", "30"])
     assert res.exit_code == 2 and "--out" in res.output
+
+
+def test_check_step_takes_only_the_options_that_matter():
+    options = {p.name for p in main.commands["check-step"].params}
+    assert {"walker", "shell", "start", "step_s", "model", "experts_per_sat", "topology", "margin_km",
+            "max_range_km", "latitude_cutoff_deg", "scenario_file"} <= options
+    # A window of steps from --start, one space-xnet placement: nothing of a sweep's span, policies or output.
+    assert not options & {"duration_s", "policies", "strategy", "belt_planes", "out", "workers"}
+
+
+def test_check_step_link_rules_reach_the_budget():
+    base = ["check-step", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8",
+            "--step-s", "60"]
+    plain = CliRunner().invoke(main, base)
+    cut = CliRunner().invoke(main, [*base, "--latitude-cutoff-deg", "40"])
+    assert plain.exit_code == cut.exit_code == 0, (plain.output, cut.output)
+    assert plain.stdout != cut.stdout
+
+
+def test_sweep_check_step_is_a_deprecated_alias_with_the_same_table():
+    args = ["--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8", "--step-s", "30",
+            "--latitude-cutoff-deg", "45"]
+    new = CliRunner().invoke(main, ["check-step", *args])
+    old = CliRunner().invoke(main, ["sweep", *args, "--check-step"])
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert old.stdout == new.stdout
+    warnings = [line for line in old.stderr.splitlines() if line.startswith("spacexnet: warning:")]
+    assert warnings == ["spacexnet: warning: `sweep --check-step` is deprecated; use `spacexnet check-step` "
+                        "(same options)"]
+    assert "--check-step" not in CliRunner().invoke(main, ["sweep", "--help"]).stdout

@@ -236,3 +236,47 @@ def test_help_describes_each_number_range_readably():
     for name, command in main.commands.items():
         helped = run([name, "--help"]).stdout
         assert "None]" not in helped and "FLOAT RANGE" not in helped, name
+
+
+def test_strategy_choices_are_the_registrys():
+    import placement
+
+    placing = [name for name in placement.STRATEGIES if name != "lower-bound"]
+    for name in ("sweep", "place"):
+        option = next(p for p in main.commands[name].params if p.name == "strategy")
+        assert list(option.type.choices) == placing, name
+    assert "anneal" in placing  # a registry strategy the sweep's typed list had left out
+
+
+SMALL = ["--walker", "53:360/18/1", "--altitude-km", "550", "--start", "2026-01-01T00:00:00Z",
+         "--model", "llama-moe-3.5b-2of8"]
+
+
+def test_verbose_sweep_ends_with_its_stage_times(tmp_path):
+    args = ["sweep", *SMALL, "--duration-s", "60", "--step-s", "30", "--samples", "100", "--workers", "1",
+            "--policy", "static"]
+    verbose = run([*args, "-v", "--out", tmp_path / "v.nc"])
+    plain = run([*args, "--out", tmp_path / "p.nc"])
+    assert verbose.exit_code == plain.exit_code == 0, verbose.output
+    assert verbose.stdout == plain.stdout
+    last = verbose.stderr.strip().splitlines()[-1]
+    assert last.startswith("stage times: warm_up ") and " total " in last and last.endswith("shortest-path searches")
+    assert "stage times" not in plain.stderr
+
+
+def test_verbose_compare_times_each_strategy():
+    res = run(["compare", *SMALL, "--strategies", "space-xnet,random", "--seeds", "2", "--samples", "100", "-v"])
+    assert res.exit_code == 0, res.output
+    line = next(line for line in res.stderr.splitlines() if line.startswith("time per strategy"))
+    timed = dict(item.rsplit(" ", 2)[:2] for item in line.split(": ", 1)[1].split(", "))
+    assert list(timed) == ["space-xnet", "random"] and all(float(s) >= 0 for s in timed.values())
+    assert "time per strategy" not in run(["compare", *SMALL, "--strategies", "random", "--seeds", "1",
+                                           "--samples", "100"]).stderr
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_quiet_and_verbose_together_are_refused(tmp_path, command):
+    res = run([command, *SMALL, "-q", "-v", "--out", tmp_path / "x.nc"])
+    assert res.exit_code == 2
+    assert "-q/--quiet and -v/--verbose exclude each other; give one." in res.stderr
+    assert not (tmp_path / "x.nc").exists()

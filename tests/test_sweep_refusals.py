@@ -85,7 +85,7 @@ def test_an_infeasible_shell_of_a_tle_file_is_refused_and_the_shell_that_fits_na
     assert "it needs at least 9 satellites" in line
     assert "what fits: --shell 0 (360 satellites)" in line and "--experts-per-sat 4 " in line  # subnets of 3: 2 x 4 slots
     assert not out.exists() and not (tmp_path / ".s.nc.parts").exists()
-    res = CliRunner().invoke(main, ["sweep", "--tle", str(tle), "--shell", "1", "--model", MODEL, "--check-step"])
+    res = CliRunner().invoke(main, ["check-step", "--tle", str(tle), "--shell", "1", "--model", MODEL])
     assert res.exit_code == 1 and "what fits: --shell 0" in _error_line(res)
 
 

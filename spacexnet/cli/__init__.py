@@ -42,9 +42,9 @@ def main():
 
 def _register() -> None:
     # One module per subcommand, each exposing ``command``.
-    from . import compare, links, place, plot, presets, propagate, serve, shells, sweep
+    from . import check_step, compare, links, place, plot, presets, propagate, serve, shells, sweep
 
-    for module in (sweep, compare, place, propagate, links, plot, shells, presets, serve):
+    for module in (sweep, check_step, compare, place, propagate, links, plot, shells, presets, serve):
         main.add_command(module.command)
 
 

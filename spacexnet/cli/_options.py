@@ -3,7 +3,8 @@
 ``constellation_options`` adds ``--preset/--walker/--altitude-km/--star/--epoch/--tle/--omm/--skip-invalid/
 --no-checksum/--shell``; ``time_options`` adds ``--start/--duration-s/--step-s``; ``link_rule_options`` adds
 ``--margin-km/--max-range-km/--latitude-cutoff-deg``; ``output_options`` adds ``--out/--overwrite``;
-``quiet_option`` adds ``-q/--quiet``.
+``quiet_option`` adds ``-q/--quiet``, ``verbose_option`` ``-v/--verbose`` (:func:`loggers_from_kwargs` reads
+both); ``strategy_option`` adds ``--strategy`` with the choices of :data:`placement.STRATEGIES`.
 
 Every number option is a :class:`FiniteFloat` (click's own ``float`` lets ``nan`` and ``inf`` through, which
 then fail deep inside a computation), and every command that writes files refuses an output it could not
@@ -17,6 +18,7 @@ import math
 
 import click
 
+import placement
 from orbits.links import DEFAULT_MARGIN_KM, DEFAULT_MAX_RANGE_KM
 
 from ..io import check_target
@@ -36,6 +38,12 @@ __all__ = [
     "placement_options",
     "experts_per_sat_option",
     "quiet_option",
+    "verbose_option",
+    "loggers_from_kwargs",
+    "step_option",
+    "topology_option",
+    "strategy_option",
+    "PLACING_STRATEGIES",
     "checks_outputs",
     "constellation_from_kwargs",
     "times_from_kwargs",
@@ -140,12 +148,14 @@ user_option = click.option("--user", callback=_ground_user, default=None, metava
                                 "(from the first gate, over the ISLs, down to the user), in its own column.")
 
 
+step_option = click.option("--step-s", type=FiniteFloat(min=0, min_open=True), default=10.0, show_default=True,
+                           help="Time step, s.")
+
 time_options = _compose(
     start_option(),
     click.option("--duration-s", type=FiniteFloat(min=0), default=None,
                  help="Time span, s (default: one orbital period)."),
-    click.option("--step-s", type=FiniteFloat(min=0, min_open=True), default=10.0, show_default=True,
-                 help="Time step, s."),
+    step_option,
 )
 
 link_rule_options = _compose(
@@ -186,16 +196,61 @@ experts_per_sat_option = click.option(
     "--experts-per-sat", type=click.IntRange(min=1), default=1, show_default=True,
     help="Experts one satellite may host (1 is the paper's setting).")
 
+topology_option = click.option(
+    "--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True,
+    help="ISL topology: +Grid from planes and slots, or each satellite's nearest visible.")
+
 placement_options = _compose(
     experts_per_sat_option,
     click.option("--belt-planes", type=click.IntRange(min=1), default=None,
                  help="Use only this many adjacent planes (beyond the paper)."),
-    click.option("--topology", type=click.Choice(["plus-grid", "nearest"]), default="plus-grid", show_default=True,
-                 help="ISL topology: +Grid from planes and slots, or each satellite's nearest visible."),
+    topology_option,
 )
+
+#: Strategies of the registry that return a placement (``lower-bound`` returns the bound's evaluation).
+PLACING_STRATEGIES = tuple(name for name in placement.STRATEGIES if name != "lower-bound")
+
+
+def strategy_option(help: str = "Placement strategy."):
+    """``--strategy``: one of :data:`PLACING_STRATEGIES`, ``space-xnet`` by default."""
+    return click.option("--strategy", type=click.Choice(PLACING_STRATEGIES), default="space-xnet",
+                        show_default=True, help=help)
+
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, default=False,
                             help="No progress bars or summaries on stderr.")
+
+verbose_option = click.option("-v", "--verbose", is_flag=True, default=False,
+                              help="Also how long each stage took, on stderr.")
+
+
+def loggers_from_kwargs(kwargs: dict):
+    """Pop ``-q/--quiet`` and ``-v/--verbose``: ``(quiet, log, detail)``.
+
+    ``log`` writes a line to stderr unless ``--quiet``; ``detail`` only with
+    ``--verbose``. Both flags at once are refused (one says less, the other more).
+
+    Examples
+    --------
+    >>> quiet, log, detail = loggers_from_kwargs({"quiet": True, "verbose": False})
+    >>> quiet, log("not shown"), detail("not shown")
+    (True, None, None)
+    >>> loggers_from_kwargs({"quiet": True, "verbose": True})
+    Traceback (most recent call last):
+    ...
+    click.exceptions.UsageError: -q/--quiet and -v/--verbose exclude each other; give one.
+    """
+    quiet, verbose = kwargs.pop("quiet"), kwargs.pop("verbose", False)
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose exclude each other; give one.")
+
+    def say(message):
+        click.echo(message, err=True)
+
+    def silent(message):
+        return None
+
+    return quiet, (silent if quiet else say), (say if verbose else silent)
 
 _CONSTELLATION_KEYS = ("preset", "walker", "altitude_km", "star", "epoch", "tle", "omm", "skip_invalid",
                        "no_checksum", "shell")

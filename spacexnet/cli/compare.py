@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -29,11 +30,13 @@ from ._options import (
     constellation_from_kwargs,
     FiniteFloat,
     constellation_options,
+    loggers_from_kwargs,
     model_options,
     placement_options,
     quiet_option,
     start_option,
     user_option,
+    verbose_option,
 )
 from ._scenario import scenario_option
 from ._tables import FORMATS, render
@@ -84,10 +87,11 @@ def _strategies(text: str) -> list[str]:
               help="PNG of the token-latency CDF of each strategy.")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace output files that exist.")
 @quiet_option
+@verbose_option
 @checks_outputs("out", "map_png", "cdf_png")
 def command(**kw):
     """Space-XNet against random and ablation placements: token latency table."""
-    quiet = kw.pop("quiet")
+    quiet, log, detail = loggers_from_kwargs(kw)
     constellation = constellation_from_kwargs(kw, quiet=quiet)
     fmt = kw["fmt"]
     if fmt is None and kw["out"]:
@@ -100,15 +104,15 @@ def command(**kw):
                         kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
     start = kw["start"] or constellation.reference_epoch
     snap = snapshot(constellation, start, setup, topology=kw["topology"])
-    log = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     log(f"{len(constellation)} satellites ({constellation.source}); {int(snap.eligible.sum())} eligible at "
         f"{str(snap.time)[:19]}Z")
     log(f"{setup.model.name} on {setup.hardware.name}, {setup.link_profile.name}; activation {setup.activation}, "
         f"seed {setup.seed}; {setup.n_layers} subnets")
+    clock = _StrategyClock(log)
     rows = compare(snap, setup, strategies=_strategies(kw["strategies"]), n_seeds=kw["n_seeds"],
-                   n_samples=kw["n_samples"], belt_planes=kw["belt_planes"],
-                   progress=lambda name: log(f"  placing and measuring {name} ..."),
+                   n_samples=kw["n_samples"], belt_planes=kw["belt_planes"], progress=clock.start,
                    time_budget_s=kw["time_budget_s"])
+    detail(clock.summary())
     dicts = [r.as_dict() for r in rows]
     columns = COLUMNS
     if kw["user"] is not None:  # its own column: the rows' numbers stay the compare table's
@@ -142,6 +146,29 @@ def command(**kw):
         plot_latency_cdf({r.strategy: r.samples_ms for r in rows if r.samples_ms is not None},
                          path=kw["cdf_png"], title=f"Token latency, {setup.model.name} (top-k Monte Carlo)")
         log(f"wrote {kw['cdf_png']}")
+
+
+class _StrategyClock:
+    """Says each strategy as it starts, and times it: from its start to the next one's (or the end)."""
+
+    def __init__(self, log):
+        self.log, self.seconds, self._current, self._since = log, {}, None, None
+
+    def start(self, name):
+        self._stop()
+        self.log(f"  placing and measuring {name} ...")
+        self._current, self._since = name, time.perf_counter()
+
+    def _stop(self):
+        if self._current is not None:
+            self.seconds[self._current] = time.perf_counter() - self._since
+            self._current = None
+
+    def summary(self) -> str:
+        """One line, for ``--verbose``: the seconds each strategy took, placing and measuring its runs."""
+        self._stop()
+        return "time per strategy (placing and measuring every run): " + ", ".join(
+            f"{name} {seconds:.2f} s" for name, seconds in self.seconds.items())
 
 
 def _verdict(rows, log):

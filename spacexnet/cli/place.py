@@ -16,7 +16,6 @@ import click
 import numpy as np
 
 import latency
-import placement
 
 from ..compare import place, user_deliveries
 from ..io import atomic_write_text
@@ -29,6 +28,7 @@ from ._options import (
     placement_options,
     quiet_option,
     start_option,
+    strategy_option,
     user_option,
 )
 from ._scenario import scenario_option
@@ -42,8 +42,7 @@ __all__ = ["command"]
 @constellation_options
 @start_option("Instant of the placement")
 @model_options
-@click.option("--strategy", type=click.Choice([n for n in placement.STRATEGIES if n != "lower-bound"]),
-              default="space-xnet", show_default=True, help="Placement strategy.")
+@strategy_option()
 @placement_options
 @user_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

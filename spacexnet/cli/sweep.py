@@ -9,7 +9,6 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,23 +17,25 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
-import latency
-import placement
 from placement.policies import FLAG_INFEASIBLE
 
-from ..exceptions import SpaceXNetError
 from ..scenario import model_setup
-from ..sweep import POLICIES, SweepOptions, check_fits, sweep
+from ..sweep import POLICIES, SweepOptions, sweep
+from . import check_step
+from ._fits import says_what_fits
 from ._options import (
     FiniteFloat,
     checks_outputs,
     constellation_from_kwargs,
     constellation_options,
     link_rule_options,
+    loggers_from_kwargs,
     model_options,
     placement_options,
     quiet_option,
+    strategy_option,
     time_options,
+    verbose_option,
 )
 from ._scenario import scenario_option
 from ._tables import render
@@ -59,9 +60,7 @@ def _policies(ctx, param, value):
 @model_options
 @click.option("--policy", "policies", default=",".join(POLICIES), show_default=True, callback=_policies,
               help="Comma-separated policies: static, recompute, handover.")
-@click.option("--strategy", default="space-xnet", show_default=True,
-              type=click.Choice(["space-xnet", "joint", "random", "ring-random", "random-optimized"]),
-              help="Placement strategy the policies use.")
+@strategy_option("Placement strategy the policies use.")
 @placement_options
 @link_rule_options
 @click.option("--horizon-s", type=FiniteFloat(min=0), default=600.0, show_default=True,
@@ -83,8 +82,8 @@ def _policies(ctx, param, value):
               help="CSV of satellite outages: norad_id,start,end.")
 @click.option("--fail-links", type=click.Path(dir_okay=False, exists=True), default=None,
               help="CSV of link outages: norad_id_a,norad_id_b,start,end.")
-@click.option("--check-step", is_flag=True, default=False,
-              help="Print the time-step error budget (this step against one 10x finer) and exit.")
+@click.option("--check-step", is_flag=True, default=False, hidden=True,
+              help="Deprecated: `spacexnet check-step` (same options).")
 @click.option("--max-tle-age-days", type=FiniteFloat(min=0), default=3.0, show_default=True,
               help="Warn when the sweep runs this far from its element-set epochs (SGP4 error grows with age).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output NetCDF file (required).")
@@ -92,6 +91,7 @@ def _policies(ctx, param, value):
 @click.option("--resume", is_flag=True, default=False,
               help="Continue an interrupted sweep with the same options from its finished chunks.")
 @quiet_option
+@verbose_option
 @checks_outputs("out")
 def command(**kw):
     """Place the model, follow the constellation over time, and write every step's token latency.
@@ -99,36 +99,26 @@ def command(**kw):
     Default: Starlink shell 1 (72×22, 550 km, 53°), llama-moe-3.5b, the three
     policies, one orbital period at 10 s steps.
     """
-    quiet = kw.pop("quiet")
-    if kw["out"] is None and not kw["check_step"]:
+    if kw.pop("check_step"):
+        click.echo("spacexnet: warning: `sweep --check-step` is deprecated; use `spacexnet check-step` "
+                   "(same options)", err=True)
+        wanted = {param.name for param in check_step.command.params}
+        return click.get_current_context().invoke(check_step.command,
+                                                  **{name: kw[name] for name in wanted if name in kw})
+    if kw["out"] is None:
         raise click.UsageError("Missing option '--out' (the NetCDF file to write).")
-    out = Path(kw["out"]) if kw["out"] else None
     given = dict(kw)
+    quiet, log, detail = loggers_from_kwargs(kw)
     constellation = constellation_from_kwargs(kw, quiet=quiet)
-    log = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     setup = model_setup(kw["model"], kw["model_file"], kw["hardware"], kw["link_profile"], kw["activation"],
                         kw["seed"], kw["context_tokens"], kw["experts_per_sat"])
+    with says_what_fits(given, setup):
+        _sweep(kw, Path(kw["out"]), constellation, setup, quiet, log, detail)
+
+
+def _sweep(kw, out, constellation, setup, quiet, log, detail):
     link_rules = {name: kw[name] for name in ("margin_km", "max_range_km", "latitude_cutoff_deg")
                   if kw[name] is not None}
-    try:
-        _check_step_or_sweep(kw, out, constellation, setup, link_rules, quiet, log)
-    except placement.InfeasiblePlacementError as exc:
-        # Raised before any heavy work (the sweep checks first); say what would fit.
-        whole = constellation_from_kwargs({**given, "shell": None}, quiet=True)
-        raise SpaceXNetError(f"{exc}; {_what_fits(whole, given.get('shell'), setup, kw)}") from None
-
-
-def _check_step_or_sweep(kw, out, constellation, setup, link_rules, quiet, log):
-    if kw["check_step"]:
-        from ..accuracy import step_error
-
-        check_fits(constellation, setup, kw["start"], kw["belt_planes"])
-        budget = step_error(constellation, setup, kw["step_s"], start=kw["start"], topology=kw["topology"],
-                            link_rules=link_rules)
-        click.echo(f"time-step error of {budget.step_s:g} s steps against {budget.fine_step_s:g} s steps over "
-                   f"{budget.window_s:g} s, one placement fixed at the start:")
-        click.echo(render(budget.rows(), "table"), nl=False)
-        return
     faults = None
     if kw["fail_sats"] or kw["fail_links"]:
         from ..faults import load_faults
@@ -154,9 +144,10 @@ def _check_step_or_sweep(kw, out, constellation, setup, link_rules, quiet, log):
         else:
             bar.update(done - bar.n)
 
+    timings = {}
     try:
         path = sweep(constellation, setup, options, out, overwrite=kw["overwrite"], resume=kw["resume"],
-                     scheduler=kw["scheduler"], faults=faults, progress=progress, status=log)
+                     scheduler=kw["scheduler"], faults=faults, progress=progress, status=log, timings=timings)
     finally:
         if bar is not None:
             bar.close()
@@ -164,41 +155,20 @@ def _check_step_or_sweep(kw, out, constellation, setup, link_rules, quiet, log):
         text = render(summary_rows(ds), "table")
     click.echo(text, nl=False)
     log(f"wrote {path}")
+    detail(stage_times(timings))
 
 
-def _what_fits(whole, shell_index, setup, kw) -> str:
-    """What would fit instead: other shells, more experts per satellite, smaller model presets (one clause)."""
+def stage_times(timings: dict) -> str:
+    """``--verbose``: one line of the wall time of each stage of a sweep (see :func:`spacexnet.sweep.sweep`).
 
-    def fits(constellation, candidate):
-        try:
-            check_fits(constellation, candidate, kw["start"], kw["belt_planes"])
-        except placement.PlacementError:
-            return False
-        return True
-
-    ideas = []
-    if len(whole.shells) > 1:
-        others = [i for i in range(len(whole.shells)) if i != shell_index
-                  and fits(whole.subset(whole.shell == i), setup)]
-        if others:
-            ideas.append("--shell " + ", ".join(f"{i} ({int((whole.shell == i).sum()):,} satellites)" for i in others))
-    constellation = whole if shell_index is None else whole.subset(whole.shell == shell_index)
-    n_experts = setup.probs.shape[1]
-    room = int(setup.hardware.memory_bytes // setup.model.expert_bytes)
-    for per_sat in range(setup.experts_per_sat + 1, min(n_experts, room) + 1):
-        if fits(constellation, dataclasses.replace(setup, experts_per_sat=per_sat)):
-            ideas.append(f"--experts-per-sat {per_sat} (experts of {setup.model.expert_bytes / 1e6:,.0f} MB; the "
-                         f"memory of {setup.hardware.name} holds {room:,})")
-            break
-    models = [name for name in latency.model_names() if name != setup.model.name
-              and fits(constellation, model_setup(name, hardware=setup.hardware.name,
-                                                  link_profile=setup.link_profile.name, activation="uniform",
-                                                  experts_per_sat=setup.experts_per_sat))]
-    if models:
-        ideas.append(f"--model {' or '.join(models)}")
-    if not ideas:
-        return f"no shell, --experts-per-sat or model preset fits {len(constellation)} satellites"
-    return "what fits: " + "; or ".join(ideas)
+    Examples
+    --------
+    >>> stage_times({"warm_up": 1.0, "graph": 0.25, "latency": 0.0, "total": 1.5, "dijkstra_sources": 12})
+    'stage times: warm_up 1.00 s, graph 0.25 s, total 1.50 s; 12 shortest-path searches'
+    """
+    stages = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in timings.items()
+                       if stage != "dijkstra_sources" and (seconds > 0 or stage == "total"))
+    return f"stage times: {stages}; {timings.get('dijkstra_sources', 0):,} shortest-path searches"
 
 
 def _warn_tle_age(constellation, options, max_age_days):
