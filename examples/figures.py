@@ -3,7 +3,7 @@
 Writes PNGs into ``examples/figures/``:
 
 * ``map_starlink.png`` — the subnets, gates and experts of space-xnet beside
-  joint at one instant on Starlink shell 1 (``spacexnet compare --map``);
+  joint and anneal at one instant on Starlink shell 1 (``spacexnet compare --map``);
 * ``cdf_starlink.png`` — the token-latency CDF of every strategy there
   (``spacexnet compare --cdf``);
 * ``map_kuiper.png``, ``cdf_kuiper.png`` — the same on Kuiper 630 km;

@@ -219,3 +219,26 @@ def test_cli_compare_gap_to_the_certified_bound_and_anneal_budget():
     assert "÷ bound" in table.output and "lower bound: gate-star relaxation" in table.output
     bad = CliRunner().invoke(main, ["compare", *SMALL, "--time-budget-s", "nan", "-q"])
     assert bad.exit_code == 2 and "finite" in bad.output and "Traceback" not in bad.output
+
+
+def test_cli_compare_map_has_a_panel_per_compared_placement(tmp_path, monkeypatch):
+    import spacexnet.plots as plots
+
+    drawn = []
+    draw = plots.plot_placements_map
+    monkeypatch.setattr(plots, "plot_placements_map", lambda *a, **k: drawn.append(draw(*a, **k)) or drawn[-1])
+    path = tmp_path / "map.png"
+    res = CliRunner().invoke(main, ["compare", *SMALL, "--strategies", "space-xnet,anneal,random,lower-bound",
+                                    "--seeds", "1", "--samples", "200", "--time-budget-s", "0.2",
+                                    "--format", "json", "--map", str(path)])
+    assert res.exit_code == 0, res.output
+    assert path.stat().st_size > 0
+    rows = {r["strategy"]: r for r in json.loads(res.stdout[res.stdout.index("["):res.stdout.rindex("]") + 1])}
+    (fig,) = drawn
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    # The paper's placement beside the optimizer's, each titled with its expected latency; no random panel.
+    assert titles == [f"{name}: {rows[name]['expected_ms']:,.0f} ms" for name in ("space-xnet", "anneal")]
+
+    res = CliRunner().invoke(main, ["compare", *SMALL, "--strategies", "random", "--map", str(tmp_path / "r.png")])
+    assert res.exit_code == 2 and "--map draws space-xnet, joint, anneal" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "r.png").exists()

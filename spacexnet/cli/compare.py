@@ -49,6 +49,8 @@ HEADERS = {"expected_ms": "expected ms", "expected_independent_ms": "indep. ms",
            "p99_ms": "p99 ms", "tokens_per_s": "tokens/s", "ratio_to_space_xnet": "÷ space-xnet",
            "ratio_independent": "÷ (indep.)", "gap": "÷ bound", "n_runs": "runs",
            "user_delivery_ms": "to user ms"}
+MAP_STRATEGIES = ("space-xnet", "joint", "anneal")
+"""Strategies ``--map`` draws, when compared: the paper's and the two optimizers (random ones are noise)."""
 
 
 def _strategies(text: str) -> list[str]:
@@ -82,7 +84,8 @@ def _strategies(text: str) -> list[str]:
                    "--out, of stdout (default: table).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table (.csv/.json/.txt).")
 @click.option("--map", "map_png", type=click.Path(dir_okay=False), default=None,
-              help="PNG map of the subnets, gates and experts of space-xnet and joint.")
+              help="PNG map of the subnets, gates and experts: one panel per compared strategy among "
+                   f"{', '.join(MAP_STRATEGIES)}.")
 @click.option("--cdf", "cdf_png", type=click.Path(dir_okay=False), default=None,
               help="PNG of the token-latency CDF of each strategy.")
 @click.option("--overwrite", is_flag=True, default=False, help="Replace output files that exist.")
@@ -92,6 +95,11 @@ def _strategies(text: str) -> list[str]:
 def command(**kw):
     """Space-XNet against random and ablation placements: token latency table."""
     quiet, log, detail = loggers_from_kwargs(kw)
+    strategies = _strategies(kw["strategies"])
+    mapped = [name for name in strategies if name in MAP_STRATEGIES]
+    if kw["map_png"] and not mapped:  # before any work, as the outputs are
+        raise click.BadParameter(f"--map draws {', '.join(MAP_STRATEGIES)}; compare at least one of them",
+                                 param_hint="--strategies")
     constellation = constellation_from_kwargs(kw, quiet=quiet)
     fmt = kw["fmt"]
     if fmt is None and kw["out"]:
@@ -109,7 +117,7 @@ def command(**kw):
     log(f"{setup.model.name} on {setup.hardware.name}, {setup.link_profile.name}; activation {setup.activation}, "
         f"seed {setup.seed}; {setup.n_layers} subnets")
     clock = _StrategyClock(log)
-    rows = compare(snap, setup, strategies=_strategies(kw["strategies"]), n_seeds=kw["n_seeds"],
+    rows = compare(snap, setup, strategies=strategies, n_seeds=kw["n_seeds"],
                    n_samples=kw["n_samples"], belt_planes=kw["belt_planes"], progress=clock.start,
                    time_budget_s=kw["time_budget_s"])
     detail(clock.summary())
@@ -134,7 +142,9 @@ def command(**kw):
     if kw["map_png"]:
         from ..plots import plot_placements_map
 
-        chosen = {r.strategy: r.placements[0] for r in rows if r.strategy in ("space-xnet", "joint") and r.placements}
+        # Panels in the order compared; the title carries each one's expected latency to read them against.
+        chosen = {f"{r.strategy}: {r.expected_ms:,.0f} ms": r.placements[0]
+                  for r in rows if r.strategy in mapped and r.placements}
         lat = snap.state["latitude_deg"].values[0]
         lon = snap.state["longitude_deg"].values[0]
         plot_placements_map(chosen, lat, lon, path=kw["map_png"], expert_probs=setup.probs,
