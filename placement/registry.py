@@ -24,7 +24,7 @@ from .model import Evaluation, evaluate
 from .two_level import space_xnet
 from .gates import DEFAULT_GATE_CANDIDATES
 
-__all__ = ["STRATEGIES", "RANDOMIZED", "BUDGETED", "StrategyResult", "compare_strategies"]
+__all__ = ["STRATEGIES", "PLACING", "RANDOMIZED", "BUDGETED", "StrategyResult", "compare_strategies"]
 
 STRATEGIES = {
     "space-xnet": space_xnet,
@@ -36,6 +36,9 @@ STRATEGIES = {
     "lower-bound": certified_bound,
 }
 """Strategy name → function (see the module docstring for the signature)."""
+
+PLACING = tuple(name for name in STRATEGIES if name != "lower-bound")
+"""Strategies that return a :class:`Placement` (all but ``lower-bound``), in registry order."""
 
 RANDOMIZED = frozenset({"random", "ring-random", "random-optimized"})
 """Strategies whose result depends on the seed; compared over several seeds."""

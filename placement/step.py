@@ -26,7 +26,7 @@ from ._validate import as_capacity, as_eligible, as_layer_times, as_probs
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .migration import StepOracle
 from .model import Placement, _expected_max_rows, objective_from_rows
-from .registry import STRATEGIES
+from .registry import PLACING, STRATEGIES
 
 __all__ = ["Step"]
 
@@ -88,8 +88,8 @@ class Step:
     def __init__(self, t_index, arg_lat_deg, path_ms, probs, *, usable=None, strategy="space-xnet", seed=None,
                  capacity=1, eligible=None, gate_time_ms=0.0, expert_time_ms=0.0, lookahead=(),
                  **strategy_options):
-        if strategy not in STRATEGIES or strategy == "lower-bound":
-            choices = ", ".join(n for n in STRATEGIES if n != "lower-bound")
+        if strategy not in PLACING:
+            choices = ", ".join(PLACING)
             raise PlacementError(
                 f"strategy {strategy!r} cannot drive a policy: it must return a placement; choose from {choices}"
             )

@@ -115,9 +115,9 @@ def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=
     >>> p.gate_sat.shape, p.expert_sat.shape
     ((32,), (32, 16))
     """
-    if strategy == "lower-bound" or strategy not in placement.STRATEGIES:
-        names = [n for n in placement.STRATEGIES if n != "lower-bound"]
-        raise placement.PlacementError(f"unknown placement strategy {strategy!r}; choose from {', '.join(names)}")
+    if strategy not in placement.PLACING:
+        raise placement.PlacementError(f"unknown placement strategy {strategy!r}; "
+                                       f"choose from {', '.join(placement.PLACING)}")
     fn = placement.STRATEGIES[strategy]
     extra = {} if time_budget_s is None or strategy not in placement.BUDGETED else {"time_budget_s": time_budget_s}
     return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **_strategy_kwargs(snap, setup, belt_planes),

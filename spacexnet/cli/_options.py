@@ -208,7 +208,7 @@ placement_options = _compose(
 )
 
 #: Strategies of the registry that return a placement (``lower-bound`` returns the bound's evaluation).
-PLACING_STRATEGIES = tuple(name for name in placement.STRATEGIES if name != "lower-bound")
+PLACING_STRATEGIES = placement.PLACING
 
 
 def strategy_option(help: str = "Placement strategy."):

@@ -100,7 +100,7 @@ def encode(answer) -> bytes:
 
 def strategy_names(with_bound: bool) -> list[str]:
     """Placement strategies a request may name (the lower bound only where rows are measured)."""
-    return [n for n in placement.STRATEGIES if with_bound or n != "lower-bound"]
+    return list(placement.STRATEGIES if with_bound else placement.PLACING)
 
 
 def check_strategy(name: str, with_bound: bool, what: str = "strategy") -> str:
