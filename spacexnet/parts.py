@@ -18,13 +18,11 @@ from pathlib import Path
 import netCDF4
 import xarray as xr
 
+from .dataset import encoding
 from .exceptions import SpaceXNetError, SweepWarning
 from .io import atomic_target, interrupts_deferred
 
-__all__ = ["PartStore", "encoding", "join_parts", "TIME_UNITS"]
-
-#: CF units of the time coordinate in the files.
-TIME_UNITS = "seconds since 1970-01-01T00:00:00Z"
+__all__ = ["PartStore", "join_parts"]
 
 
 class PartStore:
@@ -101,17 +99,6 @@ class PartStore:
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def encoding(ds: xr.Dataset) -> dict:
-    """NetCDF encodings of a sweep dataset: times as float seconds (CF), floats without a fill value."""
-    enc = {}
-    for name, var in ds.variables.items():
-        if var.dtype.kind == "M":
-            enc[name] = {"units": TIME_UNITS, "calendar": "standard", "dtype": "float64"}
-        elif var.dtype.kind == "f":
-            enc[name] = {"_FillValue": None}
-    return enc
 
 
 def join_parts(store: PartStore, n_parts: int, target: Path, attrs: dict, coords: dict) -> None:

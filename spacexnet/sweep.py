@@ -74,6 +74,7 @@ import orbits
 import placement
 from placement.policies import FLAG_MEANINGS, POLICIES
 
+from . import dataset
 from .exceptions import OutputError, SpaceXNetError, SweepWarning
 from .io import command_line, provenance_attrs
 from .parts import PartStore, join_parts
@@ -88,9 +89,6 @@ MIN_ALTITUDE_KM = 100.0
 
 #: Seconds between a worker process's checks that the sweep which started it is still alive.
 PARENT_POLL_S = 1.0
-
-_BREAKDOWN = ("propagation_ms", "transmission_ms", "forwarding_ms", "compute_ms")
-
 
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep; the message says where the finished chunks are kept and how to continue.
@@ -513,7 +511,7 @@ def _measure(graph, rec, setup, trace):
     """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``, on one ring."""
     n_layers = setup.n_layers
     out = {"expected": math.inf, "expected_independent": math.inf, "p50": math.inf, "p99": math.inf, "layer": np.full(n_layers, math.inf),
-           "breakdown": dict.fromkeys(_BREAKDOWN, math.nan)}
+           "breakdown": dict.fromkeys(dataset.BREAKDOWN, math.nan)}
     if np.any(rec.gate_sat < 0) or np.any(rec.expert_sat < 0):
         return out
     exact = latency.token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times, trace=trace)
@@ -526,67 +524,32 @@ def _measure(graph, rec, setup, trace):
     return out
 
 
-def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup) -> xr.Dataset:
-    """Dataset of one chunk (dims policy, time, layer, expert, sat)."""
-    n_t, n_p = len(times), len(policies)
+def _chunk_values(records, measures, usable, up_used) -> dict:
+    """The values of every variable of :data:`spacexnet.dataset.VARIABLES` for one chunk, by name."""
+    def stack(fn):
+        return [[fn(rec, m) for rec, m in zip(recs, meas)] for recs, meas in zip(records, measures)]
 
-    def stack(fn, dtype=np.float64):
-        return np.array([[fn(records[p][i], measures[p][i]) for i in range(n_t)] for p in range(n_p)], dtype=dtype)
-
-    ms = {"units": "ms"}
-    data = {
-        "token_latency_expected_ms": (("policy", "time"), stack(lambda r, m: m["expected"]),
-                                      {**ms, "long_name": "expected in-orbit token latency (exactly-k routing)"}),
-        "token_latency_expected_independent_ms": (
-            ("policy", "time"), stack(lambda r, m: m["expected_independent"]),
-            {**ms, "long_name": "expected in-orbit token latency with experts active independently "
-                                "(the paper's approximation; never above the exactly-k value)"}),
-        "token_latency_p50_ms": (("policy", "time"), stack(lambda r, m: m["p50"]),
-                                 {**ms, "long_name": "median token latency (top-k routing, Monte Carlo)"}),
-        "token_latency_p99_ms": (("policy", "time"), stack(lambda r, m: m["p99"]),
-                                 {**ms, "long_name": "99th-percentile token latency (top-k routing, Monte Carlo)"}),
-        "layer_latency_expected_ms": (("policy", "time", "layer"),
-                                      np.array([[measures[p][i]["layer"] for i in range(n_t)] for p in range(n_p)]),
-                                      {**ms, "long_name": "expected time of each layer (exactly-k routing)"}),
-        "gate_sat": (("policy", "time", "layer"),
-                     np.array([[r.gate_sat for r in records[p]] for p in range(n_p)], dtype=np.int32),
-                     {"units": "1", "long_name": "satellite index of each layer's gate (-1: unplaced)"}),
-        "expert_sat": (("policy", "time", "layer", "expert"),
-                       np.array([[r.expert_sat for r in records[p]] for p in range(n_p)], dtype=np.int32),
-                       {"units": "1", "long_name": "satellite index of each routed expert (-1: unplaced)"}),
-        "subnet": (("policy", "time", "sat"),
-                   np.array([[r.subnet for r in records[p]] for p in range(n_p)], dtype=np.int16),
-                   {"units": "1", "long_name": "layer whose subnet each satellite belongs to (-1: none)"}),
-        "migrations": (("policy", "time"), stack(lambda r, m: r.migrations, np.int32),
-                       {"units": "1", "long_name": "experts and gates whose migration started this step"}),
-        "forced_migrations": (("policy", "time"), stack(lambda r, m: r.forced_migrations, np.int32),
-                              {"units": "1", "long_name": "migrations forced off unusable satellites"}),
-        "bytes_moved": (("policy", "time"), stack(lambda r, m: r.bytes_moved),
-                        {"units": "bytes", "long_name": "weight bytes whose migration started this step"}),
-        "migration_time_s": (("policy", "time"), stack(lambda r, m: r.migration_time_s),
-                             {"units": "s", "long_name": "summed transfer time of the migrations started"}),
-        "policy_flags": (("policy", "time"), stack(lambda r, m: r.flags, np.int8),
-                         {"long_name": "what the policy did or met at this step",
-                          "flag_masks": np.array(list(FLAG_MEANINGS), dtype=np.int8),
-                          "flag_meanings": " ".join(FLAG_MEANINGS.values())}),
-        "reachable": (("policy", "time"), stack(lambda r, m: math.isfinite(m["expected"]), np.int8),
-                      {"units": "1", "long_name": "1 if every gate and expert was placed and reachable",
-                       "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "unreachable reachable"}),
+    values = {
+        "token_latency_expected_ms": stack(lambda r, m: m["expected"]),
+        "token_latency_expected_independent_ms": stack(lambda r, m: m["expected_independent"]),
+        "token_latency_p50_ms": stack(lambda r, m: m["p50"]),
+        "token_latency_p99_ms": stack(lambda r, m: m["p99"]),
+        "layer_latency_expected_ms": stack(lambda r, m: m["layer"]),
+        "gate_sat": stack(lambda r, m: r.gate_sat),
+        "expert_sat": stack(lambda r, m: r.expert_sat),
+        "subnet": stack(lambda r, m: r.subnet),
+        "migrations": stack(lambda r, m: r.migrations),
+        "forced_migrations": stack(lambda r, m: r.forced_migrations),
+        "bytes_moved": stack(lambda r, m: r.bytes_moved),
+        "migration_time_s": stack(lambda r, m: r.migration_time_s),
+        "policy_flags": stack(lambda r, m: r.flags),
+        "reachable": stack(lambda r, m: math.isfinite(m["expected"])),
+        "satellites_usable": usable.sum(axis=1),
+        "links_up": up_used.sum(axis=1),
     }
-    for part in _BREAKDOWN:
-        data[part] = (("policy", "time"), stack(lambda r, m, part=part: m["breakdown"].get(part, math.nan)),
-                      {**ms, "long_name": f"expected token latency: {part[:-3]} part"})
-    for name, (values, attrs) in geo_summary.items():
-        data[name] = (("time",) + (("sat",) if values.ndim == 2 else ()), values, attrs)
-    return xr.Dataset(data, coords={"time": times, "policy": np.array(policies, dtype=object)})
-
-
-def _geo_summary(geo, usable, up_used):
-    return {
-        "satellites_usable": (usable.sum(axis=1).astype(np.int32),
-                              {"units": "1", "long_name": "satellites that may host a gate or expert"}),
-        "links_up": (up_used.sum(axis=1).astype(np.int32), {"units": "1", "long_name": "inter-satellite links up"}),
-    }
+    for part in dataset.BREAKDOWN:
+        values[part] = stack(lambda r, m, part=part: m["breakdown"].get(part, math.nan))
+    return values
 
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
@@ -770,9 +733,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     if progress is not None:
                         progress(carry.steps_done, n_steps)
                 with clock("writing"):
-                    ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
-                                        [measures[n] for n in options.policies],
-                                        _geo_summary(geo, usable_all, up_all), n_sat, setup)
+                    ds = dataset.chunk_dataset(chunk, list(options.policies), _chunk_values(
+                        [records[n] for n in options.policies], [measures[n] for n in options.policies],
+                        usable_all, up_all))
                     store.save(k, ds, carry.state())
                 if on_chunk is not None:
                     on_chunk(ds)
@@ -793,15 +756,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             faults=faults.describe() if faults is not None else "none",
             **setup.attrs(),
         )
-        coords = {
-            "layer": ("layer", np.arange(setup.n_layers, dtype=np.int32), {"long_name": "layer of the ring"}),
-            "expert": ("expert", np.arange(setup.probs.shape[1], dtype=np.int32), {"long_name": "routed expert"}),
-            "norad_id": ("sat", constellation.norad_id, {"long_name": "catalogue number"}),
-            "activation_probability": (("layer", "expert"), setup.probs,
-                                       {"units": "1", "long_name": "probability that the expert is among the top-k"}),
-        }
         with clock("writing"):
-            join_parts(store, len(chunks), out, attrs, coords)
+            join_parts(store, len(chunks), out, attrs,
+                       dataset.coordinates(setup.probs, constellation.norad_id))
             store.remove()
     clock.finish()
     return out
