@@ -1,10 +1,11 @@
 """The dataset reference: every dimension, variable and attribute of the file ``spacexnet sweep`` writes.
 
-Runs a short sweep (the Python example's Walker shell and model, three steps,
-all three policies), opens the file it wrote and prints its schema as
-markdown tables. ``python docs/build.py`` pastes the output into
-``docs/dataset.md``, so the reference lists what the writer writes, not what
-someone remembered it writes.
+Prints the schema the writer builds its files from (:mod:`spacexnet.dataset`)
+as markdown tables, after checking it against a file a short sweep has just
+written (the Python example's Walker shell and model, three steps, all three
+policies): a difference stops the script. ``python docs/build.py`` pastes the
+output into ``docs/dataset.md``, so the reference lists what the writer
+writes, not what someone remembered it writes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
+
+from spacexnet import dataset
 
 SWEEP = ["sweep", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8",
          "--duration-s", "20", "--step-s", "10", "--policy", "static,recompute,handover", "-q"]
@@ -24,18 +28,20 @@ def _cell(value) -> str:
     return "-" if value in (None, "") else str(value).replace("|", "\\|")
 
 
-def schema_markdown(ds: xr.Dataset) -> str:
-    """The dimensions, variables and global attribute names of ``ds`` as markdown."""
-    out = ["**Dimensions:** " + ", ".join(f"`{name}`" for name in ds.sizes) + ".", "",
+def schema_markdown(global_attrs) -> str:
+    """The dimensions and variables of the schema, and the names in ``global_attrs``, as markdown."""
+    schema = {**dataset.COORDINATES, **dataset.VARIABLES}
+    dims = dict.fromkeys(d for var in {**dataset.VARIABLES, **dataset.COORDINATES}.values() for d in var.dims)
+    out = ["**Dimensions:** " + ", ".join(f"`{name}`" for name in dims) + ".", "",
            "| variable | dimensions | type | units | long_name | other CF attributes |",
            "|---|---|---|---|---|---|"]
-    for name, var in {**ds.coords, **ds.data_vars}.items():
-        units = var.attrs.get("units", var.encoding.get("units"))
+    for name, var in schema.items():
+        units = dataset.TIME_UNITS if name == "time" else var.attrs.get("units")
         other = ", ".join(f"`{k}`" for k in var.attrs if k not in ("units", "long_name"))
-        dtype = "string" if var.dtype.kind == "U" else str(var.dtype)
+        dtype = "string" if var.dtype is str else str(np.dtype(var.dtype))
         out.append(f"| `{name}` | ({', '.join(var.dims)}) | {dtype} | {_cell(units)} | "
                    f"{_cell(var.attrs.get('long_name'))} | {_cell(other)} |")
-    out += ["", "**Global attributes:** " + ", ".join(f"`{k}`" for k in ds.attrs) + "."]
+    out += ["", "**Global attributes:** " + ", ".join(f"`{k}`" for k in global_attrs) + "."]
     return "\n".join(out)
 
 
@@ -45,8 +51,13 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "spacexnet", *SWEEP, "--out", str(out)], check=True,
                        stdout=subprocess.DEVNULL)
         with xr.open_dataset(out, decode_timedelta=False) as ds:
+            differences = dataset.differences(ds)
+            if differences:
+                print(f"dataset.py: the sweep wrote a file other than spacexnet/dataset.py describes: "
+                      f"{'; '.join(differences)}", file=sys.stderr)
+                return 1
             print(f"`spacexnet {' '.join(SWEEP[:-1])}` writes:\n")
-            print(schema_markdown(ds))
+            print(schema_markdown(ds.attrs))
     return 0
 
 

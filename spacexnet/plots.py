@@ -12,7 +12,8 @@ only geographic sample in matplotlib is a 2°×4° DEM of the Pacific
 Northwest), and Space-XNet never downloads map data, so the world map is a
 plain equirectangular frame with a 30° graticule and the equator.
 
-Sweep figures read the dataset contract of ``spacexnet sweep``:
+Sweep figures read the dataset contract of ``spacexnet sweep``
+(:mod:`spacexnet.dataset`):
 ``token_latency_expected_ms`` and ``token_latency_p99_ms`` (policy, time),
 ``layer_latency_expected_ms`` (policy, time, layer), ``migrations``
 (policy, time) and ``bytes_moved`` (policy, time, units ``bytes``), with a
@@ -33,6 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatter
 
+from .dataset import VARIABLES, units
 from .exceptions import OutputError, SpaceXNetError
 from .io import check_target
 
@@ -51,14 +53,9 @@ __all__ = [
 #: Resolution of written raster figures, dots per inch.
 DPI = 150
 
-#: Variables a sweep dataset must hold, with the dimensions each must have.
-SWEEP_VARIABLES = {
-    "token_latency_expected_ms": ("policy", "time"),
-    "token_latency_p99_ms": ("policy", "time"),
-    "layer_latency_expected_ms": ("policy", "time", "layer"),
-    "migrations": ("policy", "time"),
-    "bytes_moved": ("policy", "time"),
-}
+#: Variables of the sweep dataset the figures draw, with the dimensions each has (:mod:`spacexnet.dataset`).
+SWEEP_VARIABLES = {name: VARIABLES[name].dims for name in ("token_latency_expected_ms", "token_latency_p99_ms",
+                                                             "layer_latency_expected_ms", "migrations", "bytes_moved")}
 
 # Fixed colours for the policies we know, so that "handover" has the same
 # colour in every figure and every dataset; other names take the next free
@@ -567,14 +564,15 @@ def _minutes(ds) -> tuple[np.ndarray, str]:
         start = np.datetime_as_string(t[0], unit="s")
         return minutes.astype(float), f"time since {start}Z (min)"
     # Numeric time that was not decoded: trust its units attribute only if it says seconds.
-    units = str(ds["time"].attrs.get("units", ""))
-    if units.startswith("seconds") or units == "s":
+    time_units = str(ds["time"].attrs.get("units", ""))
+    if time_units.startswith("seconds") or time_units == "s":
         return (t - t[0]).astype(float) / 60.0, "time since start (min)"
     return np.arange(t.size, dtype=float), "time step"
 
 
-def _units(var, default: str) -> str:
-    return str(var.attrs.get("units", default))
+def _units(ds, name: str) -> str:
+    """The units ``ds`` gives variable ``name``, else those of the schema."""
+    return str(ds[name].attrs.get("units", units(name)))
 
 
 def _values(ds, name) -> np.ndarray:
@@ -635,9 +633,9 @@ def plot_latency_over_time(ds, path=None, *, title=None) -> Figure:
         handles.append(Line2D([], [], color=colors[policy], lw=2, label=label))
     handles += [Line2D([], [], color="black", lw=1.5, label="expected"),
                 Line2D([], [], color="black", lw=1.1, ls="--", label="p99")]
-    units = _units(ds["token_latency_expected_ms"], "ms")
+    latency_units = _units(ds, "token_latency_expected_ms")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"token latency ({units})")
+    ax.set_ylabel(f"token latency ({latency_units})")
     ax.set_title(title if title is not None else "Token latency over time per placement policy")
     ax.grid(True, color="0.9", lw=0.6)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -704,9 +702,9 @@ def plot_layer_heatmap(ds, policy=None, path=None, *, title=None) -> Figure:
         ax.set_ylabel("MoE layer")
         ax.set_title(name, fontsize=9, loc="left")
     axes[-1].set_xlabel(xlabel)
-    units = _units(ds["layer_latency_expected_ms"], "ms")
+    latency_units = _units(ds, "layer_latency_expected_ms")
     cbar = fig.colorbar(mesh, ax=list(axes), fraction=0.04, pad=0.01)
-    cbar.set_label(f"expected layer latency ({units})")
+    cbar.set_label(f"expected layer latency ({latency_units})")
     fig.suptitle(title if title is not None else "Expected latency of each MoE layer over time")
     return _finish(fig, path)
 
@@ -755,9 +753,10 @@ def plot_migrations(ds, path=None, *, title=None) -> Figure:
     'cumulative data moved (GB)'
     """
     _require_sweep(ds, ("migrations", "bytes_moved"))
-    units = _units(ds["bytes_moved"], "bytes")
-    if units not in ("bytes", "byte", "B"):
-        raise SpaceXNetError(f"bytes_moved has units {units!r}; a sweep dataset stores it in 'bytes'")
+    moved_units = _units(ds, "bytes_moved")
+    if moved_units not in ("bytes", "byte", "B"):
+        raise SpaceXNetError(f"bytes_moved has units {moved_units!r}; a sweep dataset stores it in "
+                             f"{units('bytes_moved')!r}")
     policies = _policies(ds)
     colors = _policy_colors(policies)
     minutes, xlabel = _minutes(ds)

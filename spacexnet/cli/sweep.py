@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from placement.policies import FLAG_INFEASIBLE
 
+from ..dataset import units
 from ..scenario import model_setup
 from ..sweep import POLICIES, SweepOptions, sweep
 from . import check_step
@@ -188,22 +189,27 @@ def _warn_tle_age(constellation, options, max_age_days):
 
 
 def summary_rows(ds) -> list[dict]:
-    """Per policy: mean and p99 token latency, migrations and bytes moved, steps without a latency and why."""
+    """Per policy: mean and p99 token latency, migrations and bytes moved, steps without a latency and why.
+
+    The latency columns are named with the units of the schema (:mod:`spacexnet.dataset`).
+    """
+    ms = units("token_latency_expected_ms")
     rows = []
     for policy in ds["policy"].values:
         sel = ds.sel(policy=policy)
         expected = sel["token_latency_expected_ms"].values
+        p99 = sel["token_latency_p99_ms"].values
         finite = np.isfinite(expected)
         # No placement (no room for the model) is another failure than a placement that cannot be reached.
         infeasible = (sel["policy_flags"].values & FLAG_INFEASIBLE) != 0
         rows.append({
             "policy": str(policy),
-            "mean expected ms": float(expected[finite].mean()) if finite.any() else float("nan"),
-            "mean p99 ms": float(np.nanmean(np.where(np.isfinite(sel["token_latency_p99_ms"].values),
-                                                     sel["token_latency_p99_ms"].values, np.nan)))
-            if np.isfinite(sel["token_latency_p99_ms"].values).any() else float("nan"),
-            "worst expected ms": float(expected[finite].max()) if finite.any() else float("nan"),
+            f"mean expected {ms}": float(expected[finite].mean()) if finite.any() else float("nan"),
+            f"mean p99 {units('token_latency_p99_ms')}": (float(p99[np.isfinite(p99)].mean())
+                                                          if np.isfinite(p99).any() else float("nan")),
+            f"worst expected {ms}": float(expected[finite].max()) if finite.any() else float("nan"),
             "migrations": int(sel["migrations"].sum()),
+            # bytes_moved is in bytes (the schema's units).
             "GB moved": float(sel["bytes_moved"].sum()) / 1e9,
             "infeasible steps": int(infeasible.sum()),
             "unreachable steps": int((~finite & ~infeasible).sum()),
