@@ -49,6 +49,7 @@ from .specs import ModelSpec, load_model
 
 __all__ = [
     "activation_profile",
+    "sample_gumbel_topk",
     "cap_probabilities",
     "check_profile",
     "load_counts",
@@ -655,17 +656,45 @@ def sample_active(probs, n_samples: int, rng=None, method: str = "exactly-k", lo
         raise ActivationError(f"method {method!r} must be 'exactly-k', 'gumbel-topk' or 'independent'")
     if logits is None:
         logits = topk_logits(p)
+    return sample_gumbel_topk(logits, np.round(p.sum(axis=1)).astype(int), n_samples, rng)
+
+
+def sample_gumbel_topk(logits, ks, n_samples: int, rng) -> np.ndarray:
+    """Boolean masks ``(n_samples, layers, experts)``: the ``ks[l]`` largest Gumbel-perturbed logits of each layer.
+
+    The Gumbel top-k router (Plackett-Luce law): every token adds
+    independent standard Gumbel noise to the logits and keeps the k largest
+    keys of each layer (none in a layer with k = 0). The one sampler of
+    :func:`sample_active` and of :func:`latency.sample_token_latency`.
+
+    Parameters
+    ----------
+    logits : array_like, shape (L, E)
+        Per-expert logits (:func:`topk_logits` calibrates them to inclusion probabilities).
+    ks : array_like of int, shape (L,)
+        Experts drawn per layer.
+    n_samples : int
+        Number of tokens.
+    rng : numpy.random.Generator
+        Random source (one ``gumbel`` draw of the whole block).
+
+    Examples
+    --------
+    >>> m = sample_gumbel_topk(np.zeros((2, 4)), [2, 0], 3, np.random.default_rng(0))
+    >>> m.shape, m.sum(axis=2).tolist()
+    ((3, 2, 4), [[2, 0], [2, 0], [2, 0]])
+    """
     logits = np.asarray(logits, dtype=np.float64)
-    ks = np.round(p.sum(axis=1)).astype(int)
-    keys = logits[None] + rng.gumbel(size=(n_samples,) + p.shape)
-    n_experts = p.shape[1]
+    ks = np.asarray(ks, dtype=int)
+    keys = logits[None] + rng.gumbel(size=(n_samples,) + logits.shape)
+    n_experts = logits.shape[1]
     mask = np.zeros(keys.shape, dtype=bool)
     for kk in np.unique(ks):
         if kk == 0:
             continue
         rows = np.flatnonzero(ks == kk)
         sub = keys[:, rows]
-        kth = np.partition(sub, n_experts - kk, axis=-1)[..., n_experts - kk: n_experts - kk + 1]
+        kth = np.partition(sub, n_experts - kk, axis=-1)[..., n_experts - kk, None]
         mask[:, rows] = sub >= kth
     return mask
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activation import _check_trace, topk_logits
+from .activation import _check_trace, sample_gumbel_topk, topk_logits
 from .compute import ComputeTimes
 from .exactly_k import exactly_k_weights, sample_exactly_k_max
 from .exceptions import ActivationError, SpecError
@@ -627,15 +627,7 @@ def _samples_from_ring(ring, method, n_samples, rng, ground) -> TokenSamples:
             elif name == "independent":
                 active = rng.random((size, n_layers, n_experts)) < p
             else:
-                keys = logits[None] + rng.gumbel(size=(size, n_layers, n_experts))
-                active = np.zeros(keys.shape, dtype=bool)
-                for kk in np.unique(ks):
-                    if kk == 0:
-                        continue
-                    rows = np.flatnonzero(ks == kk)
-                    sub = keys[:, rows]
-                    kth = np.partition(sub, n_experts - kk, axis=-1)[..., n_experts - kk, None]
-                    active[:, rows] = sub >= kth
+                active = sample_gumbel_topk(logits, ks, size, rng)
             if name != "exactly-k":
                 worst = np.where(active, cost_e[None], neg_inf).max(axis=2, initial=neg_inf)
         layer_time = ring.dispatch[None] + np.maximum(worst, floor[None])

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 import latency
 from latency import ActivationError
-from latency.activation import cap_probabilities, plackett_luce_inclusion, sample_active, topk_logits
+from latency.activation import (cap_probabilities, plackett_luce_inclusion, sample_active, sample_gumbel_topk,
+                                topk_logits)
 
 
 @pytest.mark.parametrize("spec", ["uniform", "zipf:0.0", "zipf:1.0", "zipf:2.5", "dirichlet:0.05", "dirichlet:1"])
@@ -171,11 +172,33 @@ def test_gumbel_topk_marginals_match_profile():
     assert rows.tolist() == [True, True, False, False]
     np.testing.assert_allclose(plackett_luce_inclusion(np.exp(logits[rows]), 4), p[rows], atol=1e-6)
     n = 200_000
-    mask = sample_active(p, n, rng=11, logits=logits)
+    mask = sample_active(p, n, rng=11, method="gumbel-topk", logits=logits)
     assert np.all(mask.sum(axis=2) == 4)
     freq = mask.mean(axis=0)
     se = np.sqrt(np.maximum(p * (1 - p), 1e-12) / n)
     assert np.all(np.abs(freq - p) <= 4.5 * se + 1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(2, 7), st.integers(1, 30), st.integers(0, 2**32 - 1), st.data())
+def test_gumbel_topk_keeps_the_k_largest_perturbed_logits(n_layers, n_experts, n_samples, seed, data):
+    ks = np.array(data.draw(st.lists(st.integers(0, n_experts), min_size=n_layers, max_size=n_layers)))
+    logits = np.random.default_rng(seed).normal(size=(n_layers, n_experts))
+    mask = sample_gumbel_topk(logits, ks, n_samples, np.random.default_rng(seed))
+    # The same noise, drawn again: the mask holds the ks largest keys of every layer.
+    keys = logits[None] + np.random.default_rng(seed).gumbel(size=mask.shape)
+    top = np.argsort(-keys, axis=2, kind="stable")
+    want = np.zeros_like(mask)
+    for layer, k in enumerate(ks):
+        np.put_along_axis(want[:, layer], top[:, layer, :k], True, axis=1)
+    np.testing.assert_array_equal(mask, want)
+
+
+def test_sample_active_gumbel_topk_is_the_one_sampler():
+    p = latency.activation_profile("llama-moe-3.5b", "zipf:0.8", seed=2)[:3]
+    mask = sample_active(p, 50, rng=4, method="gumbel-topk")
+    np.testing.assert_array_equal(mask, sample_gumbel_topk(topk_logits(p), np.round(p.sum(axis=1)).astype(int), 50,
+                                                           np.random.default_rng(4)))
 
 
 def test_topk_logits_rejects_non_integer_rows():
