@@ -16,7 +16,6 @@ import time
 
 import placement
 from placement.anneal import DEFAULT_TIME_BUDGET_S
-from spacexnet.compare import _strategy_kwargs
 from spacexnet.scenario import build_constellation, model_setup, snapshot
 
 
@@ -29,7 +28,7 @@ def main():
     args = ap.parse_args()
     setup = model_setup(model=args.model)
     snap = snapshot(build_constellation(preset=args.preset), "2026-01-01T00:00:00Z", setup)
-    kw = _strategy_kwargs(snap, setup)
+    kw = setup.strategy_kwargs(snap.plane, eligible=snap.eligible)
     head = setup.times.head_ms
 
     t0 = time.perf_counter()

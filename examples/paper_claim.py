@@ -148,10 +148,7 @@ def compare_gate_candidates(snap, setup, n_gate_candidates, n_seeds, belt_planes
     import latency
     import placement
 
-    times = setup.times.broadcast(setup.n_layers)
-    kwargs = dict(capacity=setup.experts_per_sat, eligible=snap.eligible, plane=snap.plane, belt_planes=belt_planes,
-                  gate_time_ms=np.asarray(times.dispatch_ms),
-                  expert_time_ms=np.asarray(times.expert_ms).reshape(setup.n_layers, -1)[:, 0],
+    kwargs = dict(setup.strategy_kwargs(snap.plane, belt_planes, snap.eligible),
                   n_gate_candidates=int(n_gate_candidates))
     out = {}
     for name in STRATEGIES:

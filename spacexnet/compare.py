@@ -84,17 +84,6 @@ class StrategyRow:
         return out
 
 
-def _strategy_kwargs(snap: Snapshot, setup: ModelSetup, belt_planes=None) -> dict:
-    return dict(
-        capacity=setup.experts_per_sat,
-        eligible=snap.eligible,
-        plane=snap.plane,
-        belt_planes=belt_planes,
-        gate_time_ms=np.asarray(setup.times.broadcast(setup.n_layers).dispatch_ms),
-        expert_time_ms=np.asarray(setup.times.broadcast(setup.n_layers).expert_ms).reshape(setup.n_layers, -1)[:, 0],
-    )
-
-
 def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=None, belt_planes=None,
           time_budget_s=None):
     """One placement of ``setup``'s model on ``snap`` with ``strategy``.
@@ -120,7 +109,7 @@ def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=
                                        f"choose from {', '.join(placement.PLACING)}")
     fn = placement.STRATEGIES[strategy]
     extra = {} if time_budget_s is None or strategy not in placement.BUDGETED else {"time_budget_s": time_budget_s}
-    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **_strategy_kwargs(snap, setup, belt_planes),
+    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **setup.strategy_kwargs(snap.plane, belt_planes, snap.eligible),
               **extra)
 
 
@@ -174,7 +163,7 @@ def compare(snap: Snapshot, setup: ModelSetup, strategies=DEFAULT_STRATEGIES, n_
         :func:`placement.certified_bound`, and ``gap`` divides every row by it.
     """
     names = list(dict.fromkeys(["space-xnet", *strategies]))
-    kwargs = _strategy_kwargs(snap, setup, belt_planes)
+    kwargs = setup.strategy_kwargs(snap.plane, belt_planes, snap.eligible)
     rows: dict[str, StrategyRow] = {}
     for name in names:
         if progress is not None:

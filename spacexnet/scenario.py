@@ -120,6 +120,39 @@ class ModelSetup:
     def n_layers(self) -> int:
         return int(self.probs.shape[0])
 
+    def strategy_kwargs(self, plane, belt_planes=None, eligible=None) -> dict:
+        """The keyword arguments a strategy of :data:`placement.STRATEGIES` takes besides the instant.
+
+        One place for what every caller (``place``, ``compare``, the sweep's
+        steps, the service) hands the placement: the experts a satellite
+        may host, the planes, the compute time of each layer's gate
+        (dispatch) and of one of its experts, and the satellites that may
+        host one (``eligible``, left out when None: a sweep's step gives
+        its usable satellites itself).
+
+        Parameters
+        ----------
+        plane : ndarray of int
+            Orbital plane of every satellite.
+        belt_planes : int, optional
+            Use only this many adjacent planes.
+        eligible : ndarray of bool, optional
+            Satellites that may host a gate or expert.
+
+        Examples
+        --------
+        >>> kw = model_setup("llama-moe-3.5b-2of8").strategy_kwargs(np.zeros(4, dtype=int))
+        >>> sorted(kw), kw["gate_time_ms"].shape
+        (['belt_planes', 'capacity', 'expert_time_ms', 'gate_time_ms', 'plane'], (32,))
+        """
+        times = self.times.broadcast(self.n_layers)
+        out = dict(capacity=self.experts_per_sat, plane=plane, belt_planes=belt_planes,
+                   gate_time_ms=np.asarray(times.dispatch_ms),
+                   expert_time_ms=np.asarray(times.expert_ms).reshape(self.n_layers, -1)[:, 0])
+        if eligible is not None:
+            out["eligible"] = eligible
+        return out
+
     def attrs(self) -> dict:
         """Provenance attributes for datasets."""
         return {

@@ -429,17 +429,6 @@ class _Executor:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _strategy_kwargs(setup: ModelSetup, plane, belt_planes) -> dict:
-    times = setup.times.broadcast(setup.n_layers)
-    return dict(
-        capacity=setup.experts_per_sat,
-        plane=plane,
-        belt_planes=belt_planes,
-        gate_time_ms=np.asarray(times.dispatch_ms),
-        expert_time_ms=np.asarray(times.expert_ms).reshape(setup.n_layers, -1)[:, 0],
-    )
-
-
 def _gate_bytes(model) -> float:
     """Bytes that move with a gate: the attention weights and the router (the KV cache is rebuilt)."""
     router = max((model.router_params(layer) for layer in range(model.n_layers)), default=0)
@@ -652,7 +641,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                          horizon_s=options.horizon_s, migration_price=options.migration_price,
                          min_gain_ratio=options.min_gain_ratio)
     step_kwargs = dict(strategy=options.strategy, seed=setup.seed,
-                       **_strategy_kwargs(setup, constellation.plane, options.belt_planes))
+                       **setup.strategy_kwargs(constellation.plane, options.belt_planes))
     trace = (latency.TraceReplay(routing_trace(setup.probs, int(options.n_samples), setup.seed), setup.probs)
              if options.n_samples >= 2 else None)
     with clock("warm_up"), _compile_watch(status):
