@@ -14,8 +14,8 @@ Definitions, as faithful to the paper's ablation as its text allows:
   :mod:`placement.gates` (the same layer placement as ``space-xnet``).
 - *Optimized experts*: the sorted rule inside each subnet.
 
-A random baseline depends on its seed; :func:`placement.compare_strategies`
-averages over several seeds and reports the spread.
+A random baseline depends on its seed; ``spacexnet compare`` averages over
+several seeds and reports the spread.
 """
 
 from __future__ import annotations
