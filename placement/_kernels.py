@@ -200,9 +200,9 @@ def _argmin_step(value, low):
 def min_cycle(f, choice):
     """Cheapest choice ``a_0 … a_{L−1}`` of ``sum_l f[l, a_l, a_{l+1}]`` with ``a_L = a_0``.
 
-    :func:`placement.gates._min_cycle` (the same dynamic programming, with
-    the same sums and NumPy's ``argmin``/``min`` choices, ties and NaN
-    included) without its (L, K, K, K) temporaries.
+    The dynamic programming of its NumPy twin (``tests/test_gate_kernel.py``),
+    with the same sums and NumPy's ``argmin``/``min`` choices, ties and NaN
+    included, without the twin's (L, K, K, K) temporaries.
 
     Parameters
     ----------

@@ -182,32 +182,12 @@ def _layer_costs_numpy(rows, src, members, cand, cap, p_desc):
 
 
 def _cheapest_cycle(f: np.ndarray) -> np.ndarray:
-    """:func:`_min_cycle` by the Numba kernel :func:`placement._kernels.min_cycle` (same choice)."""
+    """Cheapest cycle of gate candidates through ``f`` (L, K, K): the kernel :func:`placement._kernels.min_cycle`.
+
+    Its NumPy twin (``tests/test_gate_kernel.py``) makes the same choice.
+    """
     from ._kernels import min_cycle
 
     choice = np.empty(f.shape[0], dtype=np.int64)
     min_cycle(f, choice)
-    return choice
-
-
-def _min_cycle(f: np.ndarray) -> np.ndarray:
-    """Cheapest choice ``a_0 … a_{L−1}`` of ``sum_l f[l, a_l, a_{l+1}]`` with ``a_L = a_0``.
-
-    ``f`` has shape (L, K, K). Exact dynamic programming: ``best[i, j]`` is
-    the cheapest path from ``a_0 = i`` to the current stage's ``j``.
-    """
-    n_layers, k, _ = f.shape
-    best = f[0].copy()
-    back = np.zeros((n_layers, k, k), dtype=np.int64)
-    for l in range(1, n_layers):
-        total = best[:, :, None] + f[l][None, :, :]  # (i, via, j)
-        back[l] = np.argmin(total, axis=1)
-        best = total.min(axis=1)  # the values at back[l]
-    start = int(np.argmin(np.diagonal(best)))
-    choice = np.empty(n_layers, dtype=np.int64)
-    choice[0] = start
-    j = start  # a_L = a_0 closes the cycle
-    for l in range(n_layers - 1, 0, -1):
-        j = int(back[l][start, j])
-        choice[l] = j
     return choice

@@ -1,50 +1,81 @@
-"""The gate kernels (placement/_kernels.py) give the NumPy path's layer costs bit for bit, and its gate cycle."""
+"""The gate kernels (placement/_kernels.py) give the NumPy path's layer costs bit for bit, and its gate cycle.
+
+Properties over instances hypothesis draws: the kernels against their NumPy
+twins (``placement.gates``' NumPy path for the layer costs, which serves
+layers of more experts than a pairwise block; :func:`min_cycle_numpy`
+below, used by no code but this test, for the cycle), with ties, zero and
+infinite costs, full satellites and experts of equal probability.
+"""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from placement import gates
 from placement._kernels import PAIRWISE_BLOCK, gate_pair_costs, min_cycle
-from placement.gates import _layer_costs_numpy, _min_cycle, choose_gates, subnet_members
+from placement.gates import _layer_costs_numpy, choose_gates, subnet_members
+
+# Costs with ties, zeros and unreachable satellites besides arbitrary ones.
+COSTS = st.one_of(st.sampled_from([0.0, 1.0, 2.0, 5.0, np.inf]), st.floats(0.0, 20.0))
+PROBABILITIES = st.one_of(st.sampled_from([0.0, 0.1, 0.5, 1.0]), st.floats(0.0, 1.0))
 
 
-def _instance(rng, seed):
-    n_layers = int(rng.integers(1, 7))
-    n_sat = int(rng.integers(n_layers, 90))
-    subnet = rng.integers(0, n_layers, n_sat)
-    subnet[rng.random(n_sat) < 0.1] = -1  # outside the ring
+def min_cycle_numpy(f: np.ndarray) -> np.ndarray:
+    """Cheapest choice ``a_0 … a_{L−1}`` of ``sum_l f[l, a_l, a_{l+1}]`` with ``a_L = a_0``: the kernel's twin.
+
+    ``f`` has shape (L, K, K). Exact dynamic programming: ``best[i, j]`` is
+    the cheapest path from ``a_0 = i`` to the current stage's ``j``; ties
+    and NaN go as ``np.argmin`` takes them.
+    """
+    n_layers, k, _ = f.shape
+    best = f[0].copy()
+    back = np.zeros((n_layers, k, k), dtype=np.int64)
+    for l in range(1, n_layers):
+        total = best[:, :, None] + f[l][None, :, :]  # (i, via, j)
+        back[l] = np.argmin(total, axis=1)
+        best = total.min(axis=1)  # the values at back[l]
+    start = int(np.argmin(np.diagonal(best)))
+    choice = np.empty(n_layers, dtype=np.int64)
+    choice[0] = start
+    j = start  # a_L = a_0 closes the cycle
+    for l in range(n_layers - 1, 0, -1):
+        j = int(back[l][start, j])
+        choice[l] = j
+    return choice
+
+
+@st.composite
+def gate_instances(draw):
+    """Rows, candidate rows, members, candidates, capacities and descending probabilities of a ring."""
+    n_layers = draw(st.integers(1, 6))
+    n_sat = draw(st.integers(n_layers, 60))
+    subnet = draw(arrays(np.int64, n_sat, elements=st.integers(-1, n_layers - 1)))  # -1: outside the ring
     subnet[:n_layers] = np.arange(n_layers)  # every subnet has a member
-    members = subnet_members(subnet, n_layers, rng.uniform(0, 360, n_sat))
+    phase = draw(arrays(np.float64, n_sat, elements=st.floats(0.0, 359.0)))
+    members = subnet_members(subnet, n_layers, phase)
     size = (members >= 0).sum(axis=1)
-    k = int(rng.integers(1, 13))  # more than LANES: two blocks of next gates
-    cand = np.take_along_axis(members, rng.integers(0, size[:, None], (n_layers, k)), axis=1)
+    k = draw(st.integers(1, 12))  # more than LANES: two blocks of next gates
+    picks = draw(arrays(np.int64, (n_layers, k), elements=st.integers(0, 1000))) % size[:, None]
+    cand = np.take_along_axis(members, picks, axis=1)
     sources, inverse = np.unique(cand, return_inverse=True)
-    src = inverse.reshape(cand.shape)
-    rows = rng.uniform(0, 20, (sources.size, n_sat))
-    if seed % 3 == 0:
-        rows = rows.round()  # ties between members, and between slots
-    if seed % 3 == 1:
-        rows = np.floor(rows / 5)  # many ties, and zero costs
-    rows[rng.random(rows.shape) < (0.3 if seed % 5 == 0 else 0.05)] = np.inf
+    rows = draw(arrays(np.float64, (sources.size, n_sat), elements=COSTS))
     rows[np.arange(sources.size), sources] = 0.0
-    cap = np.ones(n_sat, dtype=np.int64) if seed % 2 else rng.integers(0, 4, n_sat)
-    n_experts = int(rng.integers(1, 21))  # often more than a subnet's free slots
-    p = rng.uniform(0, 1, (n_layers, n_experts)) ** 2
-    p[rng.random(p.shape) < 0.2] = 0.0
-    p[rng.random(p.shape) < 0.1] = 1.0
-    if seed % 4 == 0:
-        p = p.round(1)  # equal probabilities
-    return rows, src, members, cand, cap, -np.sort(-p, axis=1)
+    cap = draw(arrays(np.int64, n_sat, elements=st.integers(0, 3)))
+    n_experts = draw(st.integers(1, 20))  # often more than a subnet's free slots
+    p = draw(arrays(np.float64, (n_layers, n_experts), elements=PROBABILITIES))
+    return rows, inverse.reshape(cand.shape), members, cand, cap, -np.sort(-p, axis=1)
 
 
 def _bits(a):
     return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
 
 
-@pytest.mark.parametrize("seed", range(400))
-def test_kernel_matches_numpy_bit_for_bit(seed):
-    rng = np.random.default_rng(seed)
-    rows, src, members, cand, cap, p_desc = _instance(rng, seed)
+@settings(max_examples=300, deadline=None)
+@given(gate_instances())
+def test_kernel_matches_numpy_bit_for_bit(instance):
+    rows, src, members, cand, cap, p_desc = instance
     n_layers, k = cand.shape
     out = np.full((n_layers, k, k), np.nan)
     gate_pair_costs(rows, src, members, cand, cap, p_desc, out)
@@ -71,41 +102,39 @@ def test_sweep_sized_instance_matches_numpy():
     assert np.array_equal(_bits(out), _bits(_layer_costs_numpy(rows, src, members, cand, cap, p)))
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_choose_gates_same_with_and_without_the_kernel(seed, monkeypatch):
-    rng = np.random.default_rng(seed)
-    n_sat, n_layers = int(rng.integers(12, 80)), int(rng.integers(2, 6))
-    pos = rng.uniform(0, 100, n_sat).round(0 if seed % 2 else 3)
+@settings(max_examples=60, deadline=None)
+@given(st.integers(12, 80), st.integers(2, 5), st.integers(1, 8), st.booleans(), st.booleans(), st.data())
+def test_choose_gates_same_with_and_without_the_kernel(n_sat, n_layers, n_candidates, ties, uneven, data):
+    pos = data.draw(arrays(np.float64, n_sat, elements=st.floats(0.0, 100.0)))
+    if ties:
+        pos = pos.round()  # equal distances between satellites
 
     def path_ms(s):
         return np.abs(pos - pos[np.asarray(s)][:, None])
 
-    phase = rng.uniform(0, 360, n_sat)
-    n_experts = int(rng.integers(1, n_sat // n_layers))
-    probs = rng.uniform(0, 1, (n_layers, n_experts)).round(1)
+    phase = data.draw(arrays(np.float64, n_sat, elements=st.floats(0.0, 359.0), unique=True))
+    n_experts = data.draw(st.integers(1, n_sat // n_layers - 1))
+    probs = data.draw(arrays(np.float64, (n_layers, n_experts), elements=st.sampled_from(np.arange(11) / 10)))
     subnet = np.sort(phase).searchsorted(phase) * n_layers // n_sat
-    cap = 1 if seed % 3 else rng.integers(1, 3, n_sat)
-    kw = dict(arg_lat_deg=phase, capacity=cap, n_candidates=int(rng.integers(1, 9)))
+    cap = data.draw(arrays(np.int64, n_sat, elements=st.integers(1, 2))) if uneven else 1
+    kw = dict(arg_lat_deg=phase, capacity=cap, n_candidates=n_candidates)
     fast = gates._choose_gates(subnet, path_ms, probs, **kw)
-    monkeypatch.setattr(gates, "PAIRWISE_BLOCK", 0)  # every layer on the NumPy path
-    slow = gates._choose_gates(subnet, path_ms, probs, **kw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gates, "PAIRWISE_BLOCK", 0)  # every layer on the NumPy path
+        slow = gates._choose_gates(subnet, path_ms, probs, **kw)
     assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
 
 
-@pytest.mark.parametrize("seed", range(200))
-def test_min_cycle_kernel_matches_numpy(seed):
-    rng = np.random.default_rng(seed)
-    n_layers, k = int(rng.integers(1, 9)), int(rng.integers(1, 10))
-    f = rng.uniform(0, 10, (n_layers, k, k))
-    if seed % 2:
-        f = f.round()  # ties: the first choice wins, as with np.argmin
-    f[rng.random(f.shape) < (0.6 if seed % 7 == 0 else 0.1)] = np.inf
-    if seed % 11 == 0:
-        f[rng.random(f.shape) < 0.05] = np.nan  # np.argmin takes the first NaN
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 9), st.data())
+def test_min_cycle_kernel_matches_numpy(n_layers, k, data):
+    # Ties (the first choice wins, as with np.argmin), unreachable pairs and NaN (np.argmin takes the first).
+    elements = st.one_of(st.sampled_from([0.0, 1.0, 2.0, np.inf, np.nan]), st.floats(0.0, 10.0))
+    f = data.draw(arrays(np.float64, (n_layers, k, k), elements=elements))
     choice = np.full(n_layers, -1, dtype=np.int64)
     min_cycle(f, choice)
     with np.errstate(invalid="ignore"):
-        assert choice.tolist() == _min_cycle(f).tolist()
+        assert choice.tolist() == min_cycle_numpy(f).tolist()
 
 
 def test_more_experts_than_a_pairwise_block_take_the_numpy_path():
