@@ -57,3 +57,7 @@ def test_the_readers_take_names_and_units_from_the_schema():
     ds = xr.Dataset({name: (var.dims, np.ones([{"policy": 1, "time": 2}.get(d, 1) for d in var.dims], var.dtype))
                      for name, var in dataset.VARIABLES.items()}, coords={"policy": ["static"]})
     assert "mean expected ms" in summary_rows(ds)[0]
+    # What the service reports of each step is in the file.
+    from spacexnet.service.jobrunner import STEP_FIELDS
+
+    assert set(STEP_FIELDS) <= set(dataset.VARIABLES)
