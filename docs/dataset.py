@@ -15,7 +15,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from spacexnet import dataset
@@ -38,8 +37,7 @@ def schema_markdown(global_attrs) -> str:
     for name, var in schema.items():
         units = dataset.TIME_UNITS if name == "time" else var.attrs.get("units")
         other = ", ".join(f"`{k}`" for k in var.attrs if k not in ("units", "long_name"))
-        dtype = "string" if var.dtype is str else str(np.dtype(var.dtype))
-        out.append(f"| `{name}` | ({', '.join(var.dims)}) | {dtype} | {_cell(units)} | "
+        out.append(f"| `{name}` | ({', '.join(var.dims)}) | {dataset.type_name(var.dtype)} | {_cell(units)} | "
                    f"{_cell(var.attrs.get('long_name'))} | {_cell(other)} |")
     out += ["", "**Global attributes:** " + ", ".join(f"`{k}`" for k in global_attrs) + "."]
     return "\n".join(out)

@@ -109,7 +109,8 @@ def place(snap: Snapshot, setup: ModelSetup, strategy: str = "space-xnet", seed=
                                        f"choose from {', '.join(placement.PLACING)}")
     fn = placement.STRATEGIES[strategy]
     extra = {} if time_budget_s is None or strategy not in placement.BUDGETED else {"time_budget_s": time_budget_s}
-    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed, **setup.strategy_kwargs(snap.plane, belt_planes, snap.eligible),
+    return fn(snap.arg_lat_deg, snap.path_ms, setup.probs, seed=seed,
+              **setup.strategy_kwargs(snap.plane, belt_planes, snap.eligible),
               **extra)
 
 

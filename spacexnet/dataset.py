@@ -25,7 +25,7 @@ import xarray as xr
 from placement.policies import FLAG_MEANINGS
 
 __all__ = ["Variable", "COORDINATES", "VARIABLES", "BREAKDOWN", "TIME_UNITS", "chunk_dataset", "coordinates",
-           "encoding", "units", "differences"]
+           "encoding", "units", "differences", "type_name"]
 
 #: CF units of the time coordinate in the files.
 TIME_UNITS = "seconds since 1970-01-01T00:00:00Z"
@@ -67,7 +67,8 @@ VARIABLES = {
     "token_latency_p50_ms": Variable(("policy", "time"), np.float64,
                                      {**_MS, "long_name": "median token latency (top-k routing, Monte Carlo)"}),
     "token_latency_p99_ms": Variable(("policy", "time"), np.float64,
-                                     {**_MS, "long_name": "99th-percentile token latency (top-k routing, Monte Carlo)"}),
+                                     {**_MS, "long_name": "99th-percentile token latency "
+                                                          "(top-k routing, Monte Carlo)"}),
     "layer_latency_expected_ms": Variable(("policy", "time", "layer"), np.float64,
                                           {**_MS, "long_name": "expected time of each layer (exactly-k routing)"}),
     "gate_sat": Variable(("policy", "time", "layer"), np.int32,
@@ -193,12 +194,28 @@ def differences(ds: xr.Dataset) -> list[str]:
         got = ds[name]
         if tuple(got.dims) != var.dims:
             out.append(f"{name}: dimensions {tuple(got.dims)}, schema {var.dims}")
-        # Strings come back as objects, times decoded or as float seconds.
-        kinds = {str: "OUS", "datetime64[ns]": "Mf"}.get(var.dtype)
-        if (got.dtype.kind not in kinds) if kinds else got.dtype != np.dtype(var.dtype):
-            out.append(f"{name}: type {got.dtype}, schema {np.dtype(var.dtype) if not kinds else var.dtype}")
+        if not _same_type(got.dtype, var.dtype):
+            out.append(f"{name}: type {got.dtype}, schema {type_name(var.dtype)}")
         attrs = {k: v for k, v in got.attrs.items() if not (name == "time" and k in ("units", "calendar"))}
         if {k: str(v) for k, v in attrs.items()} != {k: str(v) for k, v in var.attrs.items()}:
             out.append(f"{name}: attributes {attrs}, schema {var.attrs}")
     out += [f"{name}: not in the schema" for name in ds.variables if name not in schema]
     return out
+
+
+def _same_type(found: np.dtype, schema) -> bool:
+    # Strings come back as objects; times decoded, or as float seconds when opened without decoding.
+    if schema is str:
+        return found.kind in "OUS"
+    if schema == "datetime64[ns]":
+        return found.kind in "Mf"
+    return found == np.dtype(schema)
+
+
+def type_name(schema) -> str:
+    """How the reference names a schema type: ``string`` for text, else NumPy's name.
+
+    >>> type_name(str), type_name(np.int32)
+    ('string', 'int32')
+    """
+    return "string" if schema is str else str(np.dtype(schema))

@@ -67,12 +67,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 import latency
 import orbits
 import placement
-from placement.policies import FLAG_MEANINGS, POLICIES
+from placement.policies import POLICIES
 
 from . import dataset
 from .exceptions import OutputError, SpaceXNetError, SweepWarning
