@@ -18,6 +18,7 @@ reachable flag, never a finite number.
 from __future__ import annotations
 
 import hashlib
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -290,12 +291,15 @@ class RoutingGraph:
                 shortest_rows(*args, missing[a:b], old_pred[a:b], old_order[a:b], old_edge[a:b], warm[a:b],
                               same[a:b], dist[a:b], pred[a:b], edge[a:b], order[a:b])
 
+            started = time.perf_counter()
             if n_threads == 1:
                 run(0, missing.size)
             else:
                 cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
                 for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
                     job.result()
+            if memory is not None:
+                memory.search_s += time.perf_counter() - started
             dist.setflags(write=False)  # rows are shared with callers (see latency_ms_from)
             self._last = (missing, dist)
             for i, s in enumerate(missing.tolist()):
@@ -484,6 +488,8 @@ class SearchMemory:
     """
 
     def __init__(self):
+        #: Wall time spent in the searches of the graphs given this memory, s (for timing a sweep's stages).
+        self.search_s = 0.0
         self._now: list = []  # batches (sources, pred, order, edge, links_key) of the current timestep
         self._before: list = []
         self._index: dict = {}  # source -> (batch, row) in _before
