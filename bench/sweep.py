@@ -23,13 +23,18 @@ Every sweep search starts from the previous step's tree
 (:class:`latency.SearchMemory`); the baseline searches from scratch, as
 scipy does.
 
-Printed: each stage's wall time (baseline: propagation, links, Dijkstra;
-sweep: time inside the chunk tasks for geometry and for placement, summed
-over processes, time waiting for them, routing graphs, policies, latency,
-writing) and the whole, the time per step, the time one orbit at this step
-would take (per-step rate × steps of the full orbit, marked "scaled" when
-the run was shorter), and the ratios sweep/baseline and 1 worker/2 workers,
-against the goals (sweep ≤ baseline; 2 workers ≥ 1.7× faster).
+Printed: the whole of each run, the time per step, the time one orbit at
+this step would take (per-step rate × steps of the full orbit, marked
+"scaled" when the run was shorter); the per-stage split, in seconds summed
+over processes (with 2 workers the chunk tasks run beside this process, so
+the split adds up to more than the wall time): propagation (SGP4 and
+frames), links (ISL lengths, routing graphs, usable satellites), searches
+(time inside the shortest-path searches), placement (strategies and
+policies, their searches taken out), latency (exact expectation and the
+Monte Carlo trace replay, one pass), writing, and this process waiting for
+chunk tasks; then the three ratios against the goals: 2 workers ÷ baseline
+(≤ 0.25), 1 worker ÷ baseline (≤ 0.5), and the 2-worker speed-up, 1-worker
+time ÷ 2-worker time (≥ 1.7).
 
 On a machine shared with other work the numbers are noisy: repeat and
 report the range (``--repeat``). Two processes on this kind of 2-core
@@ -40,6 +45,7 @@ Usage::
 
     python bench/sweep.py                                   # full orbit at 1 s (long)
     python bench/sweep.py --duration-s 600 --step-s 1       # 601 steps, rates scaled to the orbit
+    python bench/sweep.py --steps 300                       # 300 steps of 1 s, while developing
     python bench/sweep.py --policies static,recompute --repeat 3
 """
 
@@ -65,6 +71,25 @@ from spacexnet.sweep import SweepOptions, sweep  # noqa: E402
 
 N_SOURCES = 64
 CHUNK_STEPS = 60
+#: Goals: 2 workers ÷ baseline, 1 worker ÷ baseline (at most), 1-worker time ÷ 2-worker time (at least).
+GOAL_TWO, GOAL_ONE, GOAL_SPEEDUP = 0.25, 0.5, 1.7
+#: The per-stage split: name → (timing keys added, timing keys taken out).
+SWEEP_STAGES = {
+    "propagation": (["propagation_compute"], []),
+    "links": (["links_compute", "graph", "candidates_graph"], []),
+    "searches": (["searches"], []),
+    "placement": (["policies", "candidates_compute"], ["candidates_graph", "searches"]),
+    "latency+MC": (["latency"], []),
+    "writing": (["writing"], []),
+    "waiting": (["geometry_wait"], []),
+}
+BASELINE_STAGES = {"propagation": "propagation", "links": "links", "searches": "dijkstra"}
+
+
+def stage_split(timings: dict) -> dict:
+    """Seconds per stage of :data:`SWEEP_STAGES` from a sweep's ``timings``."""
+    return {name: sum(timings[k] for k in plus) - sum(timings[k] for k in minus)
+            for name, (plus, minus) in SWEEP_STAGES.items()}
 
 
 def baseline(constellation, setup, times, topology) -> dict:
@@ -121,6 +146,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration-s", type=float, default=None, help="span, s (default: one orbital period)")
     parser.add_argument("--step-s", type=float, default=1.0, help="time step, s")
+    parser.add_argument("--steps", type=int, default=None, help="this many steps instead of --duration-s")
     parser.add_argument("--policies", default="static,recompute,handover")
     parser.add_argument("--samples", type=int, default=2000, help="tokens of the replayed routing trace")
     parser.add_argument("--repeat", type=int, default=1, help="run the three parts this many times")
@@ -130,6 +156,10 @@ def main(argv=None):
     setup = model_setup()
     period_s = orbits.orbital_period_s(constellation)
     duration_s = period_s if args.duration_s is None else args.duration_s
+    if args.steps is not None:
+        if args.steps < 1:
+            parser.error(f"--steps {args.steps} must be at least 1")
+        duration_s = (args.steps - 1) * args.step_s
     start = constellation.reference_epoch
     times = orbits.time_grid(start, duration_s, args.step_s)
     orbit_steps = orbits.time_grid(start, period_s, args.step_s).size
@@ -166,38 +196,49 @@ def main(argv=None):
 
     n = times.size
 
-    def span(values):
+    def span(values, fmt="8.2f"):
         lo, hi = min(values), max(values)
-        return f"{lo:8.2f}" if args.repeat == 1 else f"{lo:8.2f}–{hi:.2f}"
+        return f"{lo:{fmt}}" if args.repeat == 1 else f"{lo:{fmt}}–{hi:.2f}"
 
     print()
-    print("stage wall times, s" + ("" if args.repeat == 1 else f" (range over {args.repeat} runs)"))
-    rows = [("baseline", ["propagation", "links", "dijkstra"]),
-            ("1 worker", ["geometry_compute", "candidates_compute", "geometry_wait", "graph", "policies", "latency",
-                          "writing"]),
-            ("2 workers", ["geometry_compute", "candidates_compute", "geometry_wait", "graph", "policies", "latency",
-                           "writing"])]
-    for label, stages in rows:
-        runs = results[label]
-        parts = ", ".join(f"{s} {span([r[s] for r in runs]).strip()}" for s in stages)
+    print("wall time" + ("" if args.repeat == 1 else f" (range over {args.repeat} runs; per step from the best)"))
+    for label, runs in results.items():
         totals = [r["total"] for r in runs]
-        print(f"  {label:<10} total {span(totals)}  = {1e3 * min(totals) / n:6.1f} ms/step"
+        print(f"  {label:<10} {span(totals)} s = {1e3 * min(totals) / n:6.2f} ms/step"
               f" → {min(totals) / n * orbit_steps:7.1f} s per orbit{' (scaled)' if scaled else ''}")
-        print(f"  {'':<10} {parts}")
-        if "dijkstra_sources" in runs[0]:  # the sweeps count the searches their steps ran
-            print(f"  {'':<10} shortest-path searches in the sweep's process: "
-                  f"{min(r['dijkstra_sources'] for r in runs) / n:.1f} per step")
+    for label in ("1 worker", "2 workers"):
+        print(f"  {label:<10} shortest-path searches in the sweep's own process: "
+              f"{min(r['dijkstra_sources'] for r in results[label]) / n:.1f} per step")
+
+    print()
+    print("per-stage split, s summed over processes" + ("" if args.repeat == 1 else " (best run)"))
+    names = list(SWEEP_STAGES)
+    print(f"  {'':<10}" + "".join(f"{name:>13}" for name in names) + f"{'warm-up':>10}")
+    best = {label: min(runs, key=lambda r: r["total"]) for label, runs in results.items()}
+    cells = {name: best["baseline"][key] for name, key in BASELINE_STAGES.items()}
+    print(f"  {'baseline':<10}" + "".join(f"{cells[name]:13.2f}" if name in cells else f"{'—':>13}"
+                                        for name in names))
+    for label in ("1 worker", "2 workers"):
+        split = stage_split(best[label])
+        print(f"  {label:<10}" + "".join(f"{split[name]:13.2f}" for name in names) + f"{best[label]['warm_up']:10.2f}")
+
     base = [r["total"] for r in results["baseline"]]
     one = [r["total"] for r in results["1 worker"]]
     two = [r["total"] for r in results["2 workers"]]
-    ratio_1 = [a / b for a, b in zip(one, base)]
     ratio_2 = [a / b for a, b in zip(two, base)]
+    ratio_1 = [a / b for a, b in zip(one, base)]
     speedup = [a / b for a, b in zip(one, two)]
     print()
-    print(f"sweep / baseline, 1 worker : {span(ratio_1).strip()}   (goal ≤ 1: {'met' if max(ratio_1) <= 1 else 'NOT met'})")
-    print(f"sweep / baseline, 2 workers: {span(ratio_2).strip()}   (goal ≤ 1: {'met' if max(ratio_2) <= 1 else 'NOT met'})")
-    print(f"1 worker / 2 workers       : {span(speedup).strip()}   (goal ≥ 1.7: "
-          f"{'met' if min(speedup) >= 1.7 else 'NOT met'})")
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    print(f"2 workers ÷ baseline      : {span(ratio_2, '.3f')}   (goal ≤ {GOAL_TWO}: "
+          f"{verdict(max(ratio_2) <= GOAL_TWO)})")
+    print(f"1 worker ÷ baseline       : {span(ratio_1, '.3f')}   (goal ≤ {GOAL_ONE}: "
+          f"{verdict(max(ratio_1) <= GOAL_ONE)})")
+    print(f"2 ÷ 1 (1-worker time ÷ 2-worker time): {span(speedup, '.3f')}   (goal ≥ {GOAL_SPEEDUP}: "
+          f"{verdict(min(speedup) >= GOAL_SPEEDUP)})")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -18,6 +18,7 @@ reachable flag, never a finite number.
 from __future__ import annotations
 
 import hashlib
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -113,25 +114,38 @@ class RoutingGraph:
         self.forwarding_ms = self.link_profile.forwarding_delay_ms
         #: Per-hop cost that does not depend on length, ms.
         self.hop_ms = self.transmission_ms + self.forwarding_ms
-        # Parallel links between one pair: keep the shortest (csgraph would add them up).
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        order = np.lexsort((d, hi, lo))
-        lo, hi, d = lo[order], hi[order], d[order]
-        first = np.ones(lo.size, dtype=bool)
-        first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-        self.sat_a, self.sat_b, self.distance_km = lo[first], hi[first], d[first]
+        shape = _Shape.of(a, b, n_sat)
+        if shape is not None:
+            # No parallel links (the usual graph): the sorted links and the sparse layout are those
+            # of every graph with these links, made once; only the weights are new.
+            self.sat_a, self.sat_b, self.distance_km = shape.sat_a, shape.sat_b, d[shape.order]
+        else:
+            # Parallel links between one pair: keep the shortest (csgraph would add them up).
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            order = np.lexsort((d, hi, lo))
+            lo, hi, d = lo[order], hi[order], d[order]
+            first = np.ones(lo.size, dtype=bool)
+            first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+            self.sat_a, self.sat_b, self.distance_km = lo[first], hi[first], d[first]
         self.edge_ms = self.link_profile.propagation_ms(self.distance_km) + self.hop_ms
         if np.any(self.edge_ms <= 0):
             # csgraph drops explicit zeros; a zero-cost hop (co-located satellites, ideal link)
             # gets the smallest positive weight so that it stays an edge.
             self.edge_ms = np.maximum(self.edge_ms, np.finfo(float).tiny)
-        rows = np.concatenate([self.sat_a, self.sat_b])
-        cols = np.concatenate([self.sat_b, self.sat_a])
-        self._csr = csr_matrix((np.concatenate([self.edge_ms, self.edge_ms]), (rows, cols)),
-                               shape=(n_sat, n_sat))
-        self._indptr = self._csr.indptr.astype(np.int64)
-        self._indices = self._csr.indices.astype(np.int64)
-        self._weights = np.ascontiguousarray(self._csr.data, dtype=np.float64)
+        if shape is not None:
+            self._csr = None  # made on first use (adjacency_ms)
+            self._indptr, self._indices = shape.indptr, shape.indices
+            self._weights = np.concatenate([self.edge_ms, self.edge_ms])[shape.data_order]
+            self._links_key = shape.links_key
+        else:
+            rows = np.concatenate([self.sat_a, self.sat_b])
+            cols = np.concatenate([self.sat_b, self.sat_a])
+            self._csr = csr_matrix((np.concatenate([self.edge_ms, self.edge_ms]), (rows, cols)),
+                                   shape=(n_sat, n_sat))
+            self._indptr = self._csr.indptr.astype(np.int64)
+            self._indices = self._csr.indices.astype(np.int64)
+            self._weights = np.ascontiguousarray(self._csr.data, dtype=np.float64)
+            self._links_key = None
         self._links = (self.sat_a.astype(np.int64), self.sat_b.astype(np.int64),
                        np.ascontiguousarray(self.edge_ms, dtype=np.float64))
         #: Threads that share the searches of one call (each source is one task); 1: this thread.
@@ -141,7 +155,6 @@ class RoutingGraph:
             raise SpecError(f"r_itrs_km has shape {self.r_itrs_km.shape}; expected ({n_sat}, 3)")
         #: Trees of earlier timesteps to start searches from (:class:`SearchMemory`); None: none.
         self.memory = None
-        self._links_key = None
         self._last = (np.empty(0, dtype=np.int64), np.empty((0, n_sat)))
         self._dist = {}
         self._pred = {}
@@ -276,11 +289,11 @@ class RoutingGraph:
             else:
                 warm = np.zeros(missing.size, dtype=bool)
                 old_pred = old_order = np.empty((missing.size, 0), dtype=np.int32)
-                old_edge = np.empty((missing.size, 0), dtype=np.int64)
+                old_edge = np.empty((missing.size, 0), dtype=np.int32)
                 same = warm
             dist = np.empty((missing.size, n))
             pred = np.empty((missing.size, n), dtype=np.int32)
-            edge = np.empty((missing.size, n), dtype=np.int64)
+            edge = np.empty((missing.size, n), dtype=np.int32)
             order = np.empty((missing.size, n), dtype=np.int32)
             # A thread hand-off costs more than a few searches: split only big calls.
             n_threads = max(1, min(int(self.threads), missing.size // _MIN_SOURCES_PER_THREAD))
@@ -290,12 +303,15 @@ class RoutingGraph:
                 shortest_rows(*args, missing[a:b], old_pred[a:b], old_order[a:b], old_edge[a:b], warm[a:b],
                               same[a:b], dist[a:b], pred[a:b], edge[a:b], order[a:b])
 
+            started = time.perf_counter()
             if n_threads == 1:
                 run(0, missing.size)
             else:
                 cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
                 for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
                     job.result()
+            if memory is not None:
+                memory.search_s += time.perf_counter() - started
             dist.setflags(write=False)  # rows are shared with callers (see latency_ms_from)
             self._last = (missing, dist)
             for i, s in enumerate(missing.tolist()):
@@ -313,16 +329,15 @@ class RoutingGraph:
         What ``scipy.sparse.csgraph`` takes: ``dijkstra(graph.adjacency_ms,
         directed=False)`` gives :meth:`latency_ms_from`'s latencies.
         """
+        if self._csr is None:
+            self._csr = csr_matrix((self._weights, self._indices, self._indptr), shape=(self.n_sat, self.n_sat))
         return self._csr
 
     @property
     def links_key(self) -> bytes:
         """Digest of the graph's links (which satellites are joined, not the weights)."""
         if self._links_key is None:
-            digest = hashlib.blake2b(digest_size=16)
-            digest.update(self._indptr.tobytes())
-            digest.update(self._indices.tobytes())
-            self._links_key = digest.digest()
+            self._links_key = _links_digest(self._indptr, self._indices)
         return self._links_key
 
     def latency_ms_from(self, sources) -> np.ndarray:
@@ -421,7 +436,7 @@ class RoutingGraph:
         """Sum of the edge weights along ``nodes`` (consecutive satellites must be linked), ms."""
         total = 0.0
         for u, v in zip(nodes[:-1], nodes[1:]):
-            weight = self._csr[u, v]
+            weight = self.adjacency_ms[u, v]
             if weight == 0:
                 raise NoRouteError(f"satellites {u} and {v} are not linked at this timestep")
             total += float(weight)
@@ -484,6 +499,8 @@ class SearchMemory:
     """
 
     def __init__(self):
+        #: Wall time spent in the searches of the graphs given this memory, s (for timing a sweep's stages).
+        self.search_s = 0.0
         self._now: list = []  # batches (sources, pred, order, edge, links_key) of the current timestep
         self._before: list = []
         self._index: dict = {}  # source -> (batch, row) in _before
@@ -515,7 +532,7 @@ class SearchMemory:
         width = n_sat if warm.any() else 0
         pred = np.empty((sources.size, width), dtype=np.int32)
         order = np.empty((sources.size, width), dtype=np.int32)
-        edge = np.empty((sources.size, width), dtype=np.int64)
+        edge = np.empty((sources.size, width), dtype=np.int32)
         same = np.zeros(sources.size, dtype=bool)
         for i in np.flatnonzero(warm):
             batch, row = found[i]
@@ -531,6 +548,62 @@ class SearchMemory:
     def __len__(self):
         return len(self._index)
 
+
+def _links_digest(indptr, indices) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(indptr.tobytes())
+    digest.update(indices.tobytes())
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a graph's arrays owe to its links alone, not to their lengths: the same at every step of a sweep.
+
+    For links ``a``–``b`` without parallel links: the order that sorts them
+    by (low end, high end), the sorted ends, the CSR index arrays and the
+    order of the doubled weights ``[w, w]`` in the CSR data (what
+    :class:`scipy.sparse.csr_matrix` makes of them), and the links' digest.
+    """
+
+    order: np.ndarray
+    sat_a: np.ndarray
+    sat_b: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data_order: np.ndarray
+    links_key: bytes
+
+    @classmethod
+    def of(cls, a, b, n_sat: int):
+        """The shape of links ``a``–``b`` (no self-loops) on ``n_sat`` satellites, None if two join one pair."""
+        key = (n_sat, a.tobytes(), b.tobytes())
+        found = _SHAPES.get(key)
+        if found is None and key not in _SHAPES:
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            order = np.lexsort((hi, lo))
+            lo, hi = lo[order], hi[order]
+            if np.any((lo[1:] == lo[:-1]) & (hi[1:] == hi[:-1])):
+                found = None  # parallel links: the shortest one depends on the lengths
+            else:
+                # Which weight lands where: build the matrix once with each entry's own position as data.
+                position = np.arange(1, 2 * lo.size + 1, dtype=np.float64)
+                csr = csr_matrix((position, (np.concatenate([lo, hi]), np.concatenate([hi, lo]))),
+                                 shape=(n_sat, n_sat))
+                indptr, indices = csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
+                data_order = csr.data.astype(np.int64) - 1
+                for shared in (order, lo, hi, data_order):  # every graph with these links holds them
+                    shared.setflags(write=False)
+                found = cls(order, lo, hi, indptr, indices, data_order, _links_digest(indptr, indices))
+            if len(_SHAPES) >= _MAX_SHAPES:
+                _SHAPES.clear()
+            _SHAPES[key] = found
+        return found
+
+
+#: Link shapes seen lately (a sweep's graphs share a few: links go down and up again).
+_SHAPES: dict = {}
+_MAX_SHAPES = 8
 
 _POOLS: dict = {}
 _MIN_SOURCES_PER_THREAD = 16

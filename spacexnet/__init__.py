@@ -14,6 +14,9 @@ Examples
 (32,)
 """
 
+import importlib
+import sys
+import types
 from importlib.metadata import PackageNotFoundError, version as _version
 
 try:
@@ -21,17 +24,44 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from latency import activation_profile, load_hardware, load_link_profile, load_model, RoutingGraph  # noqa: E402
-from latency import sample_token_latency, token_latency  # noqa: E402
-from orbits import Constellation, ground_links, isl_links, load_stations, preset, propagate, read_omm  # noqa: E402
-from orbits import read_tle, time_grid, walker  # noqa: E402
-from placement import STRATEGIES, joint, make_policy, space_xnet  # noqa: E402
+#: Each re-exported name → the module that defines it. Imported on first use, so that
+#: ``import spacexnet`` (and the command line's ``--help``) does not load NumPy, Numba, xarray, SciPy.
+_EXPORTS = {
+    **dict.fromkeys(["activation_profile", "load_hardware", "load_link_profile", "load_model", "RoutingGraph",
+                     "sample_token_latency", "token_latency"], "latency"),
+    **dict.fromkeys(["Constellation", "ground_links", "isl_links", "load_stations", "preset", "propagate", "read_omm",
+                     "read_tle", "time_grid", "walker"], "orbits"),
+    **dict.fromkeys(["STRATEGIES", "joint", "make_policy", "space_xnet"], "placement"),
+    **dict.fromkeys(["element_set_age_days", "step_error"], ".accuracy"),
+    **dict.fromkeys(["compare", "place"], ".compare"),
+    "write_dataset": ".io",
+    **dict.fromkeys(["build_constellation", "model_setup", "snapshot"], ".scenario"),
+    **dict.fromkeys(["SweepOptions", "sweep"], ".sweep"),
+}
 
-from .accuracy import element_set_age_days, step_error  # noqa: E402
-from .compare import compare, place  # noqa: E402
-from .io import write_dataset  # noqa: E402
-from .scenario import build_constellation, model_setup, snapshot  # noqa: E402
-from .sweep import SweepOptions, sweep  # noqa: E402
+
+class _Front(types.ModuleType):
+    """This package: its re-exported names resolve on first use."""
+
+    def __getattr__(self, name):
+        if name not in _EXPORTS:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(_EXPORTS[name], self.__name__), name)
+        setattr(self, name, value)
+        return value
+
+    def __setattr__(self, name, value):
+        # Importing the submodule ``spacexnet.sweep`` (or ``.compare``) binds it here under its own name;
+        # the package's ``sweep`` stays the function, as when everything was imported up front.
+        if name in _EXPORTS and isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}":
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(_EXPORTS))
+
+
+sys.modules[__name__].__class__ = _Front
 
 __all__ = [
     "__version__",

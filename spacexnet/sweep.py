@@ -212,7 +212,7 @@ def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -
     placement.check_capacity(subnet, n_experts, setup.experts_per_sat, n_layers)
 
 
-def geometry_chunk(constellation, times, topology, link_rules) -> dict:
+def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> dict:
     """Positions and links of one chunk of steps: the parallel stage of a sweep.
 
     Parameters
@@ -224,6 +224,8 @@ def geometry_chunk(constellation, times, topology, link_rules) -> dict:
         Candidate links (fixed for the whole sweep).
     link_rules : dict
         Options of :func:`orbits.isl_links`.
+    timings : dict, optional
+        Seconds spent are added to its ``propagation_compute`` and ``links_compute``.
 
     Returns
     -------
@@ -240,11 +242,16 @@ def geometry_chunk(constellation, times, topology, link_rules) -> dict:
     >>> g["distance_km"].shape, g["arg_lat_deg"].shape
     ((3, 120), (3, 60))
     """
+    t0 = time.perf_counter()
     with warnings.catch_warnings():
         # Failures are reported per step by the sweep, not once per chunk.
         warnings.simplefilter("ignore", orbits.PropagationWarning)
         state = orbits.propagate(constellation, times)
+    t1 = time.perf_counter()
     links = orbits.isl_links(constellation, state, topology=topology, **link_rules)
+    if timings is not None:
+        timings["propagation_compute"] = timings.get("propagation_compute", 0.0) + t1 - t0
+        timings["links_compute"] = timings.get("links_compute", 0.0) + time.perf_counter() - t1
     return {
         "distance_km": links["distance_km"].values,
         "up": links["up"].values,
@@ -269,20 +276,30 @@ class _StepPlan:
     t0: np.datetime64
     rate_deg_s: float
 
-    def candidates(self, geo, times, first_step) -> list:
-        """Each step's fresh placement (None if infeasible) and the usable satellites it was made for."""
+    def candidates(self, geo, times, first_step, timings) -> list:
+        """Each step's fresh placement (None if infeasible) and the usable satellites it was made for.
+
+        Adds the seconds spent on routing graphs and on searches to ``timings`` (``candidates_graph``,
+        ``searches``).
+        """
         # Failures of earlier chunks are unknown here; the sweep checks the usable satellites and
         # lets the step place itself where they differ.
         failed = np.zeros(self.n_sat, dtype=bool)
         memory = _task_memory(self.n_sat)
+        searched_s = memory.search_s
+        graph_s = 0.0
         out = []
         for i in range(times.size):
+            t0 = time.perf_counter()
             graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
                                                    self.setup, self.t0, self.rate_deg_s, memory)
+            graph_s += time.perf_counter() - t0
             step = placement.Step(first_step + i, phase, graph.latency_ms_from, self.setup.probs, usable=usable,
                                   **self.step_kwargs)
             out.append((step.candidate, usable))
             memory.next_step()
+        timings["candidates_graph"] = graph_s
+        timings["searches"] = memory.search_s - searched_s
         return out
 
 
@@ -300,9 +317,10 @@ def _task_memory(n_sat: int):
 def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0) -> dict:
     """:func:`geometry_chunk`, and with a plan each step's strategy placement (``candidates``).
 
-    Also returns the seconds spent on each (``geometry_s``, ``candidates_s``).
-    The sweep builds the plan; without one (``plan=None``) ``candidates`` is
-    None.
+    Also returns the seconds spent on each (``geometry_s``, ``candidates_s``)
+    and on their parts (``spent_s``: a dict of stage → seconds, see
+    :func:`sweep`'s ``timings``). The sweep builds the plan; without one
+    (``plan=None``) ``candidates`` is None.
 
     Examples
     --------
@@ -313,11 +331,13 @@ def chunk_task(constellation, times, topology, link_rules, plan=None, first_step
     >>> out["candidates"] is None, out["distance_km"].shape
     (True, (3, 120))
     """
+    spent = {}
     t0 = time.perf_counter()
-    geo = geometry_chunk(constellation, times, topology, link_rules)
+    geo = geometry_chunk(constellation, times, topology, link_rules, spent)
     t1 = time.perf_counter()
-    geo["candidates"] = None if plan is None else plan.candidates(geo, times, first_step)
+    geo["candidates"] = None if plan is None else plan.candidates(geo, times, first_step, spent)
     geo["geometry_s"], geo["candidates_s"] = t1 - t0, time.perf_counter() - t1
+    geo["spent_s"] = spent
     return geo
 
 
@@ -581,10 +601,14 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         compiles or loads the kernels), ``geometry_wait``
         (this process waiting for chunk tasks), ``geometry_compute`` and
         ``candidates_compute`` (time inside the tasks, summed over
-        workers), ``graph`` (routing graphs and usable masks), ``policies``
-        (placement, with the shortest paths it asks for), ``latency``
-        (exact expectation and trace tail), ``writing`` (part files and the
-        final join) and ``total``; for ``bench/sweep.py``. Also
+        workers; the first split into ``propagation_compute`` and
+        ``links_compute``, the second holds ``candidates_graph``, the
+        tasks' routing graphs), ``graph`` (routing graphs and usable masks),
+        ``policies`` (placement, with the shortest paths it asks for),
+        ``searches`` (time inside shortest-path searches, in this process
+        and the tasks: part of ``policies`` and ``candidates_compute``),
+        ``latency`` (exact expectation and trace tail), ``writing`` (part
+        files and the final join) and ``total``; for ``bench/sweep.py``. Also
         ``dijkstra_sources``: the shortest-path searches the steps ran in
         this process (each source once per step, whichever policy asked).
 
@@ -685,6 +709,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     geo = next(geo_iter)
                 clock.add("geometry_compute", geo.pop("geometry_s"))
                 clock.add("candidates_compute", geo.pop("candidates_s"))
+                for stage, seconds in geo.pop("spent_s").items():
+                    clock.add(stage, seconds)
                 candidates = geo.pop("candidates")
                 chunk = chunks[k]
                 n_t = chunk.size
@@ -730,6 +756,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         finally:
             # Without waiting for running chunk tasks when leaving on an error or Ctrl-C.
             executor.close(now=sys.exc_info()[0] is not None)
+            clock.add("searches", memory.search_s)
         attrs = provenance_attrs(
             source=constellation.source,
             command=command if command is not None else command_line(_python_call(constellation, setup, options, out)),
@@ -832,8 +859,9 @@ class _Clock:
         self.stage = None
         if timings is not None:
             timings.clear()
-            timings.update(dict.fromkeys(("warm_up", "geometry_wait", "geometry_compute", "candidates_compute",
-                                          "graph", "policies", "latency", "writing", "total"), 0.0))
+            timings.update(dict.fromkeys(("warm_up", "geometry_wait", "geometry_compute", "propagation_compute",
+                                          "links_compute", "candidates_compute", "candidates_graph", "graph",
+                                          "policies", "searches", "latency", "writing", "total"), 0.0))
             timings["dijkstra_sources"] = 0
 
     @contextmanager

@@ -142,3 +142,60 @@ def test_ideal_link_costs_pure_light_time():
     ideal = LinkProfile("ideal", isl_rate_bps=float("inf"), forwarding_delay_ms=0.0)
     g = RoutingGraph.from_links([0], [1], [C_KM_S], [True], 2, ideal, PAYLOAD)
     assert g.latency_ms_from([0])[0, 1] == pytest.approx(1000.0)
+
+
+def _layout_by_scipy(sat_a, sat_b, distance_km, n_sat):
+    """The graph's arrays as the plain NumPy/SciPy construction makes them: sorted links, shortest of parallels, CSR."""
+    from scipy.sparse import csr_matrix
+
+    a, b, d = (np.asarray(x) for x in (sat_a, sat_b, distance_km))
+    keep = a != b
+    a, b, d = a[keep], b[keep], d[keep]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((d, hi, lo))
+    lo, hi, d = lo[order], hi[order], d[order]
+    first = np.ones(lo.size, dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, d = lo[first], hi[first], d[first]
+    w = LINK.propagation_ms(d) + HOP_MS
+    csr = csr_matrix((np.concatenate([w, w]), (np.concatenate([lo, hi]), np.concatenate([hi, lo]))),
+                     shape=(n_sat, n_sat))
+    return lo, hi, d, csr
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_sat=st.integers(2, 30), n_link=st.integers(0, 60), parallel=st.booleans(), seed=st.integers(0, 10_000))
+def test_graphs_sharing_links_share_their_layout_and_match_scipys(n_sat, n_link, parallel, seed):
+    """Twin of the layout reused between graphs with the same links (a sweep's steps): SciPy's CSR, bit for bit."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n_sat, n_link)
+    b = rng.integers(0, n_sat, n_link)
+    if not parallel:  # distinct pairs, the shape a sweep's +Grid links have
+        pairs = {}
+        for x, y in zip(a.tolist(), b.tolist()):
+            pairs.setdefault((min(x, y), max(x, y)), (x, y))
+        a = np.array([p[0] for p in pairs.values()], dtype=np.int64)
+        b = np.array([p[1] for p in pairs.values()], dtype=np.int64)
+    for _ in range(3):  # the same links, new lengths: the second and third reuse the first's layout
+        d = rng.uniform(500.0, 5000.0, a.size)
+        g = RoutingGraph.from_links(a, b, d, np.ones(a.size, dtype=bool), n_sat, LINK, PAYLOAD)
+        lo, hi, dist, csr = _layout_by_scipy(a, b, d, n_sat)
+        np.testing.assert_array_equal(g.sat_a, lo)
+        np.testing.assert_array_equal(g.sat_b, hi)
+        np.testing.assert_array_equal(g.distance_km, dist)
+        m = g.adjacency_ms
+        np.testing.assert_array_equal(m.indptr, csr.indptr)
+        np.testing.assert_array_equal(m.indices, csr.indices)
+        np.testing.assert_array_equal(m.data, csr.data)
+        if n_sat:
+            from scipy.sparse.csgraph import dijkstra
+
+            np.testing.assert_array_equal(g.latency_ms_from(np.arange(n_sat)), dijkstra(csr, directed=False))
+
+
+def test_the_links_key_names_the_links_not_their_lengths():
+    one = RoutingGraph.from_links([0, 1], [1, 2], [1000.0, 2000.0], [True, True], 3, LINK, PAYLOAD)
+    longer = RoutingGraph.from_links([0, 1], [1, 2], [1500.0, 2500.0], [True, True], 3, LINK, PAYLOAD)
+    other = RoutingGraph.from_links([0, 0], [1, 2], [1000.0, 2000.0], [True, True], 3, LINK, PAYLOAD)
+    assert one.links_key == longer.links_key != other.links_key
+    assert not longer.sat_a.flags.writeable  # shared by every graph with these links

@@ -39,6 +39,32 @@ def test_worker_count_gives_the_same_file_and_stage_times(tmp_path, small):
         assert 0 < sum(t[s] for s in stages) <= t["total"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stage_times_split_geometry_and_count_every_search(tmp_path, small, workers):
+    """The parts bench/sweep.py prints: propagation and links inside the geometry, searches in every process."""
+    constellation, setup = small
+    t = {}
+    opts = SweepOptions(duration_s=90, step_s=30, n_samples=200, chunk_steps=2, workers=workers)
+    sweep(constellation, setup, opts, tmp_path / "s.nc", timings=t)
+    assert t["propagation_compute"] > 0 and t["links_compute"] > 0
+    assert t["propagation_compute"] + t["links_compute"] <= t["geometry_compute"]
+    # With 2 workers the tasks place (and search); the searches are counted there too.
+    assert 0 < t["searches"] <= t["policies"] + t["candidates_compute"]
+    assert (t["candidates_graph"] > 0) == (workers > 1)
+    assert t["candidates_graph"] <= t["candidates_compute"]
+
+
+def test_a_search_memory_adds_up_the_time_its_searches_took():
+    memory = latency.SearchMemory()
+    assert memory.search_s == 0.0
+    g = latency.RoutingGraph.from_links([0, 1], [1, 2], [1000.0, 1000.0], [True, True], 3, None, 0)
+    g.memory = memory
+    g.latency_ms_from([0])
+    spent = memory.search_s
+    g.latency_ms_from([0])  # known already: no search
+    assert spent > 0 and memory.search_s == spent
+
+
 def _ring_oracle(n):
     pos = np.arange(float(n))
 
