@@ -24,7 +24,8 @@ from .model import Evaluation, evaluate
 from .two_level import space_xnet
 from .gates import DEFAULT_GATE_CANDIDATES
 
-__all__ = ["STRATEGIES", "PLACING", "RANDOMIZED", "BUDGETED", "StrategyResult", "compare_strategies"]
+__all__ = ["STRATEGIES", "PLACING", "RANDOMIZED", "BUDGETED", "WARM_STARTED", "StrategyResult",
+           "compare_strategies"]
 
 STRATEGIES = {
     "space-xnet": space_xnet,
@@ -45,6 +46,9 @@ RANDOMIZED = frozenset({"random", "ring-random", "random-optimized"})
 
 BUDGETED = frozenset({"anneal"})
 """Strategies that take a ``time_budget_s`` (nominal seconds of search, deterministic for a seed)."""
+
+WARM_STARTED = frozenset({"joint", "anneal"})
+"""Strategies that take a ``start`` placement to improve (a sweep hands them the previous step's)."""
 
 
 @dataclass(frozen=True)

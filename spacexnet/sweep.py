@@ -279,12 +279,14 @@ class _StepPlan:
         failed = np.zeros(self.n_sat, dtype=bool)
         memory = _task_memory(self.n_sat)
         out = []
+        warm = None  # as in the sweep's own loop: the previous step's placement, within the chunk
         for i in range(times.size):
             graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
                                                    self.setup, self.t0, self.rate_deg_s, memory)
             step = placement.Step(first_step + i, phase, graph.latency_ms_from, self.setup.probs, usable=usable,
-                                  **self.step_kwargs)
-            out.append((step.candidate, usable))
+                                  warm_start=warm, **self.step_kwargs)
+            out.append((step.candidate, usable, warm))
+            warm = step.candidate
             memory.next_step()
         return out
 
@@ -741,6 +743,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 measures = {name: [] for name in options.policies}
                 usable_all = np.zeros((n_t, n_sat), dtype=bool)
                 up_all = np.zeros((n_t, sat_a.size), dtype=bool)
+                # A warm-started strategy (joint, anneal) improves the previous step's placement of the same
+                # chunk; each chunk starts cold, so the chunks stay independent tasks of any worker count.
+                warm = None
                 for i in range(n_t):
                     step = carry.steps_done
                     with clock("graph"):
@@ -751,7 +756,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     with clock("policies"):
                         # One step for every policy: the rows searched and the fresh placement are its.
                         now = placement.Step(step, phase, graph.latency_ms_from, setup.probs, usable=usable,
-                                             **step_kwargs)
+                                             warm_start=warm, **step_kwargs)
                         if candidates is not None:
                             now.use_candidate(*candidates[i])
                     measured = {}  # policies serving the same placement (static and handover, often) share one
@@ -764,6 +769,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                             if key not in measured:
                                 measured[key] = _measure(graph, rec, setup, trace)
                             measures[name].append(measured[key])
+                    warm = now.made_candidate
                     clock.add("dijkstra_sources", now.oracle.sources)
                     memory.next_step()
                     carry.steps_done += 1
