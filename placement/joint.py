@@ -29,10 +29,12 @@ Method: greedy construction plus local search by exact block moves
 
 Warm start (``start=``, e.g. the previous step of a sweep): the given
 placement, repaired for these inputs (:func:`placement.warm.repaired_start`),
-replaces the compact start, and the better of it and the ``space-xnet``
-placement is searched for :data:`WARM_ROUNDS` rounds only. Never worse
-than either (the search only takes improving moves); a start that cannot be
-repaired (no room) is ignored: the cold method runs.
+replaces both starts and is searched for :data:`WARM_ROUNDS` round(s)
+only. Never worse than the repaired start (the search only takes
+improving moves). The ``space-xnet`` start is not made: its gate search
+costs as much as the warm search itself, so a warm result is not
+compared with it (in a sweep, the cold first step of each chunk is). A
+start that cannot be repaired (no room) is ignored: the cold method runs.
 """
 
 from __future__ import annotations
@@ -81,8 +83,7 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
         Candidate gate moves of each kind per layer and round.
     start : Placement, optional
         A placement to improve (the previous step's, in a sweep), repaired
-        first; searched for :data:`WARM_ROUNDS` rounds instead of the
-        compact start's ``max_rounds``.
+        first, and searched alone for :data:`WARM_ROUNDS` round(s).
 
     Returns
     -------
@@ -90,8 +91,8 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
         ``strategy == "joint"``, ``experts_confined`` False; ``subnet`` is
         the partition of the start that won (the ring partition when warm);
         ``info`` holds ``objective_ms`` and the objective of each start
-        before and after the search (``warm_start_ms``: the repaired
-        ``start``).
+        before and after the search (warm: ``warm_start_ms``, the repaired
+        ``start``, and ``objective_ms`` only).
 
     Examples
     --------
@@ -116,11 +117,11 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
     pool_cap = np.where(pool, cap, 0)
     if start is not None:
         path_ms = step_oracle(path_ms, n_sat)  # the repair and the search share the rows they search
+        warm = repaired_start(start, pool, pool_cap, p, path_ms)
+        if warm is not None:
+            return _warm_search(_Search(path_ms, p, pool, pool_cap, t_gate, t_exp, n_moves), subnet, warm)
     ring, rows = two_level_on_subnets(subnet, path_ms, p, phase, plane, cap, n_gate_candidates)
     search = _Search(path_ms, p, pool, pool_cap, t_gate, t_exp, n_moves)
-    warm = None if start is None else repaired_start(start, pool, pool_cap, p, path_ms)
-    if warm is not None:
-        return _warm_search(search, subnet, ring, rows, warm)
     ring_state = search.run(ring.gate_sat, rows, ring.expert_sat, max_rounds)
     info = {"space_xnet_ms": ring_state.start_ms, "ring_start_searched_ms": ring_state.total_ms}
     best, best_subnet = ring_state, subnet
@@ -144,19 +145,11 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
                      experts_confined=False, info=info)
 
 
-def _warm_search(search, subnet, ring, rows, warm) -> Placement:
-    """The better of the ring start and the repaired warm start, searched for :data:`WARM_ROUNDS` rounds."""
-    gate_w, expert_w = warm
-    rows_w = oracle_rows(search.path_ms, gate_w, search.n_sat)
-    ring_ms = float(objective_from_rows(rows, ring.expert_sat, search.p, search.t_gate, search.t_exp).sum())
-    warm_ms = float(objective_from_rows(rows_w, expert_w, search.p, search.t_gate, search.t_exp).sum())
-    # Ties go to the warm start: a placement that does not move is the one a sweep keeps serving.
-    if warm_ms <= ring_ms:
-        state = search.run(gate_w, rows_w, expert_w, WARM_ROUNDS)
-    else:
-        state = search.run(ring.gate_sat, rows, ring.expert_sat, WARM_ROUNDS)
-    info = {"space_xnet_ms": ring_ms, "warm_start_ms": warm_ms, "warm_searched_ms": state.total_ms,
-            "objective_ms": state.total_ms}
+def _warm_search(search, subnet, warm) -> Placement:
+    """The repaired warm start, searched for :data:`WARM_ROUNDS` rounds."""
+    gate, expert = warm
+    state = search.run(gate, oracle_rows(search.path_ms, gate, search.n_sat), expert, WARM_ROUNDS)
+    info = {"warm_start_ms": state.start_ms, "objective_ms": state.total_ms}
     return Placement(subnet=subnet, gate_sat=state.gate, expert_sat=state.expert_sat, strategy="joint",
                      experts_confined=False, info=info)
 
