@@ -72,7 +72,8 @@ def _policies(ctx, param, value):
 @click.option("--samples", "n_samples", type=click.IntRange(min=2), default=2000, show_default=True,
               help="Monte Carlo tokens per step and policy (p50/p99).")
 @click.option("--chunk-steps", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Steps per chunk task and per resumable part.")
+              help="Steps per chunk task and per resumable part (joint and anneal start cold at the first "
+                   "step of each chunk, then improve the previous step's placement).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Chunk tasks computed at once: 1 runs everything in this process; 2 or more use "
                    "that many processes for geometry and placement.")
