@@ -14,9 +14,9 @@ from placement.anneal import nearest
 from placement.migration import StepOracle
 from placement.model import objective_from_rows
 from placement.warm import repaired_start
-from spacexnet.scenario import build_constellation, model_setup
 from spacexnet.sweep import SweepOptions, sweep
 from test_placement_graphs import TorusScenario, random_probs
+from test_sweep_speed_parallel import _load, _ring_oracle, small  # noqa: F401  (small: a fixture)
 
 T_GATE, T_EXP = 0.7, 1.3
 
@@ -127,18 +127,8 @@ def test_nearest_is_the_stable_argsort_of_each_row():
         np.testing.assert_array_equal(nearest(d, k), np.argsort(d, axis=1, kind="stable")[:, :k])
 
 
-def _ring(n):
-    pos = np.arange(float(n))
-
-    def ring(s):
-        d = np.abs(pos - pos[np.asarray(s)][:, None])
-        return np.minimum(d, n - d)
-
-    return pos, ring
-
-
 def test_a_step_hands_its_warm_start_to_the_strategy_and_refuses_a_candidate_made_from_another():
-    pos, ring = _ring(24)
+    pos, ring = _ring_oracle(24)
     probs = [[0.6, 0.3, 0.1], [0.5, 0.3, 0.2], [0.4, 0.4, 0.2]]
     first = Step(0, pos * 15.0, ring, probs, strategy="joint").candidate
     other = Step(0, pos * 15.0 + 40.0, ring, probs, strategy="joint").candidate
@@ -154,18 +144,6 @@ def test_a_step_hands_its_warm_start_to_the_strategy_and_refuses_a_candidate_mad
     # space-xnet takes no start: the warm start is ignored, as before.
     sx = Step(1, pos * 15.0, ring, probs, warm_start=first)
     assert sx.warm_start is None and sx.use_candidate(cold.candidate, usable, first)
-
-
-@pytest.fixture(scope="module")
-def small():
-    return build_constellation(walker="53:360/18/1", altitude_km=550), model_setup("llama-moe-3.5b-2of8", seed=2)
-
-
-def _load(path):
-    with xr.open_dataset(path) as ds:
-        ds = ds.load()
-    ds.attrs.pop("history", None)
-    return ds
 
 
 def test_a_joint_sweep_starts_each_chunk_cold_then_warm(tmp_path, small, monkeypatch):
