@@ -28,6 +28,7 @@ Usage::
 
     python bench/sweep_joint.py                              # one orbit at 10 s: space-xnet and joint
     python bench/sweep_joint.py --strategies joint,anneal --cold
+    python bench/sweep_joint.py --strategies anneal --time-budget-s 1
     python bench/sweep_joint.py --duration-s 1200 --repeat 2
 """
 
@@ -71,6 +72,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-steps", type=int, default=60)
     parser.add_argument("--cold", action="store_true", help="also run each strategy cold (chunks of one step)")
+    parser.add_argument("--time-budget-s", type=float, default=None,
+                        help="anneal's nominal budget at each chunk's first step (default: its own)")
     parser.add_argument("--repeat", type=int, default=1, help="run every sweep this many times")
     args = parser.parse_args(argv)
     strategies = [s for s in args.strategies.split(",") if s]
@@ -93,12 +96,13 @@ def main(argv=None) -> int:
         for _, strategy, _ in runs[:1 + len(strategies)]:
             # Compile or load every kernel this strategy runs before anything is timed.
             sweep(constellation, setup, SweepOptions(strategy=strategy, step_s=args.step_s,
-                                                     duration_s=args.step_s, workers=1),
+                                                     duration_s=args.step_s, workers=1, time_budget_s=0.01),
                   Path(tmp) / "warm-up.nc", overwrite=True)
         for rep in range(args.repeat):
             for label, strategy, chunk_steps in runs:
                 options = SweepOptions(strategy=strategy, step_s=args.step_s, duration_s=duration_s,
-                                       chunk_steps=chunk_steps, workers=args.workers)
+                                       chunk_steps=chunk_steps, workers=args.workers,
+                                       time_budget_s=args.time_budget_s)
                 results[label].append(run(constellation, setup, options, Path(tmp) / "sweep.nc"))
                 print(f"run {rep + 1}/{args.repeat}: {label} {results[label][-1]['wall_s']:.1f} s", flush=True)
 

@@ -132,6 +132,11 @@ class SweepOptions:
         Chunk tasks computed at once: local threads (1: geometry only, the
         policies place in this process) or processes (2 or more: the tasks
         also place), or Dask tasks in flight.
+    time_budget_s : float or None
+        Nominal seconds of search of a budgeted strategy (``anneal``) at the
+        first step of each chunk; the warm steps after it make a share of
+        those moves (:data:`placement.anneal.WARM_SHARE`). None: the
+        strategy's own default.
     """
 
     policies: tuple = POLICIES
@@ -148,6 +153,7 @@ class SweepOptions:
     topology: str = "plus-grid"
     link_rules: dict = field(default_factory=dict)
     workers: int = 2
+    time_budget_s: float | None = None
 
     def validate(self) -> None:
         """Raise :class:`SpaceXNetError` naming the first bad option."""
@@ -163,6 +169,9 @@ class SweepOptions:
                 raise SpaceXNetError(f"--{name.replace('_', '-')} = {value!r} must be a positive number")
         if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s >= 0):
             raise SpaceXNetError(f"--duration-s = {self.duration_s!r} must be a number >= 0")
+        budget = self.time_budget_s
+        if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget >= 0):
+            raise SpaceXNetError(f"--time-budget-s = {budget!r} must be a number of seconds >= 0")
 
 
 def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -> None:
@@ -692,6 +701,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                          min_gain_ratio=options.min_gain_ratio)
     step_kwargs = dict(strategy=options.strategy, seed=setup.seed,
                        **_strategy_kwargs(setup, constellation.plane, options.belt_planes))
+    if options.time_budget_s is not None and options.strategy in placement.BUDGETED:
+        step_kwargs["time_budget_s"] = float(options.time_budget_s)
     trace = (latency.TraceReplay(routing_trace(setup.probs, int(options.n_samples), setup.seed), setup.probs)
              if options.n_samples >= 2 else None)
     with clock("warm_up"), _compile_watch(status):

@@ -1,7 +1,5 @@
 """Warm starts: ``joint`` and ``anneal`` improving the previous step's placement, in a Step and in a sweep."""
 
-from functools import partial
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -14,6 +12,7 @@ from placement.anneal import nearest
 from placement.migration import StepOracle
 from placement.model import objective_from_rows
 from placement.warm import repaired_start
+from spacexnet.exceptions import SpaceXNetError
 from spacexnet.sweep import SweepOptions, sweep
 from test_placement_graphs import TorusScenario, random_probs
 from test_sweep_speed_parallel import _load, _ring_oracle, small  # noqa: F401  (small: a fixture)
@@ -164,14 +163,12 @@ def test_a_joint_sweep_starts_each_chunk_cold_then_warm(tmp_path, small, monkeyp
 
 
 @pytest.mark.parametrize("strategy", ["joint", "anneal"])
-def test_a_warm_started_sweep_writes_the_same_file_with_any_worker_count(tmp_path, small, strategy, monkeypatch):
-    # A short anneal (fork carries the patch into the worker processes).
-    monkeypatch.setitem(step_module.STRATEGIES, "anneal", partial(anneal, time_budget_s=0.05))
+def test_a_warm_started_sweep_writes_the_same_file_with_any_worker_count(tmp_path, small, strategy):
     constellation, setup = small
     files = []
     for workers in (1, 2):
         opts = SweepOptions(duration_s=150, step_s=30, n_samples=100, chunk_steps=3, workers=workers,
-                            strategy=strategy)
+                            strategy=strategy, time_budget_s=0.05)
         files.append(sweep(constellation, setup, opts, tmp_path / f"{workers}.nc"))
     xr.testing.assert_identical(_load(files[0]), _load(files[1]))
 
@@ -194,3 +191,45 @@ def test_with_two_workers_the_tasks_warm_chain_is_the_one_the_sweep_takes(tmp_pa
     opts = SweepOptions(duration_s=150, step_s=30, n_samples=100, chunk_steps=3, workers=2, strategy="joint")
     sweep(constellation, setup, opts, tmp_path / "two.nc", progress=lambda done, total: steps_started.append(1))
     assert len(steps_started) == 7  # the first call (0 of 6) and each of the 6 steps
+
+
+def test_a_sweep_hands_its_time_budget_to_anneal_only(tmp_path, small, monkeypatch):
+    constellation, setup = small
+    budgets = []
+    strategy = step_module.STRATEGIES["anneal"]
+
+    def watched(*args, **kwargs):
+        budgets.append(kwargs.get("time_budget_s"))
+        return strategy(*args, **kwargs)
+
+    monkeypatch.setitem(step_module.STRATEGIES, "anneal", watched)
+    opts = SweepOptions(duration_s=30, step_s=30, n_samples=100, workers=1, strategy="anneal", time_budget_s=0.02,
+                        policies=("recompute",))
+    sweep(constellation, setup, opts, tmp_path / "a.nc")
+    assert budgets and set(budgets) == {0.02}
+    joint_opts = SweepOptions(duration_s=30, step_s=30, n_samples=100, workers=1, strategy="joint",
+                              time_budget_s=0.02, policies=("recompute",))
+    sweep(constellation, setup, joint_opts, tmp_path / "j.nc")  # joint takes no budget: not handed one
+    with pytest.raises(SpaceXNetError, match=r"--time-budget-s = -1 must be a number of seconds >= 0"):
+        SweepOptions(time_budget_s=-1).validate()
+
+
+def test_the_sweep_command_takes_a_time_budget(tmp_path, monkeypatch):
+    import importlib
+
+    from click.testing import CliRunner
+
+    from spacexnet.cli import main
+
+    cli_sweep = importlib.import_module("spacexnet.cli.sweep")
+    seen = []
+
+    def capture(constellation, setup, options, out, **kwargs):
+        seen.append(options)
+        raise KeyboardInterrupt  # stop before any work: only the options are wanted
+
+    monkeypatch.setattr(cli_sweep, "sweep", capture)
+    args = ["sweep", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8",
+            "--strategy", "anneal", "--time-budget-s", "0.5", "--out", str(tmp_path / "s.nc")]
+    CliRunner().invoke(main, args)
+    assert seen and seen[0].time_budget_s == 0.5 and seen[0].strategy == "anneal"
