@@ -26,7 +26,7 @@ Warm start (``start=``, e.g. the previous step of a sweep): step 1 is
 ``joint`` warm-started from it (:func:`placement.joint`), and the chains
 make :data:`WARM_SHARE` of the moves, from a cooler temperature
 (:data:`WARM_T_START`) so that they refine the start instead of melting
-it. Never worse than the repaired ``start`` (nor than ``space-xnet``).
+it. Never worse than the repaired ``start``.
 """
 
 from __future__ import annotations
