@@ -35,7 +35,7 @@ from .policies import (
     StepRecord,
     make_policy,
 )
-from .registry import BUDGETED, PLACING, RANDOMIZED, STRATEGIES
+from .registry import BUDGETED, PLACING, RANDOMIZED, STRATEGIES, WARM_STARTED
 from .ring import belt_mask, ring_partition
 from .step import Step
 from .two_level import space_xnet
@@ -69,6 +69,7 @@ __all__ = [
     "PLACING",
     "RANDOMIZED",
     "BUDGETED",
+    "WARM_STARTED",
     "POLICIES",
     "Policy",
     "StaticPolicy",

@@ -21,6 +21,12 @@ Method.
    give the same placement on any machine, and the budget is a nominal
    time (measured by ``bench/placement_gap.py``).
 4. The best state of either chain, or the start if no chain beat it.
+
+Warm start (``start=``, e.g. the previous step of a sweep): step 1 is
+``joint`` warm-started from it (:func:`placement.joint`), and the chains
+make :data:`WARM_SHARE` of the moves, from a cooler temperature
+(:data:`WARM_T_START`) so that they refine the start instead of melting
+it. Never worse than the repaired ``start``.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from .joint import joint
 from .model import Placement, objective_from_rows
 from .ring import belt_mask
 
-__all__ = ["anneal", "DEFAULT_TIME_BUDGET_S", "MOVES_PER_SECOND"]
+__all__ = ["anneal", "DEFAULT_TIME_BUDGET_S", "MOVES_PER_SECOND", "WARM_SHARE", "WARM_T_START"]
 
 #: Nominal seconds of annealing per chain at the default budget.
 DEFAULT_TIME_BUDGET_S = 10.0
@@ -51,11 +57,15 @@ MOVES_PER_SLOT = 40_000
 NEIGHBOURS = 48
 # Temperatures relative to the mean layer value of the start.
 _T_START, _T_END = 0.2, 1e-4
+#: Share of the moves a chain makes from a warm start (the previous step's placement is nearly settled).
+WARM_SHARE = 0.01
+#: Starting temperature from a warm start, relative to the mean layer value.
+WARM_T_START = 0.001
 
 
 def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None, seed=None,
            gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES,
-           time_budget_s: float = DEFAULT_TIME_BUDGET_S, n_chains: int = 2) -> Placement:
+           time_budget_s: float = DEFAULT_TIME_BUDGET_S, n_chains: int = 2, start=None) -> Placement:
     """Gates and experts placed by simulated annealing from the ``joint`` placement.
 
     Parameters
@@ -70,6 +80,10 @@ def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None
         at most :data:`MOVES_PER_SLOT` × L × E).
     n_chains : int
         Independent chains, run on as many threads.
+    start : Placement, optional
+        A placement to improve (the previous step's, in a sweep): the
+        chains start from ``joint(..., start=start)`` and make
+        :data:`WARM_SHARE` of the moves.
 
     Returns
     -------
@@ -99,8 +113,10 @@ def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None
     cap = as_capacity(capacity, n_sat)
     t_gate = as_layer_times(gate_time_ms, n_layers, "gate_time_ms")
     t_exp = as_layer_times(expert_time_ms, n_layers, "expert_time_ms")
+    warm = start is not None
     start = joint(phase, path_ms, p, capacity=cap, eligible=eligible, plane=plane, belt_planes=belt_planes,
-                  gate_time_ms=t_gate, expert_time_ms=t_exp, n_gate_candidates=n_gate_candidates)
+                  gate_time_ms=t_gate, expert_time_ms=t_exp, n_gate_candidates=n_gate_candidates, start=start)
+    warm = warm and "warm_start_ms" in start.info  # a start that could not be repaired leaves joint cold
     start_ms = float(start.info["objective_ms"])
     pool = as_eligible(eligible, n_sat).copy()  # the pool of joint's ring partition
     if belt_planes is not None:
@@ -112,11 +128,14 @@ def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None
     k = min(NEIGHBOURS, idx.size - 1)
     info = {"joint_ms": start_ms, "objective_ms": start_ms, "moves": 0, "chains_ms": []}
     n_moves = int(min(round(time_budget_s * MOVES_PER_SECOND), MOVES_PER_SLOT * n_layers * n_experts))
+    if warm:
+        n_moves = int(round(n_moves * WARM_SHARE))
+        info["warm_start_ms"] = start.info["warm_start_ms"]
     if k < 1 or n_moves == 0 or not np.isfinite(start_ms):
         return Placement(start.subnet, start.gate_sat, start.expert_sat, "anneal", experts_confined=False,
                          info=info)
     off = np.where(np.eye(idx.size, dtype=bool), np.inf, dist)
-    nbr = np.ascontiguousarray(np.argsort(off, axis=1, kind="stable")[:, :k])
+    nbr = nearest(off, k)
     weights = rank_weights(p)
     gate0 = where[start.gate_sat]
     slots0 = where[start.expert_sat]
@@ -125,7 +144,7 @@ def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None
 
     root = 0 if seed is None else int(seed)
     args = (gate0, slots0, dist, cap[idx].astype(np.int64), nbr, t_gate, t_exp, weights, n_moves,
-            _T_START * mean_layer, _T_END * mean_layer)
+            (WARM_T_START if warm else _T_START) * mean_layer, _T_END * mean_layer)
     with ThreadPoolExecutor(max_workers=n_chains) as ex:
         runs = list(ex.map(lambda c: anneal_chain(*args, root + c), range(n_chains)))
     info["moves"] = n_moves * n_chains
@@ -142,6 +161,26 @@ def anneal(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None
     subnet = layer_labels(n_sat, gate_sat, expert_sat)
     return Placement(subnet, gate_sat, expert_sat, "anneal", experts_confined=False,
                      seed=None if seed is None else int(seed), info=info)
+
+
+def nearest(dist, k: int) -> np.ndarray:
+    """Each row's ``k`` smallest entries' columns, smallest first, ties by column (int64, C order).
+
+    ``np.argsort(dist, axis=1, kind="stable")[:, :k]`` without sorting
+    whole rows: a partition finds each row's k-th value, and only the
+    entries up to it (ties included) are sorted.
+
+    Examples
+    --------
+    >>> nearest(np.array([[3.0, 1.0, 1.0, 0.0], [np.inf, 2.0, 5.0, 2.0]]), 2).tolist()
+    [[3, 1], [1, 3]]
+    """
+    kth = np.partition(dist, k - 1, axis=1)[:, k - 1]
+    out = np.empty((dist.shape[0], k), dtype=np.int64)
+    for r in range(dist.shape[0]):
+        near = np.flatnonzero(dist[r] <= kth[r])
+        out[r] = near[np.argsort(dist[r, near], kind="stable")[:k]]
+    return out
 
 
 def _sorted_rule(rows, slot_sat, probs):

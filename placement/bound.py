@@ -46,6 +46,27 @@ experts twice at the one gate (``S = 2 ω Σ_{i ≤ E} d_(i)``).
 
 It costs one oracle call with every eligible satellite as a source (n
 shortest-path searches), read in chunks so memory stays O(chunk · n).
+
+Capacity across gates (Lagrangian relaxation). The stars above may all
+sit on the same patch and share its satellites, which no placement can do
+when the model needs most of the shell (OneWeb: 544 of 588 satellites).
+Write gate ``l``'s weights as ``μ_l = min(ω_l, ω_{l−1})`` on all 2E slots
+plus ``δ_l = |ω_l − ω_{l−1}|`` on the E of the heavier layer. An expert on
+``s`` appears in exactly two stars (its layer's gate and the next), so
+over all stars satellite ``s`` is used at most ``2 q_s`` times (``q_s``
+its capacity). For any multipliers ``λ_s ≥ 0`` on these constraints
+
+    T ≥ Σ_l [t_gate_l + F_{l,1} t_expert_l + min_g (A_l(g; λ) + δ_l Σ_{i ≤ E} d_(i)(g))] − 2 Σ_s q_s λ_s,
+    A_l(g; λ) = the 2E cheapest slots of μ_l d(g, s) + λ_s,
+
+since a placement's star costs at least ``A_l + δ_l Σ d`` plus the λ it
+uses, and uses at most ``2 Σ q_s λ_s`` in all. ``λ = 0`` is the star bound;
+:data:`LAGRANGIAN_ITERATIONS` projected subgradient steps (each star's
+uses minus ``2 q``; the step halves whenever the value stops rising)
+raise ``λ`` where the stars crowd, and the best value seen is the bound. Only each gate's
+``M`` nearest satellites are kept from the rows: a slot beyond costs at
+least ``μ_l`` times the ``(M+1)``-th distance (``λ ≥ 0``), which is what
+the relaxation charges for it, so the truncation keeps the bound valid.
 """
 
 from __future__ import annotations
@@ -57,14 +78,21 @@ import numpy as np
 from ._validate import as_capacity, as_eligible, as_layer_times, as_probs, oracle_rows
 from .bounds import lower_bound
 from .exceptions import InfeasiblePlacementError
-from .experts import cheapest_slot_costs, sorted_expected_max
+from .experts import cheapest_slot_costs, fill_sorted, sorted_expected_max
 from .gates import DEFAULT_GATE_CANDIDATES
 from .model import Evaluation
 
-__all__ = ["Bound", "rank_weights", "star_weights", "certified_bound", "gate_star_bound"]
+__all__ = ["Bound", "rank_weights", "star_weights", "certified_bound", "gate_star_bound", "LAGRANGIAN_ITERATIONS"]
 
 # Sources per oracle call of the gate-star bound: 256 rows of a 4,408-satellite shell are 9 MB.
 _CHUNK = 256
+#: Most subgradient steps of the capacity relaxation (each: one partition of every gate's kept slots).
+LAGRANGIAN_ITERATIONS = 600
+# Nearest satellites kept per gate for the relaxation, in multiples of a star's 2E slots.
+_KEEP_STARS = 4
+# First step of the multipliers, as a share of one slot's typical weighted distance; halved after
+# _PATIENCE steps without a better value (Held and Karp's rule), and the search ends below _STEP_END.
+_STEP_SHARE, _STEP_END, _PATIENCE = 1.0, 1e-3, 20
 
 
 @dataclass(frozen=True)
@@ -129,7 +157,7 @@ def star_weights(weights: np.ndarray):
 
 
 def gate_star_bound(path_ms, probs, *, n_sat: int, capacity=1, eligible=None, gate_time_ms=0.0,
-                    expert_time_ms=0.0) -> Bound:
+                    expert_time_ms=0.0, iterations: int = LAGRANGIAN_ITERATIONS) -> Bound:
     """The gate-star lower bound (module docstring) on any placement's expected token latency.
 
     Parameters
@@ -142,6 +170,8 @@ def gate_star_bound(path_ms, probs, *, n_sat: int, capacity=1, eligible=None, ga
     capacity : int or array_like of int, shape (n_sat,)
     eligible : array_like of bool, shape (n_sat,), optional
     gate_time_ms, expert_time_ms : float or array_like, shape (L,)
+    iterations : int
+        Subgradient steps of the capacity relaxation (0: the star bound alone).
 
     Returns
     -------
@@ -176,6 +206,10 @@ def gate_star_bound(path_ms, probs, *, n_sat: int, capacity=1, eligible=None, ga
     n_slots = max(k for _, k in per_gate)
     sources = np.flatnonzero(use)
     best = np.full(n_layers, np.inf)
+    n_keep = min(_KEEP_STARS * n_slots, max(sources.size - 1, 0))
+    kept = np.empty((sources.size, n_keep), dtype=np.int64)  # each gate's nearest free satellites
+    kept_ms = np.empty((sources.size, n_keep))
+    beyond_ms = np.full(sources.size, np.inf)  # the distance of the next one: no slot left out is nearer
     for start in range(0, sources.size, _CHUNK):
         src = sources[start:start + _CHUNK]
         rows = oracle_rows(path_ms, src, n_sat)
@@ -187,14 +221,90 @@ def gate_star_bound(path_ms, probs, *, n_sat: int, capacity=1, eligible=None, ga
             with np.errstate(invalid="ignore"):  # 0 · inf: a weight-0 slot never counts
                 star = np.where(w[None, :] > 0, w[None, :] * near[:, :k], 0.0).sum(axis=1)
             best[l] = min(best[l], float(star.min(initial=np.inf)))
+        if n_keep:
+            masked = np.where(free > 0, rows, np.inf)
+            order = np.argsort(masked, axis=1, kind="stable")
+            kept[start:start + src.size] = order[:, :n_keep]
+            kept_ms[start:start + src.size] = np.take_along_axis(masked, order[:, :n_keep], axis=1)
+            if n_keep < n_sat:
+                beyond_ms[start:start + src.size] = np.take_along_axis(masked, order[:, n_keep:n_keep + 1], axis=1)[:, 0]
     if not np.isfinite(best).all() and cap.sum() < n_slots:
         raise InfeasiblePlacementError(
             f"{int(use.sum())} eligible satellites hold {int(cap.sum())} experts but a gate's two layers "
             f"need {n_slots}; raise the memory per satellite or the eligible set")
     per_layer = t_gate + f1 * t_exp + best
-    return Bound(per_layer_ms=per_layer, total_ms=float(per_layer.sum()),
-                 method=f"gate-star relaxation: each gate's {n_slots} nearest free slots carry its two layers' "
-                        f"experts (weights ω = min F_k/(E−k+1)); {sources.size} shortest-path rows")
+    method = (f"gate-star relaxation: each gate's {n_slots} nearest free slots carry its two layers' "
+              f"experts (weights ω = min F_k/(E−k+1)); {sources.size} shortest-path rows")
+    if n_layers > 1 and iterations > 0 and n_keep >= n_slots and np.isfinite(best).all():
+        lagrangian = _capacity_relaxation(omega, n_experts, cap, kept, kept_ms, beyond_ms, int(iterations))
+        if lagrangian is not None and lagrangian.sum() > best.sum():
+            per_layer = t_gate + f1 * t_exp + lagrangian
+            method = (f"gate-star relaxation with capacity across gates (Lagrangian multipliers by subgradient "
+                      f"steps): each gate's {n_slots} cheapest free slots carry its two layers' "
+                      f"experts, a satellite at most twice its capacity over all gates; "
+                      f"{sources.size} shortest-path rows")
+    return Bound(per_layer_ms=per_layer, total_ms=float(per_layer.sum()), method=method)
+
+
+def _weighted(w, d):
+    """``w · d`` with ``0 · inf = 0`` (a slot of weight 0 never counts)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(w > 0, w * d, 0.0)
+
+
+def _capacity_relaxation(omega, n_experts, cap, kept, kept_ms, beyond_ms, iterations):
+    """Best Lagrangian value over the subgradient steps (module docstring), per layer; None if none finite.
+
+    ``kept`` (m, M): each gate's M nearest free satellites, ``kept_ms``
+    their distances ascending, ``beyond_ms`` (m,) the next distance.
+    """
+    n_layers = omega.size
+    mu = np.minimum(omega, np.roll(omega, 1))
+    delta = np.abs(omega - np.roll(omega, 1))
+    n_slots = 2 * n_experts
+    # The E nearest free slots of each gate, for the δ part (λ does not enter it).
+    heavy, ok = cheapest_slot_costs(kept_ms, cap[kept], n_experts)
+    heavy_ms = np.where(ok, heavy.sum(axis=1), np.inf)
+    classes = {}
+    for l in range(n_layers):
+        classes.setdefault((float(mu[l]), float(delta[l])), []).append(l)
+    lam = np.zeros(cap.size)
+    free = np.concatenate([cap[kept], np.full((kept.shape[0], 1), n_slots)], axis=1)
+    scale = float(mu.mean()) * float(np.median(kept_ms[:, n_slots - 1]))
+    if not (np.isfinite(scale) and scale > 0):
+        return None
+    best_total, best, best_it = -np.inf, None, 0
+    share = _STEP_SHARE
+    for it in range(iterations):
+        per_layer = np.empty(n_layers)
+        uses = np.zeros(cap.size)
+        for (m, d), layers in classes.items():
+            # A slot beyond the kept ones costs at least μ · (next distance): unlimited such slots.
+            cost = np.concatenate([_weighted(m, kept_ms) + lam[kept], _weighted(m, beyond_ms)[:, None]], axis=1)
+            slots, feasible = cheapest_slot_costs(cost, free, n_slots)
+            star = np.where(feasible, slots.sum(axis=1), np.inf) + _weighted(d, heavy_ms)
+            g = int(np.argmin(star))
+            per_layer[layers] = star[g]
+            chosen, _ = fill_sorted(cost[g:g + 1], free[g], n_slots)
+            real = chosen[0][chosen[0] < kept.shape[1]]
+            np.add.at(uses, kept[g, real], len(layers))
+        # Spread the multipliers' term over the layers: only the total is a bound.
+        per_layer -= 2.0 * float((cap * lam).sum()) / n_layers
+        total = float(per_layer.sum())
+        if not np.isfinite(total):
+            return None
+        if total > best_total:
+            best_total, best, best_it = total, per_layer, it
+        elif it - best_it >= _PATIENCE:
+            share, best_it = share / 2.0, it
+            if share < _STEP_END:
+                break
+        h = uses - 2.0 * cap
+        norm = float(np.sqrt((h * h).sum()))
+        if norm == 0:
+            break
+        lam = np.maximum(0.0, lam + share * scale * h / norm)
+    return best
 
 
 def certified_bound(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None,

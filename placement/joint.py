@@ -26,6 +26,15 @@ Method: greedy construction plus local search by exact block moves
 3. Return the better of the two. Moves are taken only when they lower the
    objective by more than a relative 1e-9, so the result is never worse
    than ``space-xnet`` on the same inputs, by construction.
+
+Warm start (``start=``, e.g. the previous step of a sweep): the given
+placement, repaired for these inputs (:func:`placement.warm.repaired_start`),
+replaces both starts and is searched for :data:`WARM_ROUNDS` round(s)
+only. Never worse than the repaired start (the search only takes
+improving moves). The ``space-xnet`` start is not made: its gate search
+costs as much as the warm search itself, so a warm result is not
+compared with it (in a sweep, the cold first step of each chunk is). A
+start that cannot be repaired (no room) is ignored: the cold method runs.
 """
 
 from __future__ import annotations
@@ -39,19 +48,22 @@ from .model import Placement, objective_from_rows
 from .ring import ring_partition
 from .two_level import two_level_on_subnets
 from .gates import DEFAULT_GATE_CANDIDATES
+from .warm import repaired_start, step_oracle
 
-__all__ = ["joint"]
+__all__ = ["joint", "WARM_ROUNDS"]
 
 # Relative improvement below which a move is refused: keeps the search
 # from cycling on floating-point ties and makes "never worse" exact.
 _REL_TOL = 1e-9
 # Slack of the compact start's region over the bare minimum of satellites.
 _COMPACT_SLACK = 1.25
+#: Local-search rounds from a warm start: it is already a local optimum of a nearby step.
+WARM_ROUNDS = 1
 
 
 def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None,
           seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES,
-          max_rounds: int = 4, n_moves: int = 4) -> Placement:
+          max_rounds: int = 4, n_moves: int = 4, start=None) -> Placement:
     """Gates and experts placed together (greedy starts + local search).
 
     Parameters
@@ -69,14 +81,18 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
         one oracle call).
     n_moves : int
         Candidate gate moves of each kind per layer and round.
+    start : Placement, optional
+        A placement to improve (the previous step's, in a sweep), repaired
+        first, and searched alone for :data:`WARM_ROUNDS` round(s).
 
     Returns
     -------
     Placement
         ``strategy == "joint"``, ``experts_confined`` False; ``subnet`` is
-        the partition of the start that won; ``info`` holds
-        ``objective_ms`` and the objective of each start before and after
-        the search.
+        the partition of the start that won (the ring partition when warm);
+        ``info`` holds ``objective_ms`` and the objective of each start
+        before and after the search (warm: ``warm_start_ms``, the repaired
+        ``start``, and ``objective_ms`` only).
 
     Examples
     --------
@@ -99,9 +115,14 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
     subnet = ring_partition(phase, n_layers, eligible=eligible, plane=plane, belt_planes=belt_planes)
     pool = subnet >= 0
     pool_cap = np.where(pool, cap, 0)
-    start, rows = two_level_on_subnets(subnet, path_ms, p, phase, plane, cap, n_gate_candidates)
+    if start is not None:
+        path_ms = step_oracle(path_ms, n_sat)  # the repair and the search share the rows they search
+        warm = repaired_start(start, pool, pool_cap, p, path_ms)
+        if warm is not None:
+            return _warm_search(_Search(path_ms, p, pool, pool_cap, t_gate, t_exp, n_moves), subnet, warm)
+    ring, rows = two_level_on_subnets(subnet, path_ms, p, phase, plane, cap, n_gate_candidates)
     search = _Search(path_ms, p, pool, pool_cap, t_gate, t_exp, n_moves)
-    ring_state = search.run(start.gate_sat, rows, start.expert_sat, max_rounds)
+    ring_state = search.run(ring.gate_sat, rows, ring.expert_sat, max_rounds)
     info = {"space_xnet_ms": ring_state.start_ms, "ring_start_searched_ms": ring_state.total_ms}
     best, best_subnet = ring_state, subnet
 
@@ -121,6 +142,15 @@ def joint(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None,
                 best, best_subnet = compact_state, sub_c
     info["objective_ms"] = best.total_ms
     return Placement(subnet=best_subnet, gate_sat=best.gate, expert_sat=best.expert_sat, strategy="joint",
+                     experts_confined=False, info=info)
+
+
+def _warm_search(search, subnet, warm) -> Placement:
+    """The repaired warm start, searched for :data:`WARM_ROUNDS` rounds."""
+    gate, expert = warm
+    state = search.run(gate, oracle_rows(search.path_ms, gate, search.n_sat), expert, WARM_ROUNDS)
+    info = {"warm_start_ms": state.start_ms, "objective_ms": state.total_ms}
+    return Placement(subnet=subnet, gate_sat=state.gate, expert_sat=state.expert_sat, strategy="joint",
                      experts_confined=False, info=info)
 
 

@@ -17,7 +17,7 @@ from .anneal import anneal
 from .joint import joint
 from .two_level import space_xnet
 
-__all__ = ["STRATEGIES", "PLACING", "RANDOMIZED", "BUDGETED"]
+__all__ = ["STRATEGIES", "PLACING", "RANDOMIZED", "BUDGETED", "WARM_STARTED"]
 
 STRATEGIES = {
     "space-xnet": space_xnet,
@@ -38,3 +38,6 @@ RANDOMIZED = frozenset({"random", "ring-random", "random-optimized"})
 
 BUDGETED = frozenset({"anneal"})
 """Strategies that take a ``time_budget_s`` (nominal seconds of search, deterministic for a seed)."""
+
+WARM_STARTED = frozenset({"joint", "anneal"})
+"""Strategies that take a ``start`` placement to improve (a sweep hands them the previous step's)."""

@@ -12,7 +12,9 @@ the same object to every policy (``policy.step(step)``). The step owns:
 - the strategy's fresh placement (:attr:`Step.candidate`), made once on
   first use, or handed in by whoever made it elsewhere
   (:meth:`Step.use_candidate`, after checking it saw the same usable
-  satellites).
+  satellites and started from the same warm start). A strategy of
+  :data:`placement.WARM_STARTED` improves ``warm_start`` (the previous
+  step's candidate, in a sweep) instead of starting cold.
 
 None of this changes a number: a policy decides the same whether it is
 alone at a step or the third to look at it.
@@ -26,7 +28,7 @@ from ._validate import as_capacity, as_eligible, as_layer_times, as_probs
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .migration import StepOracle
 from .model import Placement, _expected_max_rows, objective_from_rows
-from .registry import PLACING, STRATEGIES
+from .registry import PLACING, STRATEGIES, WARM_STARTED
 
 __all__ = ["Step"]
 
@@ -63,6 +65,10 @@ class Step:
     lookahead : sequence of callables, optional
         Oracles of the following steps ``t+1, t+2, …`` (handover weighs a
         move over them).
+    warm_start : Placement, optional
+        A placement the strategy improves instead of starting cold (the
+        previous step's candidate), when it is one of
+        :data:`placement.WARM_STARTED`; ignored by the others.
     **strategy_options
         Any other option of the strategy (``plane``, ``belt_planes``,
         ``n_gate_candidates``, …).
@@ -87,7 +93,7 @@ class Step:
 
     def __init__(self, t_index, arg_lat_deg, path_ms, probs, *, usable=None, strategy="space-xnet", seed=None,
                  capacity=1, eligible=None, gate_time_ms=0.0, expert_time_ms=0.0, lookahead=(),
-                 **strategy_options):
+                 warm_start=None, **strategy_options):
         if strategy not in PLACING:
             choices = ", ".join(PLACING)
             raise PlacementError(
@@ -121,6 +127,9 @@ class Step:
         self.expert_time_ms = as_layer_times(expert_time_ms, n_layers, "expert_time_ms")
         self.strategy, self.seed = strategy, seed
         self.strategy_options = dict(strategy_options)
+        self.warm_start = warm_start if strategy in WARM_STARTED else None
+        if self.warm_start is not None:
+            self.strategy_options["start"] = self.warm_start
         self.oracle = StepOracle(path_ms, n_sat)
         self.lookahead = tuple(StepOracle(o, n_sat) for o in lookahead)
         self._candidate = _NOT_MADE
@@ -146,16 +155,25 @@ class Step:
                 self._candidate = None
         return self._candidate
 
-    def use_candidate(self, placement: Placement | None, usable) -> bool:
-        """Take a fresh placement made elsewhere for these inputs; False (and none taken) if ``usable`` differs.
+    @property
+    def made_candidate(self) -> Placement | None:
+        """The fresh placement if it was made or handed in already, else None (never makes it)."""
+        return None if self._candidate is _NOT_MADE else self._candidate
+
+    def use_candidate(self, placement: Placement | None, usable, warm_start: Placement | None = None) -> bool:
+        """Take a fresh placement made elsewhere for these inputs; False (and none taken) if they differ.
 
         ``placement`` was made by the same strategy on the same phases,
         graph and model, with ``usable`` the satellites its maker thought
-        usable (a chunk task cannot know of a failure at an earlier chunk):
-        taken only if that is this step's mask, else the step makes its own.
+        usable (a chunk task cannot know of a failure at an earlier chunk)
+        and ``warm_start`` the placement it started from: taken only if
+        that is this step's mask and (for a warm-started strategy) this
+        step's warm start, else the step makes its own.
         """
         usable = np.asarray(usable)
         if usable.shape != self.usable.shape or not np.array_equal(usable, self.usable):
+            return False
+        if self.strategy in WARM_STARTED and not _same_placement(warm_start, self.warm_start):
             return False
         self._candidate = placement
         return True
@@ -202,6 +220,13 @@ class Step:
                                       self.expert_time_ms)
         whole = ok & np.roll(ok, -1) & (expert >= 0).all(axis=1)
         return np.where(whole, out, np.inf)
+
+
+def _same_placement(a, b) -> bool:
+    """Whether two placements (or None) put every gate and expert on the same satellites."""
+    if a is None or b is None:
+        return a is b
+    return np.array_equal(a.gate_sat, b.gate_sat) and np.array_equal(a.expert_sat, b.expert_sat)
 
 
 def next_gates(gate):

@@ -129,6 +129,11 @@ class SweepOptions:
         Chunk tasks computed at once: local threads (1: geometry only, the
         policies place in this process) or processes (2 or more: the tasks
         also place), or Dask tasks in flight.
+    time_budget_s : float or None
+        Nominal seconds of search of a budgeted strategy (``anneal``) at the
+        first step of each chunk; the warm steps after it make a share of
+        those moves (:data:`placement.anneal.WARM_SHARE`). None: the
+        strategy's own default.
     """
 
     policies: tuple = POLICIES
@@ -145,6 +150,7 @@ class SweepOptions:
     topology: str = "plus-grid"
     link_rules: dict = field(default_factory=dict)
     workers: int = 2
+    time_budget_s: float | None = None
 
     def validate(self) -> None:
         """Raise :class:`SpaceXNetError` naming the first bad option."""
@@ -160,6 +166,9 @@ class SweepOptions:
                 raise SpaceXNetError(f"--{name.replace('_', '-')} = {value!r} must be a positive number")
         if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s >= 0):
             raise SpaceXNetError(f"--duration-s = {self.duration_s!r} must be a number >= 0")
+        budget = self.time_budget_s
+        if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget >= 0):
+            raise SpaceXNetError(f"--time-budget-s = {budget!r} must be a number of seconds >= 0")
 
 
 def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -> None:
@@ -289,14 +298,16 @@ class _StepPlan:
         searched_s = memory.search_s
         graph_s = 0.0
         out = []
+        warm = None  # as in the sweep's own loop: the previous step's placement, within the chunk
         for i in range(times.size):
             t0 = time.perf_counter()
             graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
                                                    self.setup, self.t0, self.rate_deg_s, memory)
             graph_s += time.perf_counter() - t0
             step = placement.Step(first_step + i, phase, graph.latency_ms_from, self.setup.probs, usable=usable,
-                                  **self.step_kwargs)
-            out.append((step.candidate, usable))
+                                  warm_start=warm, **self.step_kwargs)
+            out.append((step.candidate, usable, warm))
+            warm = step.candidate
             memory.next_step()
         timings["candidates_graph"] = graph_s
         timings["searches"] = memory.search_s - searched_s
@@ -665,6 +676,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                          min_gain_ratio=options.min_gain_ratio)
     step_kwargs = dict(strategy=options.strategy, seed=setup.seed,
                        **setup.strategy_kwargs(constellation.plane, options.belt_planes))
+    if options.time_budget_s is not None and options.strategy in placement.BUDGETED:
+        step_kwargs["time_budget_s"] = float(options.time_budget_s)
     trace = (latency.TraceReplay(routing_trace(setup.probs, int(options.n_samples), setup.seed), setup.probs)
              if options.n_samples >= 2 else None)
     with clock("warm_up"), _compile_watch(status):
@@ -718,6 +731,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 measures = {name: [] for name in options.policies}
                 usable_all = np.zeros((n_t, n_sat), dtype=bool)
                 up_all = np.zeros((n_t, sat_a.size), dtype=bool)
+                # A warm-started strategy (joint, anneal) improves the previous step's placement of the same
+                # chunk; each chunk starts cold, so the chunks stay independent tasks of any worker count.
+                warm = None
                 for i in range(n_t):
                     step = carry.steps_done
                     with clock("graph"):
@@ -728,7 +744,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     with clock("policies"):
                         # One step for every policy: the rows searched and the fresh placement are its.
                         now = placement.Step(step, phase, graph.latency_ms_from, setup.probs, usable=usable,
-                                             **step_kwargs)
+                                             warm_start=warm, **step_kwargs)
                         if candidates is not None:
                             now.use_candidate(*candidates[i])
                     measured = {}  # policies serving the same placement (static and handover, often) share one
@@ -741,6 +757,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                             if key not in measured:
                                 measured[key] = _measure(graph, rec, setup, trace)
                             measures[name].append(measured[key])
+                    warm = now.made_candidate
                     clock.add("dijkstra_sources", now.oracle.sources)
                     memory.next_step()
                     carry.steps_done += 1

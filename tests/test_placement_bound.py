@@ -77,3 +77,34 @@ def test_floor_accepts_an_oracle_with_read_only_rows():
 
     probs = random_probs(2, 3, 1, 2)
     assert lower_bound(sc.arg_lat_deg, frozen, probs).total_ms == lower_bound(sc.arg_lat_deg, sc.path_ms, probs).total_ms
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_layers=st.integers(2, 3), n_experts=st.integers(2, 4), cap=st.integers(1, 2),
+       spare=st.integers(0, 3))
+def test_the_capacity_relaxation_stays_below_the_optimum_when_the_model_fills_the_shell(seed, n_layers, n_experts,
+                                                                                         cap, spare):
+    from placement import exact_placement
+
+    need = n_layers * (1 + -(-n_experts // cap))
+    n_slots = max(3, -(-(need + spare) // 4))
+    sc = TorusScenario(4, n_slots, seed=seed)
+    probs = random_probs(n_layers, n_experts, min(2, n_experts), seed)
+    kw = dict(capacity=cap, gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    opt = exact_placement(sc.arg_lat_deg, sc.path_ms, probs, plane=sc.plane, **kw).info["objective_ms"]
+    relaxed = gate_star_bound(sc.path_ms, probs, n_sat=sc.n_sat, **kw)
+    star = gate_star_bound(sc.path_ms, probs, n_sat=sc.n_sat, iterations=0, **kw)
+    assert star.total_ms <= relaxed.total_ms <= opt * (1 + 1e-12)
+
+
+def test_the_capacity_relaxation_tightens_the_bound_when_the_model_fills_the_shell():
+    """Every gate's star on the same patch is no placement when the model needs most satellites."""
+    sc = TorusScenario(8, 10, seed=4)
+    probs = np.full((8, 8), 0.5)  # 8 layers of 8 experts, top-4: 72 of 80 satellites
+    kw = dict(gate_time_ms=T_GATE, expert_time_ms=T_EXP)
+    star = gate_star_bound(sc.path_ms, probs, n_sat=sc.n_sat, iterations=0, **kw)
+    relaxed = certified_bound(sc.arg_lat_deg, sc.path_ms, probs, plane=sc.plane, **kw)
+    assert relaxed.total_ms > 1.03 * star.total_ms and "capacity across gates" in relaxed.method
+    for name in ("space-xnet", "joint", "anneal"):
+        pl = STRATEGIES[name](sc.arg_lat_deg, sc.path_ms, probs, plane=sc.plane, seed=0, **kw)
+        assert relaxed.total_ms <= evaluate(pl, sc.path_ms, probs, T_GATE, T_EXP).total_ms, name

@@ -72,8 +72,12 @@ def _policies(ctx, param, value):
               help="Handover: least relative gain of a voluntary move (hysteresis).")
 @click.option("--samples", "n_samples", type=click.IntRange(min=2), default=2000, show_default=True,
               help="Monte Carlo tokens per step and policy (p50/p99).")
+@click.option("--time-budget-s", type=FiniteFloat(min=0), default=None,
+              help="Nominal seconds of search for anneal at the first step of each chunk (the later steps "
+                   "improve the previous one with a share of it; default: anneal's own, 10).")
 @click.option("--chunk-steps", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Steps per chunk task and per resumable part.")
+              help="Steps per chunk task and per resumable part (joint and anneal start cold at the first "
+                   "step of each chunk, then improve the previous step's placement).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Chunk tasks computed at once: 1 runs everything in this process; 2 or more use "
                    "that many processes for geometry and placement.")
@@ -130,7 +134,7 @@ def _sweep(kw, out, constellation, setup, quiet, log, detail):
                            n_samples=kw["n_samples"], horizon_s=kw["horizon_s"],
                            migration_price=kw["migration_price"], min_gain_ratio=kw["min_gain_ratio"],
                            belt_planes=kw["belt_planes"], topology=kw["topology"], link_rules=link_rules,
-                           workers=kw["workers"])
+                           workers=kw["workers"], time_budget_s=kw["time_budget_s"])
     log(f"{len(constellation)} satellites ({constellation.source}); {setup.model.name} on {setup.hardware.name}; "
         f"policies {','.join(options.policies)}")
     _warn_tle_age(constellation, options, kw["max_tle_age_days"])
