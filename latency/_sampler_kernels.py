@@ -14,11 +14,13 @@ __all__ = ["draw_exactly_k"]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def draw_exactly_k(finite, forced, free_k, s, u, mask, values, largest):
-    # The sequential CB draw, one (sample, row) at a time: the same divisions and comparisons as a
-    # whole-array NumPy pass (IEEE, no fast-math), so the same draws. Writes the masks into ``mask``
-    # and/or, when ``values`` has rows, the largest value of each draw's items into ``largest``
-    # (-inf for none; NaN propagates, as in ndarray.max).
+def draw_exactly_k(take, forced, free_k, u, mask, values, largest):
+    # The sequential CB draw, one (sample, row) at a time. ``take[r, j, m]`` is the chance that item j
+    # is in with m items still to pick (0 for m = 0), worked out once per call by the caller with the
+    # same IEEE operations as a whole-array NumPy pass, so the same draws: a look-up per item instead of
+    # a multiplication and a division. Writes the masks into ``mask`` and/or, when ``values`` has rows,
+    # the largest value of each draw's items into ``largest`` (-inf for none; NaN propagates, as in
+    # ndarray.max).
     n_samples, n_rows, n = u.shape
     with_mask = mask.shape[0] > 0
     with_largest = values.shape[0] > 0
@@ -27,12 +29,8 @@ def draw_exactly_k(finite, forced, free_k, s, u, mask, values, largest):
             left = free_k[r]
             top = -np.inf
             for j in range(n):
-                chosen = False
-                if left > 0:
-                    take = finite[r, j] * s[r, j + 1, left - 1] / s[r, j, left]
-                    chosen = u[i, r, j] < take
-                if chosen:
-                    left -= 1
+                chosen = u[i, r, j] < take[r, j, left]
+                left -= chosen
                 if with_mask:
                     mask[i, r, j] = chosen or forced[r, j]
                 if with_largest and (chosen or forced[r, j]):
