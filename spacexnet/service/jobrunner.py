@@ -79,6 +79,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job_dir = Path(argv[0])
     scheduler = argv[argv.index("--scheduler") + 1] if "--scheduler" in argv else None
+    from .lanes import SWEEP_NICENESS, lower_priority
+
+    lower_priority(SWEEP_NICENESS)  # before any thread or worker process, which inherit it
     _die_with_parent()
     from ..exceptions import user_errors
     from ..sweep import sweep
