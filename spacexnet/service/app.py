@@ -28,6 +28,7 @@ import functools
 import hmac
 import json
 import logging
+import sys
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -56,6 +57,8 @@ __all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
 log = logging.getLogger("spacexnet.service")
 
 _OPEN_PATHS = frozenset({"/health"})
+#: Seconds a thread may hold the interpreter lock while another one waits for it (Python's default: 0.005).
+SWITCH_INTERVAL_S = 0.001
 
 
 class BodyTooLarge(Problem):
@@ -269,6 +272,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app):
+        # The event loop shares the interpreter lock with the worker threads' Python code: a short switch
+        # interval lets it take the lock back sooner (5 ms by default), so that a request waits less.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         engine.limiter = anyio.CapacityLimiter(config.workers)
         resumed = await anyio.to_thread.run_sync(jobs.start)
         threading.Thread(target=_warm_up, args=(engine,), name="warm-up", daemon=True).start()

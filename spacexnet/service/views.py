@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import datetime, timezone
@@ -112,8 +113,9 @@ def check_strategy(name: str, with_bound: bool, what: str = "strategy") -> str:
     return name
 
 
+@functools.lru_cache(maxsize=1)
 def presets() -> dict:
-    """Names the scenario document and the query parameters accept."""
+    """Names the scenario document and the query parameters accept (made once: it is answered on the event loop)."""
     from ..sweep import POLICIES
 
     return {
