@@ -250,15 +250,16 @@ def _draws(weights, k, n_samples: int, rng, values):
     take = np.zeros((n_rows, n, top + 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         take[:, :, 1:] = finite[:, :, None] * s[:, 1:, :-1] / s[:, :-1, 1:]
-    if values is None:
-        mask, values, largest = np.empty((n_samples, n_rows, n), dtype=bool), np.empty((0, n)), np.empty((0, 0))
-    else:
+    with_values = values is not None
+    if with_values:
         values = np.ascontiguousarray(values, dtype=np.float64)
         if values.shape != (n_rows, n):
             raise ActivationError(f"values have shape {values.shape}, the weights {(n_rows, n)}")
-        mask, largest = np.empty((0, n_rows, n), dtype=bool), np.empty((n_samples, n_rows))
+        mask, largest = None, np.empty((n_samples, n_rows))
+    else:
+        mask, largest = np.empty((n_samples, n_rows, n), dtype=bool), None
     # Imported here, as routing imports its kernels: numba loads only when it is needed.
-    from ._sampler_kernels import draw_exactly_k
+    from ._sampler_kernels import draw_exactly_k, draw_exactly_k_max
 
     # One uniform per (sample, row, item), in that order: the generator's stream does not depend on how
     # it is cut, so blocks of samples draw what one rng.random((n_samples, n_rows, n)) would.
@@ -268,8 +269,10 @@ def _draws(weights, k, n_samples: int, rng, values):
         b = min(a + _BLOCK_SAMPLES, n_samples)
         block = u[:b - a]
         rng.random(out=block)
-        draw_exactly_k(take, forced, free_k, block, mask[a:b] if mask.shape[0] else mask, values,
-                       largest[a:b] if largest.shape[0] else largest)
+        if with_values:
+            draw_exactly_k_max(take, forced, free_k, block, values, largest[a:b])
+        else:
+            draw_exactly_k(take, forced, free_k, block, mask[a:b])
     return mask, largest
 
 

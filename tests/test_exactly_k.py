@@ -204,7 +204,8 @@ def test_sampler_kernel_draws_the_numpy_forms_masks_bit_for_bit(seed):
 
 def test_sampler_draws_in_blocks_what_one_array_of_uniforms_gives():
     # The sampler draws its uniforms a block of samples at a time: the draws and the generator's state
-    # after them are those of one rng.random((n_samples, rows, items)) array, whatever the block size.
+    # after them are those of one rng.random((n_samples, rows, items)) array, whatever the block size,
+    # and a sample count that is not a multiple of the block nor of four.
     from latency.exactly_k import _BLOCK_SAMPLES
 
     rng = np.random.default_rng(7)
@@ -216,3 +217,8 @@ def test_sampler_draws_in_blocks_what_one_array_of_uniforms_gives():
     want = _numpy_draws(weights, k, n_samples, reference)
     np.testing.assert_array_equal(got, want)
     assert drawn.random() == reference.random()
+    # The largest values, four samples at a time and the rest one by one (37 = 9 × 4 + 1).
+    values = rng.normal(size=(5, 12)) * 100
+    values[1, 4], values[3, 0] = np.inf, np.nan
+    largest = sample_exactly_k_max(weights, k, n_samples, np.random.default_rng(3), values)
+    np.testing.assert_array_equal(largest, np.where(want, values[None], -np.inf).max(axis=2, initial=-np.inf))
