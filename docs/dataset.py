@@ -1,7 +1,7 @@
 """The dataset reference: every dimension, variable and attribute of the file ``spacexnet sweep`` writes.
 
 Runs a short sweep (the Python example's Walker shell and model, three steps,
-all three policies), opens the file it wrote and prints its schema as
+all three policies, a ground user so that its variable is listed), opens the file it wrote and prints its schema as
 markdown tables. ``python docs/build.py`` pastes the output into
 ``docs/dataset.md``, so the reference lists what the writer writes, not what
 someone remembered it writes.
@@ -17,7 +17,8 @@ from pathlib import Path
 import xarray as xr
 
 SWEEP = ["sweep", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8",
-         "--duration-s", "20", "--step-s", "10", "--policy", "static,recompute,handover", "-q"]
+         "--duration-s", "20", "--step-s", "10", "--policy", "static,recompute,handover", "--user", "48.85,2.35",
+         "-q"]
 
 
 def _cell(value) -> str:

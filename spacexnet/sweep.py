@@ -132,6 +132,10 @@ class SweepOptions:
         Chunk tasks computed at once: local threads (1: geometry only, the
         policies place in this process) or processes (2 or more: the tasks
         also place), or Dask tasks in flight.
+    user : latency.GroundUser or None
+        A user on the ground: the dataset also carries ``user_delivery_ms``,
+        the delivery of each token to it from each policy's first gate (as
+        ``spacexnet compare --user``), never added to the token latency.
     """
 
     policies: tuple = POLICIES
@@ -148,6 +152,7 @@ class SweepOptions:
     topology: str = "plus-grid"
     link_rules: dict = field(default_factory=dict)
     workers: int = 2
+    user: latency.GroundUser | None = None
 
     def validate(self) -> None:
         """Raise :class:`SpaceXNetError` naming the first bad option."""
@@ -232,7 +237,8 @@ def geometry_chunk(constellation, times, topology, link_rules) -> dict:
     -------
     dict of ndarray
         ``distance_km``, ``up`` (time, link); ``arg_lat_deg``, ``altitude_km``,
-        ``status`` (time, sat); ``latitude_deg``, ``longitude_deg`` (time, sat).
+        ``status`` (time, sat); ``latitude_deg``, ``longitude_deg`` (time, sat);
+        ``position_itrs_km`` (time, sat, 3), for a ground user.
 
     Examples
     --------
@@ -256,6 +262,7 @@ def geometry_chunk(constellation, times, topology, link_rules) -> dict:
         "latitude_deg": state["latitude_deg"].values.astype(np.float32),
         "longitude_deg": state["longitude_deg"].values.astype(np.float32),
         "status": state["sgp4_status"].values,
+        "position_itrs_km": state["position_itrs_km"].values,
     }
 
 
@@ -339,7 +346,8 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
         link_down = faults.link_down(times[i:i + 1], sat_a, sat_b)[0]
     up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
     graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0), up, n_sat,
-                                            setup.link_profile, setup.model.hidden_state_bytes)
+                                            setup.link_profile, setup.model.hidden_state_bytes,
+                                            r_itrs_km=geo["position_itrs_km"][i])
     graph.memory = memory
     usable = largest_component(graph, ~down)
     elapsed_s = (times[i] - t0) / np.timedelta64(1, "s")
@@ -509,13 +517,19 @@ def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
     return np.where(active, order, -1).astype(np.int64)
 
 
-def _measure(graph, rec, setup, trace):
-    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``, on one ring."""
+def _measure(graph, rec, setup, trace, user=None):
+    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``, on one ring.
+
+    With a ground ``user``, also the delivery of a token to it from the first
+    gate (:func:`latency.ground_latency_ms`, as ``compare --user``).
+    """
     n_layers = setup.n_layers
     out = {"expected": math.inf, "expected_independent": math.inf, "p50": math.inf, "p99": math.inf, "layer": np.full(n_layers, math.inf),
-           "breakdown": dict.fromkeys(_BREAKDOWN, math.nan)}
+           "breakdown": dict.fromkeys(_BREAKDOWN, math.nan), "user": math.nan}
     if np.any(rec.gate_sat < 0) or np.any(rec.expert_sat < 0):
         return out
+    if user is not None:
+        out["user"] = latency.ground_latency_ms(graph, int(rec.gate_sat[0]), user).latency_ms
     exact = latency.token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times, trace=trace)
     out["expected"] = exact.expected_ms
     out["expected_independent"] = exact.expected_independent_ms
@@ -526,8 +540,8 @@ def _measure(graph, rec, setup, trace):
     return out
 
 
-def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup) -> xr.Dataset:
-    """Dataset of one chunk (dims policy, time, layer, expert, sat)."""
+def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup, user=None) -> xr.Dataset:
+    """Dataset of one chunk (dims policy, time, layer, expert, sat); ``user_delivery_ms`` with a ground ``user``."""
     n_t, n_p = len(times), len(policies)
 
     def stack(fn, dtype=np.float64):
@@ -576,6 +590,16 @@ def _chunk_dataset(times, policies, records, measures, geo_summary, n_sat, setup
     for part in _BREAKDOWN:
         data[part] = (("policy", "time"), stack(lambda r, m, part=part: m["breakdown"].get(part, math.nan)),
                       {**ms, "long_name": f"expected token latency: {part[:-3]} part"})
+    if user is not None:
+        data["user_delivery_ms"] = (
+            ("policy", "time"), stack(lambda r, m: m["user"]),
+            {**ms, "long_name": "delivery of each token to the ground user: from the first layer's gate over the "
+                                "inter-satellite links to the fastest satellite in view, then down to the user "
+                                "(not part of token_latency_*; inf: no satellite in view can be reached, NaN: "
+                                "nothing placed)",
+             "user_latitude_deg": float(user.lat_deg), "user_longitude_deg": float(user.lon_deg),
+             "user_altitude_km": float(user.alt_km),
+             "min_elevation_deg": float(setup.link_profile.gsl_min_elevation_deg)})
     for name, (values, attrs) in geo_summary.items():
         data[name] = (("time",) + (("sat",) if values.ndim == 2 else ()), values, attrs)
     return xr.Dataset(data, coords={"time": times, "policy": np.array(policies, dtype=object)})
@@ -762,7 +786,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                         with clock("latency"):
                             key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
                             if key not in measured:
-                                measured[key] = _measure(graph, rec, setup, trace)
+                                measured[key] = _measure(graph, rec, setup, trace, options.user)
                             measures[name].append(measured[key])
                     clock.add("dijkstra_sources", now.oracle.sources)
                     memory.next_step()
@@ -772,7 +796,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 with clock("writing"):
                     ds = _chunk_dataset(chunk, list(options.policies), [records[n] for n in options.policies],
                                         [measures[n] for n in options.policies],
-                                        _geo_summary(geo, usable_all, up_all), n_sat, setup)
+                                        _geo_summary(geo, usable_all, up_all), n_sat, setup, options.user)
                     store.save(k, ds, carry.state())
                 if on_chunk is not None:
                     on_chunk(ds)
@@ -792,6 +816,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             partition_frame=f"argument of latitude minus {rate_deg_s:.9g} deg/s times time since start",
             faults=faults.describe() if faults is not None else "none",
             **setup.attrs(),
+            **({} if options.user is None
+               else {"ground_user": f"{float(options.user.lat_deg)},{float(options.user.lon_deg)}"}),
         )
         coords = {
             "layer": ("layer", np.arange(setup.n_layers, dtype=np.int32), {"long_name": "layer of the ring"}),

@@ -101,6 +101,25 @@ def test_a_sweep_job_writes_what_spacexnet_sweep_writes(server, scenario, tmp_pa
     assert_problem(server.client.get(f"/jobs/{job}"), 404, f"no job '{job}'")
 
 
+def test_a_sweep_job_with_a_ground_user_writes_what_spacexnet_sweep_user_writes(server, scenario, tmp_path):
+    request = {**SHORT, "duration_s": 60, "policies": ["static", "recompute"], "user": "48.85,2.35"}
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json=request).json()["id"]
+    wait_for(server, job, lambda s: s["state"] == "done")
+    path = download(server, job, tmp_path / "job.nc")
+    cli = cli_sweep(tmp_path, "--duration-s", "60", "--step-s", "30", "--samples", "200",
+                    "--policy", "static,recompute", "--user", "48.85,2.35")
+    assert_same_dataset(path, cli)
+    with xr.open_dataset(path) as ds:
+        assert ds["user_delivery_ms"].dims == ("policy", "time") and ds.attrs["ground_user"] == "48.85,2.35"
+    # Another user is another sweep, and a bad one is refused in one line.
+    other = server.client.post(f"/scenarios/{scenario}/sweeps", json={**request, "user": "40.7,-74"})
+    assert other.json()["id"] != job
+    server.client.delete(f"/jobs/{other.json()['id']}")
+    assert_problem(server.client.post(f"/scenarios/{scenario}/sweeps", json={**request, "user": "95,0"}), 422,
+                   "user '95,0' is not LAT,LON")
+    server.client.delete(f"/jobs/{job}")
+
+
 def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
     job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
     events = []
