@@ -124,6 +124,7 @@ def read_events(server, job_id) -> list[dict]:
     """The job's server-sent events until it ends: ``{"id", "event", "data"}`` each."""
     events, block = [], {}
     with server.client.stream("GET", f"/jobs/{job_id}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if line:
                 name, _, value = line.partition(": ")
@@ -136,17 +137,7 @@ def read_events(server, job_id) -> list[dict]:
 
 def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
     job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
-    events = []
-    with server.client.stream("GET", f"/jobs/{job}/events") as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        block = {}
-        for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(": ")
-                block[name] = value
-            elif block:
-                events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
-                block = {}
+    events = read_events(server, job)
     assert [e["id"] for e in events] == list(range(len(events)))
     assert [e["event"] for e in events[:2]] == ["state", "state"] and events[-1]["event"] == "done"
     steps = [e["data"]["steps_done"] for e in events if e["event"] == "progress"]
