@@ -54,7 +54,7 @@ def test_a_heavy_question_beyond_the_bound_gets_429_and_the_same_one_joins(serve
     params = {**HEAVY, "time": "2026-01-01T00:40:00Z"}
     thread, found = _in_background(server, params)
     other = server.client.get(f"{S}/compare", params={**params, "time": "2026-01-01T00:41:00Z"})
-    body = assert_problem(other, 429, "busy with 1 long computations")
+    body = assert_problem(other, 429, "running or waiting: 1;")
     assert int(other.headers["Retry-After"]) >= 1 and body["title"]
     placement = server.client.get(f"{S}/placement", params={"time": "2026-01-01T00:41:00Z", "strategy": "joint"})
     assert_problem(placement, 429, "ask again later")

@@ -108,9 +108,10 @@ class HeavyLane:
         Call it on the event loop: the check and the count are not locked.
         """
         if self.running + self.waiting >= self.workers + self.max_waiting:
-            raise Problem(429, "busy", f"the service is busy with {self.running + self.waiting} long computations "
-                                       "(comparisons, joint or anneal placements); ask again later, or ask for "
-                                       "strategies that do not search", headers={"Retry-After": str(self.retry_after_s())})
+            raise Problem(429, "busy", f"the service is busy: long computations (comparisons, joint or anneal "
+                                       f"placements) running or waiting: {self.running + self.waiting}; ask again "
+                                       "later, or ask for strategies that do not search",
+                          headers={"Retry-After": str(self.retry_after_s())})
         self.waiting += 1
         loop = asyncio.get_running_loop()
 
