@@ -12,7 +12,8 @@ Answers are kept per
 geometry they came from; right after start, a background thread answers the
 default scenario's plain ``latency`` request, so that the first client does
 not wait for the code and kernels to load. An ASGI guard in front of the app checks the API
-key (when one is set) and the body size before any route runs.
+key (when one is set) and the body size before any route runs; behind it, an
+answer asked again is sent by URL from the cache (:mod:`~spacexnet.service.answers`).
 
 Examples
 --------
@@ -43,6 +44,7 @@ from pydantic import ValidationError
 
 from orbits.links import DEFAULT_MIN_ELEVATION_DEG
 
+from .answers import AnswerCache
 from .cache import ByteLRU, nbytes
 from .config import MAX_TIME_BUDGET_S, ServiceConfig
 from .jobs import FINISHED, JobManager
@@ -294,6 +296,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.state.store = store
     app.state.jobs = jobs
     install(app)
+    app.add_middleware(AnswerCache, cache=engine.cache)  # inside the guard: the key is checked first
     app.add_middleware(Guard, config=config)
     app.openapi = _openapi(app)
 
