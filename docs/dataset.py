@@ -3,9 +3,10 @@
 Prints the schema the writer builds its files from (:mod:`spacexnet.dataset`)
 as markdown tables, after checking it against a file a short sweep has just
 written (the Python example's Walker shell and model, three steps, all three
-policies): a difference stops the script. ``python docs/build.py`` pastes the
-output into ``docs/dataset.md``, so the reference lists what the writer
-writes, not what someone remembered it writes.
+policies, a ground user so that its optional variable is written): a
+difference stops the script. ``python docs/build.py`` pastes the output into
+``docs/dataset.md``, so the reference lists what the writer writes, not what
+someone remembered it writes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import xarray as xr
 from spacexnet import dataset
 
 SWEEP = ["sweep", "--walker", "53:360/18/1", "--altitude-km", "550", "--model", "llama-moe-3.5b-2of8",
-         "--duration-s", "20", "--step-s", "10", "--policy", "static,recompute,handover", "-q"]
+         "--duration-s", "20", "--step-s", "10", "--policy", "static,recompute,handover", "--user", "48.85,2.35",
+         "-q"]
 
 
 def _cell(value) -> str:
@@ -29,7 +31,7 @@ def _cell(value) -> str:
 
 def schema_markdown(global_attrs) -> str:
     """The dimensions and variables of the schema, and the names in ``global_attrs``, as markdown."""
-    schema = {**dataset.COORDINATES, **dataset.VARIABLES}
+    schema = {**dataset.COORDINATES, **dataset.VARIABLES, **dataset.OPTIONAL}
     dims = dict.fromkeys(d for var in {**dataset.VARIABLES, **dataset.COORDINATES}.values() for d in var.dims)
     out = ["**Dimensions:** " + ", ".join(f"`{name}`" for name in dims) + ".", "",
            "| variable | dimensions | type | units | long_name | other CF attributes |",
@@ -37,7 +39,8 @@ def schema_markdown(global_attrs) -> str:
     for name, var in schema.items():
         units = dataset.TIME_UNITS if name == "time" else var.attrs.get("units")
         other = ", ".join(f"`{k}`" for k in var.attrs if k not in ("units", "long_name"))
-        out.append(f"| `{name}` | ({', '.join(var.dims)}) | {dataset.type_name(var.dtype)} | {_cell(units)} | "
+        optional = " (with `--user` only)" if name in dataset.OPTIONAL else ""
+        out.append(f"| `{name}`{optional} | ({', '.join(var.dims)}) | {dataset.type_name(var.dtype)} | {_cell(units)} | "
                    f"{_cell(var.attrs.get('long_name'))} | {_cell(other)} |")
     out += ["", "**Global attributes:** " + ", ".join(f"`{k}`" for k in global_attrs) + "."]
     return "\n".join(out)

@@ -232,6 +232,10 @@ def critical_in_order(weights, k):
     return np.where(np.isfinite(crit), crit, 0.0)
 
 
+#: Samples drawn per block: the block's uniforms stay in cache between the generator and the kernel.
+_BLOCK_SAMPLES = 512
+
+
 def _draws(weights, k, n_samples: int, rng, values):
     w = np.asarray(weights, dtype=np.float64)
     n_rows, n = w.shape
@@ -241,18 +245,34 @@ def _draws(weights, k, n_samples: int, rng, values):
     free_k = k - forced.sum(axis=1)
     top = int(max(free_k.max(initial=0), 0))
     s = _suffix_table(finite, top)
-    u = rng.random((n_samples, n_rows, n))
-    if values is None:
-        mask, values, largest = np.empty((n_samples, n_rows, n), dtype=bool), np.empty((0, n)), np.empty((0, 0))
-    else:
+    # take[r, j, m]: item j's conditional chance with m items still to pick (none with m = 0), each
+    # worked out as the sequential draw would, (w_j · e_{m-1}(after j)) / e_m(j and after).
+    take = np.zeros((n_rows, n, top + 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        take[:, :, 1:] = finite[:, :, None] * s[:, 1:, :-1] / s[:, :-1, 1:]
+    with_values = values is not None
+    if with_values:
         values = np.ascontiguousarray(values, dtype=np.float64)
         if values.shape != (n_rows, n):
             raise ActivationError(f"values have shape {values.shape}, the weights {(n_rows, n)}")
-        mask, largest = np.empty((0, n_rows, n), dtype=bool), np.empty((n_samples, n_rows))
+        mask, largest = None, np.empty((n_samples, n_rows))
+    else:
+        mask, largest = np.empty((n_samples, n_rows, n), dtype=bool), None
     # Imported here, as routing imports its kernels: numba loads only when it is needed.
-    from ._sampler_kernels import draw_exactly_k
+    from ._sampler_kernels import draw_exactly_k, draw_exactly_k_max
 
-    draw_exactly_k(finite, forced, np.maximum(free_k, 0), s, u, mask, values, largest)
+    # One uniform per (sample, row, item), in that order: the generator's stream does not depend on how
+    # it is cut, so blocks of samples draw what one rng.random((n_samples, n_rows, n)) would.
+    free_k = np.maximum(free_k, 0)
+    u = np.empty((min(_BLOCK_SAMPLES, n_samples), n_rows, n))
+    for a in range(0, n_samples, _BLOCK_SAMPLES):
+        b = min(a + _BLOCK_SAMPLES, n_samples)
+        block = u[:b - a]
+        rng.random(out=block)
+        if with_values:
+            draw_exactly_k_max(take, forced, free_k, block, values, largest[a:b])
+        else:
+            draw_exactly_k(take, forced, free_k, block, mask[a:b])
     return mask, largest
 
 

@@ -99,6 +99,31 @@ VARIABLES = {
     "links_up": Variable(("time",), np.int32, {"units": "1", "long_name": "inter-satellite links up"}),
 }
 
+OPTIONAL = {
+    "user_delivery_ms": Variable(
+        ("policy", "time"), np.float64,
+        {**_MS, "long_name": "delivery of each token to the ground user: from the first layer's gate over the "
+                             "inter-satellite links to the fastest satellite in view, then down to the user "
+                             "(not part of token_latency_*; inf: no satellite in view can be reached, NaN: "
+                             "nothing placed)"}),
+}
+"""Variables a file holds only when asked for: ``user_delivery_ms`` with a ground user (``sweep --user``).
+
+Their attributes in a file are the schema's plus those of the run (the
+user's position and the minimum elevation, :func:`user_attrs`).
+"""
+
+
+def user_attrs(user, min_elevation_deg: float) -> dict:
+    """The attributes ``user_delivery_ms`` adds to the schema's: where the user stands and the elevation rule.
+
+    >>> from types import SimpleNamespace
+    >>> user_attrs(SimpleNamespace(lat_deg=48.85, lon_deg=2.35, alt_km=0.0), 25)["user_latitude_deg"]
+    48.85
+    """
+    return {"user_latitude_deg": float(user.lat_deg), "user_longitude_deg": float(user.lon_deg),
+            "user_altitude_km": float(user.alt_km), "min_elevation_deg": float(min_elevation_deg)}
+
 
 def units(name: str) -> str:
     """The CF units of variable ``name`` (``""`` for none).
@@ -106,11 +131,11 @@ def units(name: str) -> str:
     >>> units("bytes_moved")
     'bytes'
     """
-    var = VARIABLES.get(name) or COORDINATES[name]
+    var = VARIABLES.get(name) or OPTIONAL.get(name) or COORDINATES[name]
     return var.attrs.get("units", "")
 
 
-def chunk_dataset(times, policies, values: dict) -> xr.Dataset:
+def chunk_dataset(times, policies, values: dict, run_attrs: dict | None = None) -> xr.Dataset:
     """The dataset of one chunk of steps: every variable of :data:`VARIABLES`, typed and described.
 
     Parameters
@@ -120,7 +145,11 @@ def chunk_dataset(times, policies, values: dict) -> xr.Dataset:
     policies : list of str
         The policies, in the order of the ``policy`` axis of ``values``.
     values : dict of array_like
-        One array per name of :data:`VARIABLES`, with its dimensions.
+        One array per name of :data:`VARIABLES`, with its dimensions, and
+        one per variable of :data:`OPTIONAL` the run asked for.
+    run_attrs : dict of dict, optional
+        Attributes of this run added to an optional variable's, by name
+        (e.g. :func:`user_attrs`).
 
     Examples
     --------
@@ -132,11 +161,13 @@ def chunk_dataset(times, policies, values: dict) -> xr.Dataset:
     (dtype('int32'), 'inter-satellite links up')
     """
     missing = [name for name in VARIABLES if name not in values]
-    extra = [name for name in values if name not in VARIABLES]
+    extra = [name for name in values if name not in VARIABLES and name not in OPTIONAL]
     if missing or extra:
         raise ValueError(f"chunk_dataset: missing {missing}, not in the schema {extra}")
-    data = {name: (var.dims, np.asarray(values[name], dtype=var.dtype), dict(var.attrs))
-            for name, var in VARIABLES.items()}
+    run_attrs = run_attrs or {}
+    schema = {**VARIABLES, **{name: var for name, var in OPTIONAL.items() if name in values}}
+    data = {name: (var.dims, np.asarray(values[name], dtype=var.dtype), {**var.attrs, **run_attrs.get(name, {})})
+            for name, var in schema.items()}
     return xr.Dataset(data, coords={"time": times, "policy": np.array(policies, dtype=object)})
 
 
@@ -178,7 +209,8 @@ def differences(ds: xr.Dataset) -> list[str]:
     """How ``ds`` (a sweep file, opened) differs from the schema: one line per variable, empty when it agrees.
 
     Checks that the file holds exactly the schema's variables, each with
-    its dimensions, type and attributes.
+    its dimensions, type and attributes, and that an optional variable it
+    holds has its dimensions, type and at least the schema's attributes.
 
     Examples
     --------
@@ -199,7 +231,15 @@ def differences(ds: xr.Dataset) -> list[str]:
         attrs = {k: v for k, v in got.attrs.items() if not (name == "time" and k in ("units", "calendar"))}
         if {k: str(v) for k, v in attrs.items()} != {k: str(v) for k, v in var.attrs.items()}:
             out.append(f"{name}: attributes {attrs}, schema {var.attrs}")
-    out += [f"{name}: not in the schema" for name in ds.variables if name not in schema]
+    for name, var in OPTIONAL.items():
+        if name in ds.variables:
+            got = ds[name]
+            if tuple(got.dims) != var.dims or not _same_type(got.dtype, var.dtype):
+                out.append(f"{name}: dimensions {tuple(got.dims)} and type {got.dtype}, schema {var.dims} "
+                           f"{type_name(var.dtype)}")
+            if any(str(got.attrs.get(k)) != str(v) for k, v in var.attrs.items()):
+                out.append(f"{name}: attributes {dict(got.attrs)}, schema {var.attrs}")
+    out += [f"{name}: not in the schema" for name in ds.variables if name not in schema and name not in OPTIONAL]
     return out
 
 

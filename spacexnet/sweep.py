@@ -134,6 +134,10 @@ class SweepOptions:
         first step of each chunk; the warm steps after it make a share of
         those moves (:data:`placement.anneal.WARM_SHARE`). None: the
         strategy's own default.
+    user : latency.GroundUser or None
+        A user on the ground: the dataset also carries ``user_delivery_ms``,
+        the delivery of each token to it from each policy's first gate (as
+        ``spacexnet compare --user``), never added to the token latency.
     """
 
     policies: tuple = POLICIES
@@ -151,6 +155,7 @@ class SweepOptions:
     link_rules: dict = field(default_factory=dict)
     workers: int = 2
     time_budget_s: float | None = None
+    user: latency.GroundUser | None = None
 
     def validate(self) -> None:
         """Raise :class:`SpaceXNetError` naming the first bad option."""
@@ -240,7 +245,8 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> 
     -------
     dict of ndarray
         ``distance_km``, ``up`` (time, link); ``arg_lat_deg``, ``altitude_km``,
-        ``status`` (time, sat); ``latitude_deg``, ``longitude_deg`` (time, sat).
+        ``status`` (time, sat); ``latitude_deg``, ``longitude_deg`` (time, sat);
+        ``position_itrs_km`` (time, sat, 3), for a ground user.
 
     Examples
     --------
@@ -269,6 +275,7 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> 
         "latitude_deg": state["latitude_deg"].values.astype(np.float32),
         "longitude_deg": state["longitude_deg"].values.astype(np.float32),
         "status": state["sgp4_status"].values,
+        "position_itrs_km": state["position_itrs_km"].values,
     }
 
 
@@ -367,7 +374,8 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
         link_down = faults.link_down(times[i:i + 1], sat_a, sat_b)[0]
     up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
     graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0), up, n_sat,
-                                            setup.link_profile, setup.model.hidden_state_bytes)
+                                            setup.link_profile, setup.model.hidden_state_bytes,
+                                            r_itrs_km=geo["position_itrs_km"][i])
     graph.memory = memory
     usable = largest_component(graph, ~down)
     elapsed_s = (times[i] - t0) / np.timedelta64(1, "s")
@@ -526,13 +534,19 @@ def routing_trace(probs, n_samples: int, seed: int) -> np.ndarray:
     return np.where(active, order, -1).astype(np.int64)
 
 
-def _measure(graph, rec, setup, trace):
-    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``, on one ring."""
+def _measure(graph, rec, setup, trace, user=None):
+    """Exact expectation and Monte Carlo tail (replayed ``trace``) of the placement in ``rec``, on one ring.
+
+    With a ground ``user``, also the delivery of a token to it from the first
+    gate (:func:`latency.ground_latency_ms`, as ``compare --user``).
+    """
     n_layers = setup.n_layers
     out = {"expected": math.inf, "expected_independent": math.inf, "p50": math.inf, "p99": math.inf, "layer": np.full(n_layers, math.inf),
-           "breakdown": dict.fromkeys(dataset.BREAKDOWN, math.nan)}
+           "breakdown": dict.fromkeys(dataset.BREAKDOWN, math.nan), "user": math.nan}
     if np.any(rec.gate_sat < 0) or np.any(rec.expert_sat < 0):
         return out
+    if user is not None:
+        out["user"] = latency.ground_latency_ms(graph, int(rec.gate_sat[0]), user).latency_ms
     exact = latency.token_latency(graph, rec.gate_sat, rec.expert_sat, setup.probs, setup.times, trace=trace)
     out["expected"] = exact.expected_ms
     out["expected_independent"] = exact.expected_independent_ms
@@ -543,7 +557,7 @@ def _measure(graph, rec, setup, trace):
     return out
 
 
-def _chunk_values(records, measures, usable, up_used) -> dict:
+def _chunk_values(records, measures, usable, up_used, with_user: bool = False) -> dict:
     """The values of every variable of :data:`spacexnet.dataset.VARIABLES` for one chunk, by name."""
     def stack(fn):
         return [[fn(rec, m) for rec, m in zip(recs, meas)] for recs, meas in zip(records, measures)]
@@ -568,6 +582,8 @@ def _chunk_values(records, measures, usable, up_used) -> dict:
     }
     for part in dataset.BREAKDOWN:
         values[part] = stack(lambda r, m, part=part: m["breakdown"].get(part, math.nan))
+    if with_user:
+        values["user_delivery_ms"] = stack(lambda r, m: m["user"])
     return values
 
 
@@ -674,6 +690,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                          isl_rate_bps=float(setup.link_profile.isl_rate_bps), step_s=float(options.step_s),
                          horizon_s=options.horizon_s, migration_price=options.migration_price,
                          min_gain_ratio=options.min_gain_ratio)
+    user_run_attrs = ({} if options.user is None else
+                      {"user_delivery_ms": dataset.user_attrs(options.user, setup.link_profile.gsl_min_elevation_deg)})
     step_kwargs = dict(strategy=options.strategy, seed=setup.seed,
                        **setup.strategy_kwargs(constellation.plane, options.belt_planes))
     if options.time_budget_s is not None and options.strategy in placement.BUDGETED:
@@ -755,7 +773,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                         with clock("latency"):
                             key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
                             if key not in measured:
-                                measured[key] = _measure(graph, rec, setup, trace)
+                                measured[key] = _measure(graph, rec, setup, trace, options.user)
                             measures[name].append(measured[key])
                     warm = now.made_candidate
                     clock.add("dijkstra_sources", now.oracle.sources)
@@ -766,7 +784,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 with clock("writing"):
                     ds = dataset.chunk_dataset(chunk, list(options.policies), _chunk_values(
                         [records[n] for n in options.policies], [measures[n] for n in options.policies],
-                        usable_all, up_all))
+                        usable_all, up_all, options.user is not None), user_run_attrs)
                     store.save(k, ds, carry.state())
                 if on_chunk is not None:
                     on_chunk(ds)
@@ -787,6 +805,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             partition_frame=f"argument of latitude minus {rate_deg_s:.9g} deg/s times time since start",
             faults=faults.describe() if faults is not None else "none",
             **setup.attrs(),
+            **({} if options.user is None
+               else {"ground_user": f"{float(options.user.lat_deg)},{float(options.user.lon_deg)}"}),
         )
         with clock("writing"):
             join_parts(store, len(chunks), out, attrs,

@@ -200,3 +200,25 @@ def test_sampler_kernel_draws_the_numpy_forms_masks_bit_for_bit(seed):
     values[0, 2], values[5, 7] = np.inf, np.nan
     largest = sample_exactly_k_max(weights, k, 3000, np.random.default_rng(100 + seed), values)
     np.testing.assert_array_equal(largest, np.where(want, values[None], -np.inf).max(axis=2, initial=-np.inf))
+
+
+def test_sampler_draws_in_blocks_what_one_array_of_uniforms_gives():
+    # The sampler draws its uniforms a block of samples at a time: the draws and the generator's state
+    # after them are those of one rng.random((n_samples, rows, items)) array, whatever the block size,
+    # and a sample count that is not a multiple of the block nor of four.
+    from latency.exactly_k import _BLOCK_SAMPLES
+
+    rng = np.random.default_rng(7)
+    weights = rng.gamma(0.5, size=(5, 12))
+    k = np.array([1, 2, 3, 4, 2])
+    n_samples = 2 * _BLOCK_SAMPLES + 37
+    drawn, reference = np.random.default_rng(3), np.random.default_rng(3)
+    got = sample_exactly_k(weights, k, n_samples, drawn)
+    want = _numpy_draws(weights, k, n_samples, reference)
+    np.testing.assert_array_equal(got, want)
+    assert drawn.random() == reference.random()
+    # The largest values, four samples at a time and the rest one by one (37 = 9 × 4 + 1).
+    values = rng.normal(size=(5, 12)) * 100
+    values[1, 4], values[3, 0] = np.inf, np.nan
+    largest = sample_exactly_k_max(weights, k, n_samples, np.random.default_rng(3), values)
+    np.testing.assert_array_equal(largest, np.where(want, values[None], -np.inf).max(axis=2, initial=-np.inf))

@@ -347,3 +347,12 @@ def test_cli_place_user_equals_the_service_delivery(server, scenario):
     run = answer["runs"][0]
     assert (ground["serving_norad_id"], ground["elevation_deg"], ground["slant_km"], ground["breakdown_ms"]) == \
         (run["serving_norad_id"], run["elevation_deg"], run["slant_km"], run["breakdown_ms"])
+
+
+def test_compare_with_a_time_budget_equals_spacexnet_compare_with_it(server, scenario):
+    answer = server.client.get(f"/scenarios/{scenario}/compare",
+                               params={"time": WHEN, "seeds": 2, "samples": 500, "strategies": "space-xnet,anneal",
+                                       "time_budget_s": 0.05}).json()
+    cli = cli_json("compare", *CLI_SCENARIO, "--seeds", "2", "--samples", "500", "--strategies", "space-xnet,anneal",
+                   "--time-budget-s", "0.05", "--format", "json")
+    assert answer["rows"] == cli

@@ -101,12 +101,30 @@ def test_a_sweep_job_writes_what_spacexnet_sweep_writes(server, scenario, tmp_pa
     assert_problem(server.client.get(f"/jobs/{job}"), 404, f"no job '{job}'")
 
 
-def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
-    job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
-    events = []
-    with server.client.stream("GET", f"/jobs/{job}/events") as response:
+def test_a_sweep_job_with_a_ground_user_writes_what_spacexnet_sweep_user_writes(server, scenario, tmp_path):
+    request = {**SHORT, "duration_s": 60, "policies": ["static", "recompute"], "user": "48.85,2.35"}
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json=request).json()["id"]
+    wait_for(server, job, lambda s: s["state"] == "done")
+    path = download(server, job, tmp_path / "job.nc")
+    cli = cli_sweep(tmp_path, "--duration-s", "60", "--step-s", "30", "--samples", "200",
+                    "--policy", "static,recompute", "--user", "48.85,2.35")
+    assert_same_dataset(path, cli)
+    with xr.open_dataset(path) as ds:
+        assert ds["user_delivery_ms"].dims == ("policy", "time") and ds.attrs["ground_user"] == "48.85,2.35"
+    # Another user is another sweep, and a bad one is refused in one line.
+    other = server.client.post(f"/scenarios/{scenario}/sweeps", json={**request, "user": "40.7,-74"})
+    assert other.json()["id"] != job
+    server.client.delete(f"/jobs/{other.json()['id']}")
+    assert_problem(server.client.post(f"/scenarios/{scenario}/sweeps", json={**request, "user": "95,0"}), 422,
+                   "user '95,0' is not LAT,LON")
+    server.client.delete(f"/jobs/{job}")
+
+
+def read_events(server, job_id) -> list[dict]:
+    """The job's server-sent events until it ends: ``{"id", "event", "data"}`` each."""
+    events, block = [], {}
+    with server.client.stream("GET", f"/jobs/{job_id}/events") as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        block = {}
         for line in response.iter_lines():
             if line:
                 name, _, value = line.partition(": ")
@@ -114,6 +132,12 @@ def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
             elif block:
                 events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
                 block = {}
+    return events
+
+
+def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
+    events = read_events(server, job)
     assert [e["id"] for e in events] == list(range(len(events)))
     assert [e["event"] for e in events[:2]] == ["state", "state"] and events[-1]["event"] == "done"
     steps = [e["data"]["steps_done"] for e in events if e["event"] == "progress"]
@@ -176,16 +200,28 @@ def test_a_job_survives_kill_9_and_ends_with_the_same_file(tmp_path):
     second = start_server(tmp_path / "serve", "--workers", "1")
     try:
         wait_for(second, job, lambda s: s["state"] == "done")
-        with second.client.stream("GET", f"/jobs/{job}/events") as response:
-            text = "".join(response.iter_text())
-        progress = [json.loads(line[6:]) for line in text.splitlines()
-                    if line.startswith("data: ") and "steps_done" in line]
-        assert progress[0]["steps_done"] >= 60  # continued from the parts, not started over
+        events = read_events(second, job)
         served = download(second, job, tmp_path / "job.nc")
     finally:
         second.stop()
     assert_same_dataset(served, cli_sweep(tmp_path, "--duration-s", "1800", "--step-s", "10", "--samples", "200",
                                           "--policy", "static,handover"))
+    # The events of both runs, in order: the steps done before the kill (their chunk saved) are replayed.
+    assert [e["id"] for e in events] == list(range(len(events)))
+    resumed = next(i for i, e in enumerate(events) if e["data"].get("resumed"))
+    before, after = events[:resumed], events[resumed:]
+    before_steps = [e for e in before if e["event"] == "step"]
+    assert len(before_steps) >= 60 and [e["event"] for e in before[:2]] == ["state", "state"]
+    progress_after = [e["data"]["steps_done"] for e in after if e["event"] == "progress"]
+    assert progress_after[0] == len(before_steps)  # continued from the parts, not started over
+    progress = [e["data"]["steps_done"] for e in events if e["event"] == "progress"]
+    assert progress == sorted(progress) and progress[-1] == 181
+    steps = [e["data"] for e in events if e["event"] == "step"]
+    with xr.open_dataset(served) as ds:
+        assert [s["time_utc"] for s in steps] == [f"{str(t)[:19]}Z" for t in ds["time"].values]
+        assert [s["policies"]["handover"]["token_latency_expected_ms"] for s in steps] == \
+            ds["token_latency_expected_ms"].sel(policy="handover").values.tolist()
+    assert events[-1]["event"] == "done" and sum(e["event"] == "done" for e in events) == 1
 
 
 def test_cancelling_a_running_job_removes_it_and_its_files(server, scenario):

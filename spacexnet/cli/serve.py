@@ -50,10 +50,14 @@ __all__ = ["command"]
               help="Most sweep jobs waiting for a worker (one more: 429).")
 @click.option("--max-sweep-steps", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Most time steps in one sweep job.")
+@click.option("--heavy-workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Comparisons and joint/anneal placements computed at once (at a lower CPU priority).")
+@click.option("--max-heavy-queued", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Most distinct comparisons and joint/anneal placements waiting (one more: 429).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 def command(host, port, data_dir, workers, scheduler, api_key, max_body_mb, max_satellites, max_scenarios, cache_mb,
-            max_queued_jobs, max_sweep_steps, log_level):
+            max_queued_jobs, max_sweep_steps, heavy_workers, max_heavy_queued, log_level):
     """Serve scenarios over HTTP: positions, links, routes, placements, token latency."""
     from ..service import API_KEY_ENV, ServiceConfig, create_app, is_loopback
 
@@ -64,7 +68,8 @@ def command(host, port, data_dir, workers, scheduler, api_key, max_body_mb, max_
     config = ServiceConfig(data_dir=Path(data_dir) if data_dir else None, workers=workers, api_key=api_key,
                            max_body_bytes=int(max_body_mb * 2**20), max_satellites=max_satellites,
                            max_scenarios=max_scenarios, cache_bytes=int(cache_mb * 2**20),
-                           max_queued_jobs=max_queued_jobs, max_sweep_steps=max_sweep_steps, scheduler=scheduler)
+                           max_queued_jobs=max_queued_jobs, max_sweep_steps=max_sweep_steps, scheduler=scheduler,
+                           heavy_workers=heavy_workers, max_heavy_queued=max_heavy_queued)
     if scheduler:
         _check_scheduler(scheduler)
     import uvicorn

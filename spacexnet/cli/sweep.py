@@ -36,6 +36,7 @@ from ._options import (
     quiet_option,
     strategy_option,
     time_options,
+    user_option,
     verbose_option,
 )
 from ._scenario import scenario_option
@@ -95,6 +96,7 @@ def _policies(ctx, param, value):
 @click.option("--overwrite", is_flag=True, default=False, help="Replace the output file if it exists.")
 @click.option("--resume", is_flag=True, default=False,
               help="Continue an interrupted sweep with the same options from its finished chunks.")
+@user_option
 @quiet_option
 @verbose_option
 @checks_outputs("out")
@@ -134,7 +136,7 @@ def _sweep(kw, out, constellation, setup, quiet, log, detail):
                            n_samples=kw["n_samples"], horizon_s=kw["horizon_s"],
                            migration_price=kw["migration_price"], min_gain_ratio=kw["min_gain_ratio"],
                            belt_planes=kw["belt_planes"], topology=kw["topology"], link_rules=link_rules,
-                           workers=kw["workers"], time_budget_s=kw["time_budget_s"])
+                           workers=kw["workers"], time_budget_s=kw["time_budget_s"], user=kw["user"])
     log(f"{len(constellation)} satellites ({constellation.source}); {setup.model.name} on {setup.hardware.name}; "
         f"policies {','.join(options.policies)}")
     _warn_tle_age(constellation, options, kw["max_tle_age_days"])
@@ -218,4 +220,8 @@ def summary_rows(ds) -> list[dict]:
             "infeasible steps": int(infeasible.sum()),
             "unreachable steps": int((~finite & ~infeasible).sum()),
         })
+        if "user_delivery_ms" in sel:  # sweep --user: its own column, beside the in-orbit latency
+            user = sel["user_delivery_ms"].values
+            rows[-1]["mean to user ms"] = float(user[np.isfinite(user)].mean()) if np.isfinite(user).any() \
+                else float("nan")
     return rows

@@ -4,12 +4,16 @@
 :class:`~spacexnet.service.store.ScenarioStore`. Work that costs CPU —
 building a scenario, propagating, placing, measuring — runs in worker
 threads (at most ``config.workers`` at once), never on the event loop, so
-``/health`` answers while a comparison runs. Answers are kept per
+``/health`` answers while a comparison runs; questions that search
+(comparisons, ``joint``, ``anneal``) run in a lane of their own, bounded
+(:mod:`~spacexnet.service.lanes`), so that they never hold up the cheap ones.
+Answers are kept per
 (scenario, time, question) in a byte-bounded LRU cache together with the
 geometry they came from; right after start, a background thread answers the
 default scenario's plain ``latency`` request, so that the first client does
 not wait for the code and kernels to load. An ASGI guard in front of the app checks the API
-key (when one is set) and the body size before any route runs.
+key (when one is set) and the body size before any route runs; behind it, an
+answer asked again is sent by URL from the cache (:mod:`~spacexnet.service.answers`).
 
 Examples
 --------
@@ -20,10 +24,12 @@ Examples
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import json
 import logging
+import sys
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -38,9 +44,11 @@ from pydantic import ValidationError
 
 from orbits.links import DEFAULT_MIN_ELEVATION_DEG
 
+from .answers import AnswerCache
 from .cache import ByteLRU, nbytes
-from .config import ServiceConfig
+from .config import MAX_TIME_BUDGET_S, ServiceConfig
 from .jobs import FINISHED, JobManager
+from .lanes import HeavyLane, is_heavy
 from .problems import MEDIA_TYPE, Problem, install
 from .schema import Scenario, SweepRequest, validation_detail
 from .store import ScenarioStore, document_with_elements, parse_document
@@ -51,6 +59,8 @@ __all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
 log = logging.getLogger("spacexnet.service")
 
 _OPEN_PATHS = frozenset({"/health"})
+#: Seconds a thread may hold the interpreter lock while another one waits for it (Python's default: 0.005).
+SWITCH_INTERVAL_S = 0.001
 
 
 class BodyTooLarge(Problem):
@@ -134,8 +144,11 @@ class Engine:
 
     Cache keys are ``(scenario id, time ns, question, parameters)``; the
     snapshot of ``(scenario, time)`` is kept under the question
-    ``"snapshot"`` with a lock, since its routing graph fills its own
-    shortest-path cache as questions use it.
+    ``"snapshot"`` and shared by the questions about that instant, heavy and
+    cheap at once: its routing graph fills its shortest-path cache with
+    whole rows, each the same whichever thread searched it. A question asked
+    again while its answer is being computed waits for that computation
+    (on the event loop, holding no thread).
     """
 
     def __init__(self, store: ScenarioStore, config: ServiceConfig):
@@ -143,6 +156,8 @@ class Engine:
         self.config = config
         self.cache = ByteLRU(config.cache_bytes)
         self.limiter = None  # made on the event loop (lifespan)
+        self.heavy = HeavyLane(config.heavy_workers, config.max_heavy_queued)
+        self._computing: dict = {}  # cache key -> future of the encoded answer
 
     async def run(self, fn, *args, **kwargs):
         """``fn(*args, **kwargs)`` in a worker thread, at most ``config.workers`` at once."""
@@ -151,26 +166,43 @@ class Engine:
     def snapshot_entry(self, loaded, t: np.datetime64) -> tuple[dict, tuple]:
         """The cached ``{"snap", "lock"}`` of ``loaded`` at ``t``, and its cache key."""
         key = (loaded.id, int(t.astype("int64")), "snapshot", ())
-        return self.cache.get_or_compute(key, lambda: {"snap": views.make_snapshot(loaded, t),
-                                                       "lock": threading.Lock()}), key
+        return self.cache.get_or_compute(key, lambda: {"snap": views.make_snapshot(loaded, t)}), key
 
     def _answer(self, loaded, t, key, compute):
         def work():
             entry, snap_key = self.snapshot_entry(loaded, t)
-            with entry["lock"]:
-                result = compute(loaded, entry["snap"])
+            result = compute(loaded, entry["snap"])
             self.cache.resize(snap_key, nbytes(entry["snap"]))
             return views.encode(result)
 
         return self.cache.get_or_compute(key, work, size=len)
 
-    async def answer(self, loaded, t: np.datetime64, question: str, params: tuple, compute) -> Response:
-        """The JSON response to ``question`` about ``loaded`` at ``t``, from the cache or computed off the loop."""
+    async def answer(self, loaded, t: np.datetime64, question: str, params: tuple, compute,
+                     heavy: bool = False) -> Response:
+        """The JSON response to ``question`` about ``loaded`` at ``t``, from the cache or computed off the loop.
+
+        ``heavy`` questions go to the heavy lane (429 problem when it is full).
+        """
         key = (loaded.id, int(t.astype("int64")), question, params)
         body = self.cache.get(key)
         if body is None:
-            body = await self.run(self._answer, loaded, t, key, compute)
+            computing = self._computing.get(key)
+            if computing is None:
+                if heavy:
+                    computing = self.heavy.submit(self._answer, loaded, t, key, compute)
+                else:
+                    computing = asyncio.ensure_future(self.run(self._answer, loaded, t, key, compute))
+                self._computing[key] = computing
+                computing.add_done_callback(functools.partial(self._computed, key))
+            # Shielded: a client that goes away does not cancel what the others wait for.
+            body = await asyncio.shield(computing)
         return Response(content=body, media_type="application/json")
+
+    def _computed(self, key, future) -> None:
+        if self._computing.get(key) is future:
+            del self._computing[key]
+        if not future.cancelled():
+            future.exception()  # retrieved: the waiting requests got it (or none waited any more)
 
     def forget(self, sid: str) -> int:
         return self.cache.discard(lambda key: key[0] == sid)
@@ -205,6 +237,9 @@ TimeQuery = Query(None, description="UTC instant, ISO 8601 with a zone (Z or ±H
                                     "default: the scenario's newest element-set epoch (to the minute).")
 SeedsQuery = Query(5, ge=1, le=50, description="Runs of each randomized strategy.")
 SamplesQuery = Query(20_000, ge=100, le=200_000, description="Monte Carlo tokens per placement (p50/p95/p99).")
+TimeBudgetQuery = Query(None, ge=0, le=MAX_TIME_BUDGET_S, allow_inf_nan=False,
+                        description="Nominal seconds of search for anneal, as spacexnet compare's "
+                                    "--time-budget-s (default: anneal's own, 10).")
 
 
 def _latency_question(strategy: str, seeds: int, samples: int, ground):
@@ -239,6 +274,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app):
+        # The event loop shares the interpreter lock with the worker threads' Python code: a short switch
+        # interval lets it take the lock back sooner (5 ms by default), so that a request waits less.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         engine.limiter = anyio.CapacityLimiter(config.workers)
         resumed = await anyio.to_thread.run_sync(jobs.start)
         threading.Thread(target=_warm_up, args=(engine,), name="warm-up", daemon=True).start()
@@ -247,6 +285,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         try:
             yield
         finally:
+            engine.heavy.shutdown()
             await anyio.to_thread.run_sync(jobs.stop)
 
     app = FastAPI(title="Space-XNet", version=__version__, lifespan=lifespan,
@@ -257,13 +296,15 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.state.store = store
     app.state.jobs = jobs
     install(app)
+    app.add_middleware(AnswerCache, cache=engine.cache)  # inside the guard: the key is checked first
     app.add_middleware(Guard, config=config)
     app.openapi = _openapi(app)
 
     @app.get("/health", summary="Liveness, version and cache use (never needs a key).")
     async def health():
         return {"status": "ok", "version": __version__, "scenarios": len(store.all()),
-                "uptime_s": time.monotonic() - started, "cache": engine.cache.stats(), "workers": config.workers}
+                "uptime_s": time.monotonic() - started, "cache": engine.cache.stats(), "workers": config.workers,
+                "heavy": engine.heavy.stats()}
 
     @app.get("/presets", summary="Names of the constellations, models, hardware, link profiles, strategies.")
     async def get_presets():
@@ -346,7 +387,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         loaded = store.get(sid)
         views.check_strategy(strategy, with_bound=False)
         return await engine.answer(loaded, views.parse_time(time, loaded), "placement", (strategy,),
-                                   lambda s, snap: views.placement_answer(s, snap, strategy))
+                                   lambda s, snap: views.placement_answer(s, snap, strategy),
+                                   heavy=is_heavy((strategy,)))
 
     @app.get("/scenarios/{sid}/latency", summary="Token latency of one strategy (the compare row, per layer).")
     async def get_latency(sid: str, time: str | None = TimeQuery, strategy: str = Query("space-xnet"),
@@ -360,21 +402,25 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise Problem(400, "bad-parameter", "user: the lower-bound row is a bound, not a placement; a ground "
                                                 "user needs a placement strategy")
         key, compute = _latency_question(strategy, seeds, samples, ground)
-        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", key, compute)
+        return await engine.answer(loaded, views.parse_time(time, loaded), "latency", key, compute,
+                                   heavy=is_heavy((strategy,)))
 
     @app.get("/scenarios/{sid}/compare", summary="Space-XNet against the baselines (spacexnet compare's rows).")
     async def get_compare(sid: str, time: str | None = TimeQuery,
                           strategies: str = Query(",".join(views.DEFAULT_STRATEGIES),
                                                   description="Comma-separated strategies."),
-                          seeds: int = SeedsQuery, samples: int = SamplesQuery):
+                          seeds: int = SeedsQuery, samples: int = SamplesQuery,
+                          time_budget_s: float | None = TimeBudgetQuery):
         loaded = store.get(sid)
         names = tuple(n.strip() for n in strategies.split(",") if n.strip())
         if not names:
             raise Problem(400, "bad-parameter", "strategies: give at least one strategy")
         for name in names:
             views.check_strategy(name, with_bound=True, what="strategies")
-        return await engine.answer(loaded, views.parse_time(time, loaded), "compare", (names, seeds, samples),
-                                   lambda s, snap: views.compare_answer(s, snap, names, seeds, samples))
+        return await engine.answer(loaded, views.parse_time(time, loaded), "compare",
+                                   (names, seeds, samples, time_budget_s),
+                                   lambda s, snap: views.compare_answer(s, snap, names, seeds, samples, time_budget_s),
+                                   heavy=is_heavy(names))
 
     @app.post("/scenarios/{sid}/sweeps", status_code=202,
               summary="Start a sweep job (idempotent: the same sweep of the same scenario, the same job).")

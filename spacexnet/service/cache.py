@@ -51,7 +51,9 @@ def nbytes(value, _seen=None) -> int:
     if hasattr(value, "nbytes") and hasattr(value, "variables"):  # xarray Dataset: its variables' buffers
         return int(value.nbytes) + 1024
     if isinstance(value, dict):
-        return sys.getsizeof(value) + sum(nbytes(k, seen) + nbytes(v, seen) for k, v in value.items())
+        # A copy of the items first (one C call, atomic under the GIL): a routing graph's search cache
+        # may gain rows in another thread while it is weighed.
+        return sys.getsizeof(value) + sum(nbytes(k, seen) + nbytes(v, seen) for k, v in list(value.items()))
     if isinstance(value, (list, tuple, set, frozenset)):
         return sys.getsizeof(value) + sum(nbytes(v, seen) for v in value)
     inner = getattr(value, "__dict__", None)

@@ -18,10 +18,12 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ServiceConfig", "is_loopback", "API_KEY_ENV"]
+__all__ = ["ServiceConfig", "is_loopback", "API_KEY_ENV", "MAX_TIME_BUDGET_S"]
 
 #: Environment variable read for the API key when ``--api-key`` is not given.
 API_KEY_ENV = "SPACEXNET_API_KEY"
+#: Largest ``time_budget_s`` a request may ask anneal for, nominal seconds.
+MAX_TIME_BUDGET_S = 120.0
 
 
 def is_loopback(host: str) -> bool:
@@ -70,6 +72,13 @@ class ServiceConfig:
     scheduler : str or None
         Address of a Dask scheduler (``tcp://HOST:PORT``) that runs the sweep
         jobs' chunk tasks; None runs them in the job's own worker processes.
+    heavy_workers : int
+        Heavy computations (comparisons, ``joint`` and ``anneal`` placements)
+        run at once, in threads of their own at a lower CPU priority.
+    max_heavy_queued : int
+        Distinct heavy computations that may wait for a heavy worker; one more
+        gets 429 with ``Retry-After`` (the same question again waits for the
+        one being computed, and counts once).
     """
 
     data_dir: Path | None = None
@@ -82,6 +91,8 @@ class ServiceConfig:
     max_queued_jobs: int = 8
     max_sweep_steps: int = 10_000
     scheduler: str | None = None
+    heavy_workers: int = 1
+    max_heavy_queued: int = 4
 
     @property
     def requires_key(self) -> bool:

@@ -31,6 +31,7 @@ __all__ = ["main", "sweep_options"]
 
 def sweep_options(doc, request, workers: int = 1):
     """The :class:`spacexnet.sweep.SweepOptions` of a sweep ``request`` on the scenario ``doc``."""
+    from ..compare import ground_user
     from ..sweep import SweepOptions
 
     rules = {k: v for k, v in doc.link_rules().items() if v is not None}
@@ -38,7 +39,8 @@ def sweep_options(doc, request, workers: int = 1):
                         duration_s=request.duration_s, start=request.start, n_samples=request.samples,
                         horizon_s=request.horizon_s, migration_price=request.migration_price,
                         min_gain_ratio=request.min_gain_ratio, belt_planes=doc.belt_planes,
-                        topology=doc.topology, link_rules=rules, workers=workers)
+                        topology=doc.topology, link_rules=rules, workers=workers,
+                        user=None if request.user is None else ground_user(request.user, "user"))
 
 
 def _die_with_parent() -> None:
@@ -61,11 +63,11 @@ def _steps(ds) -> None:
     import numpy as np
 
     policies = [str(p) for p in ds["policy"].values]
-    values = {name: ds[name].values for name in STEP_FIELDS}
+    values = {name: ds[name].values for name in (*STEP_FIELDS, "user_delivery_ms") if name in ds}
     for i, t in enumerate(ds["time"].values):
         row = {}
         for j, policy in enumerate(policies):
-            cells = {name: values[name][j, i].item() for name in STEP_FIELDS}
+            cells = {name: column[j, i].item() for name, column in values.items()}
             row[policy] = {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in cells.items()}
         _say({"step": {"time_utc": f"{np.datetime_as_string(t, unit='s')}Z", "policies": row}})
 
@@ -79,6 +81,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job_dir = Path(argv[0])
     scheduler = argv[argv.index("--scheduler") + 1] if "--scheduler" in argv else None
+    from .lanes import SWEEP_NICENESS, lower_priority
+
+    lower_priority(SWEEP_NICENESS)  # before any thread or worker process, which inherit it
     _die_with_parent()
     from ..exceptions import user_errors
     from ..sweep import sweep

@@ -16,7 +16,10 @@ ends with the same dataset as an uninterrupted run.
 Progress is kept as a list of events — ``state``, ``progress`` after every
 step, ``step`` (each policy's token latency and migrations at one step, sent
 as each chunk of steps is finished), ``done`` — that ``GET /jobs/{id}/events``
-streams as server-sent events, in order.
+streams as server-sent events, in order. Each event is also appended to
+``events.jsonl`` in the job's folder as it happens, so that after a restart
+the events of the steps done before — those of the chunks saved as parts —
+are streamed again, followed by those of the continued run.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ FINISHED = frozenset({"done", "failed", "cancelled"})
 _SUMMARY_NAMES = {"GB moved": "moved_gb"}
 #: Seconds a client is told to wait when the queue is full.
 RETRY_AFTER_S = 30
+#: A job's events, one JSON object a line, in its folder.
+EVENTS_FILE = "events.jsonl"
 
 
 @dataclass
@@ -71,14 +76,51 @@ class Job:
     run_started: float | None = None
     run_first_step: int = 0
     proc: object = field(default=None, repr=False)
+    _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def dataset(self) -> Path:
         return self.dir / "sweep.nc"
 
     def emit(self, event: str, data: dict) -> None:
-        # list.append is atomic: the event stream reads the list while the worker appends.
-        self.events.append({"seq": len(self.events), "event": event, "data": data})
+        with self._emitting:  # the file's order is the list's
+            entry = {"seq": len(self.events), "event": event, "data": data}
+            try:
+                with open(self.dir / EVENTS_FILE, "a", encoding="utf-8") as saved:
+                    saved.write(json.dumps(entry) + "\n")
+            except OSError:  # the folder is gone (a cancelled job): the event is only in memory
+                pass
+            # list.append is atomic: the event stream reads the list while the worker appends.
+            self.events.append(entry)
+
+    def replay(self, finished: bool) -> None:
+        """Take up the events saved by an earlier run (before a restart), renumbered in order.
+
+        Of an unfinished job, the progress past its last saved step is left
+        out: the continued run does those steps again, from its parts.
+        """
+        events = []
+        try:
+            lines = (self.dir / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                events.append({"event": str(entry["event"]), "data": entry["data"]})
+            except (ValueError, KeyError, TypeError):  # a line cut short by kill -9: the last one
+                break
+        if not finished:
+            saved_steps = sum(e["event"] == "step" for e in events)
+            events = [e for e in events if not (e["event"] == "progress"
+                                                and e["data"].get("steps_done", 0) > saved_steps)]
+            events = [e for e in events if e["event"] != "done"]
+        self.events = [{"seq": i, **e} for i, e in enumerate(events)]
+        for e in self.events:
+            if e["event"] == "progress":
+                self.steps_done, self.steps_total = e["data"]["steps_done"], e["data"]["steps_total"]
+        atomic_write_text(self.dir / EVENTS_FILE, "".join(json.dumps(e) + "\n" for e in self.events),
+                          overwrite=True)
 
     def eta_s(self) -> float | None:
         """Seconds left at this run's pace (None before two steps or once finished)."""
@@ -298,11 +340,13 @@ class JobManager:
                 log.warning("%s: not resumed: %s", path, exc.detail)
                 continue
             job = Job(job_dir.name, loaded.id, request, job_dir)
+            job.replay(finished=job.dataset.exists())
             with self._lock:
                 self._jobs[job.id] = job
             if job.dataset.exists():
                 job.state = "done"
-                job.emit("done", {"state": "done", "dataset": f"/jobs/{job.id}/dataset"})
+                if not job.events or job.events[-1]["event"] != "done":
+                    job.emit("done", {"state": "done", "dataset": f"/jobs/{job.id}/dataset"})
             else:
                 job.emit("state", {"state": "queued", "resumed": True})
                 self._pool.submit(self._run, job)

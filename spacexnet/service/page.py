@@ -116,8 +116,7 @@ async def get_czml(request: Request, sid: str, start: str | None = Query(
             gate_sat = None
             if strategy:
                 entry, _ = engine.snapshot_entry(loaded, t)
-                with entry["lock"]:  # the snapshot's routing graph fills its cache as placement asks it
-                    gate_sat = _gate_sat(loaded, entry["snap"], strategy)
+                gate_sat = _gate_sat(loaded, entry["snap"], strategy)
             return _czml_bytes(loaded, t, duration_s, step_s, gate_sat)
 
         body = await engine.run(lambda: engine.cache.get_or_compute(key, work, size=len))

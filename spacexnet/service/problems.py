@@ -44,7 +44,7 @@ TITLES = {
     "not-found": "Not found",
     "method-not-allowed": "Method not allowed",
     "conflict": "Conflict",
-    "busy": "Too many queued jobs",
+    "busy": "Too busy, try again later",
     "too-large": "Request body too large",
     "unsupported-media-type": "Unsupported media type",
     "unauthorized": "API key required",

@@ -238,6 +238,18 @@ class SweepRequest(_Document):
     horizon_s: float = Field(default=600.0, ge=0, le=1e7)
     migration_price: float = Field(default=1.0, ge=0, le=1e6)
     min_gain_ratio: float = Field(default=0.01, ge=0, le=1e3)
+    user: str | None = Field(default=None, max_length=64,
+                             description="A ground user LAT,LON (degrees): the dataset also carries the delivery of "
+                                         "each token to them (user_delivery_ms), as spacexnet sweep --user.")
+
+    @field_validator("user")
+    @classmethod
+    def _ground_point(cls, value: str | None) -> str | None:
+        if value is not None:
+            from ..compare import ground_user
+
+            ground_user(value, "user")  # its ValueError names the field and the expected LAT,LON
+        return value
 
     @field_validator("policies")
     @classmethod

@@ -79,6 +79,8 @@ class LoadedScenario:
     norad_index: dict = field(default_factory=dict, repr=False, compare=False)
     #: Name that uploaded element text was read under (None: the document's own, ``constellation.tle``).
     source: str | None = None
+    # Summaries once made (a scenario never changes): they are answered on the event loop.
+    _summaries: dict = field(default_factory=dict, repr=False, compare=False)
 
     def satellite(self, norad_id: int, what: str = "satellite") -> int:
         """Index of the satellite with catalogue number ``norad_id`` (400 problem if there is none)."""
@@ -93,6 +95,11 @@ class LoadedScenario:
 
         With ``document``, also the scenario document with every default filled in.
         """
+        if document not in self._summaries:
+            self._summaries[document] = self._summary(document)
+        return self._summaries[document]
+
+    def _summary(self, document: bool) -> dict:
         c = self.constellation
         planes = c.plane[c.plane >= 0]
         shells = []

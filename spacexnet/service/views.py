@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import datetime, timezone
@@ -112,8 +113,9 @@ def check_strategy(name: str, with_bound: bool, what: str = "strategy") -> str:
     return name
 
 
+@functools.lru_cache(maxsize=1)
 def presets() -> dict:
-    """Names the scenario document and the query parameters accept."""
+    """Names the scenario document and the query parameters accept (made once: it is answered on the event loop)."""
     from ..sweep import POLICIES
 
     return {
@@ -366,10 +368,10 @@ def placement_answer(loaded, snap, strategy: str) -> dict:
     }
 
 
-def _rows(loaded, snap, strategies, n_seeds, n_samples):
+def _rows(loaded, snap, strategies, n_seeds, n_samples, time_budget_s=None):
     try:
         return compare(snap, loaded.setup, strategies=strategies, n_seeds=n_seeds, n_samples=n_samples,
-                       belt_planes=loaded.document.belt_planes)
+                       belt_planes=loaded.document.belt_planes, time_budget_s=time_budget_s)
     except user_errors() as exc:
         raise Problem(422, "unanswerable", str(exc)) from None
 
@@ -425,7 +427,10 @@ def latency_answer(loaded, snap, strategy: str, n_seeds: int, n_samples: int, us
     return answer
 
 
-def compare_answer(loaded, snap, strategies, n_seeds: int, n_samples: int) -> dict:
-    """The ``spacexnet compare`` table: one row per strategy, the fields of ``--format json``."""
-    rows = _rows(loaded, snap, tuple(strategies), n_seeds, n_samples)
+def compare_answer(loaded, snap, strategies, n_seeds: int, n_samples: int, time_budget_s=None) -> dict:
+    """The ``spacexnet compare`` table: one row per strategy, the fields of ``--format json``.
+
+    ``time_budget_s`` is ``compare --time-budget-s`` (None: anneal's own budget).
+    """
+    rows = _rows(loaded, snap, tuple(strategies), n_seeds, n_samples, time_budget_s)
     return {**_head(loaded, snap), "seeds": n_seeds, "samples": n_samples, "rows": [r.as_dict() for r in rows]}
