@@ -50,7 +50,9 @@ __all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
 
 log = logging.getLogger("spacexnet.service")
 
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/"})
+#: Paths under this prefix are the page's own files (script, styles, vendored libraries): no data, no key.
+_OPEN_PREFIX = "/static/"
 
 
 class BodyTooLarge(Problem):
@@ -58,7 +60,11 @@ class BodyTooLarge(Problem):
 
 
 class Guard:
-    """ASGI middleware: API key on every path but ``/health``, and the request body size limit (413)."""
+    """ASGI middleware: API key on every path but ``/health`` and the page's files, and the body size limit (413).
+
+    The page (``/`` and ``/static/...``) holds no data: it asks for a key and
+    sends it with every API request it makes.
+    """
 
     def __init__(self, app, config: ServiceConfig):
         self.app = app
@@ -89,7 +95,8 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers", []))
-        if self.config.requires_key and scope.get("path") not in _OPEN_PATHS:
+        path = scope.get("path", "")
+        if self.config.requires_key and path not in _OPEN_PATHS and not path.startswith(_OPEN_PREFIX):
             problem = self._key_problem(headers)
             if problem is not None:
                 return await self._refuse(scope, send, problem)
