@@ -15,8 +15,11 @@ ends with the same dataset as an uninterrupted run.
 
 Progress is kept as a list of events — ``state``, ``progress`` after every
 step, ``step`` (each policy's token latency and migrations at one step, sent
-as each chunk of steps is finished), ``done`` — that ``GET /jobs/{id}/events``
-streams as server-sent events, in order.
+as each chunk of steps is finished), ``handover`` (after its step, for each
+policy that started migrations then: every gate or expert moved, from which
+satellite to which, its transfer time and what the policy charged),
+``done`` — that ``GET /jobs/{id}/events`` streams as server-sent events, in
+order.
 """
 
 from __future__ import annotations
@@ -196,8 +199,9 @@ class JobManager:
                 message = json.loads(line)
                 if "steps_done" in message:
                     self._progress(job, message["steps_done"], message["steps_total"])
-                if "step" in message:
-                    job.emit("step", message["step"])
+                for kind in ("step", "handover"):
+                    if kind in message:
+                        job.emit(kind, message[kind])
                 error = message.get("error", error)
             status = proc.wait()
             proc.stdout.close()
