@@ -334,7 +334,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                                    lambda s, snap: views.links(s, snap, elevation))
 
     @app.get("/scenarios/{sid}/route",
-             summary="Shortest path between two satellites (NORAD ids), or a satellite and a ground point.")
+             summary="Shortest path between satellites (NORAD ids) or ground points (LAT,LON), in any pairing.")
     async def get_route(sid: str,
                         from_: str = Query(..., alias="from", description="NORAD id, or a ground point LAT,LON."),
                         to: str = Query(..., description="NORAD id, or a ground point LAT,LON."),
