@@ -156,13 +156,14 @@ def test_route_tool_shows_the_path_and_latency_between_two_clicked_satellites(pa
 
 
 def quiet_ground_pixels(driver, margin_px=14, step_px=9):
-    """Whole CSS pixels of the map (between 50°S and 50°N) with no satellite drawn within ``margin_px``."""
+    """Whole CSS pixels of the map (50°S to 50°N, 170°W to 170°E) with no satellite drawn within ``margin_px``."""
     return driver.execute_script(f"""
         const h = {HOOKS}, sats = h.drawnXY(), map = document.getElementById('marks');
         const w = map.clientWidth, ht = map.clientHeight, out = [];
         for (let y = 10; y < ht - 10; y += {step_px}) for (let x = 10; x < w - 10; x += {step_px}) {{
           const q = h.groundAt(x, y);
-          if (q === null || Math.abs(Number(q.split(',')[0])) > 50) continue;
+          // Away from the map's edge: a click may land a pixel off the one aimed at.
+          if (q === null || Math.abs(Number(q.split(',')[0])) > 50 || Math.abs(Number(q.split(',')[1])) > 170) continue;
           if (sats.every(([sx, sy]) => (sx - x) ** 2 + (sy - y) ** 2 > {margin_px} ** 2)) out.push([x, y, q]);
         }}
         return out;""")
@@ -364,7 +365,7 @@ def test_frame_time_on_the_full_real_snapshot(server):
         state = hooks(driver)
         intervals = driver.execute_async_script("""
             const done = arguments[arguments.length - 1], stamps = [];
-            const step = (t) => { stamps.push(t); if (stamps.length < 61) requestAnimationFrame(step);
+            const step = (t) => { stamps.push(t); if (stamps.length < 301) requestAnimationFrame(step);
                                   else done(stamps.slice(1).map((s, i) => s - stamps[i])); };
             requestAnimationFrame(step);
         """)
@@ -378,4 +379,7 @@ def test_frame_time_on_the_full_real_snapshot(server):
     print(f"\nfull snapshot, {scenario['satellites']} satellites ({state['drawn']} drawn), playing at 60x: "
           f"draw time per frame median {statistics.median(frames):.1f} ms, "
           f"p95 {sorted(frames)[int(0.95 * (len(frames) - 1))]:.1f} ms, max {max(frames):.1f} ms over "
-          f"{len(frames)} frames; frame interval median {statistics.median(intervals):.1f} ms (goal <= 50 ms)")
+          f"{len(frames)} frames; frame interval (the browser's whole frame: script, raster, compositing, and the "
+          f"loading of positions) median {statistics.median(intervals):.1f} ms, "
+          f"p95 {sorted(intervals)[int(0.95 * (len(intervals) - 1))]:.1f} ms, max {max(intervals):.1f} ms over "
+          f"{len(intervals)} frames (goal <= 50 ms)")

@@ -315,6 +315,48 @@ function ensureBuffers(n) {
   }
 }
 
+// Pixels of the marks canvas, as 32-bit words (RGBA bytes, little-endian: 0xAABBGGRR).
+const LINK_RGB = 0x00ffaa6e;          // rgb(110, 170, 255)
+const LINK_ALPHA = 0.35;
+const SATELLITE_RGBA = 0xfff5eee9;    // #e9eef5, opaque
+/** The link pixel a link pixel of alpha ``a`` (the top byte) becomes when another link crosses it. */
+const LINK_OVER = Uint32Array.from({ length: 256 }, (_, a) => ((Math.round(a + (255 - a) * LINK_ALPHA) << 24) | LINK_RGB) >>> 0);
+let pixels = null;
+
+/** The canvas's pixel buffer, cleared (one per canvas size). */
+function pixelsOf(ctx) {
+  const w = marks.width, h = marks.height;
+  if (!pixels || pixels.w !== w || pixels.h !== h) {
+    const image = ctx.createImageData(w, h);
+    pixels = { image, words: new Uint32Array(image.data.buffer), w, h };
+  }
+  pixels.words.fill(0);
+  return pixels;
+}
+
+/** A one-pixel link line (device pixels), each pixel more opaque where lines cross. */
+function blendLine(px, x0, y0, x1, y1) {
+  const { words, w, h } = px;
+  const n = Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), 1));
+  const dx = (x1 - x0) / n, dy = (y1 - y0) / n;
+  // Half a pixel ahead, so that truncation rounds (coordinates below 0 are skipped anyway).
+  let x = x0 + 0.5, y = y0 + 0.5;
+  for (let i = 0; i <= n; i++, x += dx, y += dy) {
+    if (x < 0 || y < 0) continue;
+    const xi = x | 0, yi = y | 0;
+    if (xi >= w || yi >= h) continue;
+    const k = yi * w + xi;
+    words[k] = LINK_OVER[words[k] >>> 24];
+  }
+}
+
+function fillSquare(px, x0, y0, size) {
+  const { words, w, h } = px;
+  for (let y = Math.max(y0, 0); y < Math.min(y0 + size, h); y++) {
+    for (let x = Math.max(x0, 0); x < Math.min(x0 + size, w); x++) words[y * w + x] = SATELLITE_RGBA;
+  }
+}
+
 function drawMarks(win, ms) {
   const ctx = marks.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -339,22 +381,24 @@ function drawMarks(win, ms) {
     x[s] = p[0]; y[s] = p[1]; seen[s] = 1;
   }
   const jump = width / 3; // a segment longer than this crosses the map's edge: not drawn
-  ctx.beginPath();
+  // Links and satellites are written straight into the pixels: thousands of canvas paths cost the
+  // browser far more to rasterise (off the script's clock, but in every frame) than this loop.
+  const px = pixelsOf(ctx);
   for (const link of win.links) {
     const { a, b, intervals } = link;
     if (!seen[a] || !seen[b]) continue;
     let up = false;
     for (let i = 0; i < intervals.length; i += 2) if (ms >= intervals[i] && ms <= intervals[i + 1]) { up = true; break; }
     if (!up || Math.abs(x[a] - x[b]) > jump) continue;
-    ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+    blendLine(px, x[a] * dpr, y[a] * dpr, x[b] * dpr, y[b] * dpr);
   }
-  ctx.strokeStyle = "rgba(110,170,255,0.35)"; ctx.lineWidth = 0.6; ctx.stroke();
-  ctx.fillStyle = "#e9eef5";
+  const dot = Math.max(1, Math.round(2 * dpr));
   for (let s = 0; s < win.count; s++) {
     if (!seen[s]) continue;
-    ctx.fillRect(x[s] - 1, y[s] - 1, 2, 2);
+    fillSquare(px, Math.round((x[s] - 1) * dpr), Math.round((y[s] - 1) * dpr), dot);
     drawn += 1;
   }
+  ctx.putImageData(px.image, 0, 0);
   drawPlacement(ctx, win, x, y, seen, jump);
   drawRoute(ctx, win, x, y, seen, jump);
   lastFrame.win = win;
