@@ -3,7 +3,7 @@
 // Everything comes from the service this page is served by (same origin, no CDN):
 // - positions and links: GET /scenarios/{id}/czml over a window of time (sampled Earth-fixed positions,
 //   interpolated here with the Lagrange degree the document names; links as intervals of "up"), fetched
-//   once per window, never per frame;
+//   and parsed once per window by a worker (czml-worker.js), never per frame;
 // - placement (gate ring, experts) and latency: GET .../placement and .../latency at the clock's time
 //   rounded down to the minute, one request in flight, the newest time wins;
 // - compare table: GET .../compare; sweep: POST .../sweeps, then its events (GET /jobs/{id}/events, read with
@@ -142,40 +142,35 @@ const scenarioPath = (suffix) => `/scenarios/${encodeURIComponent(state.scenario
 
 // ------------------------------------------------------------------ trajectories (CZML windows)
 
-function parseWindow(doc, startMs) {
-  const sats = doc.filter((p) => p.id.startsWith("sat-"));
-  const n = Math.round(WINDOW_S / STEP_S) + 1;
-  const index = new Map();
-  const norad = new Int32Array(sats.length);
-  // Full grid per satellite, NaN where a sample is missing (failed SGP4 state).
-  const pos = new Float64Array(sats.length * n * 3).fill(NaN);
-  sats.forEach((p, s) => {
-    index.set(p.id, s);
-    norad[s] = Number(p.id.slice(4));
-    const epochMs = Date.parse(p.position.epoch);
-    const c = p.position.cartesian;
-    for (let i = 0; i < c.length; i += 4) {
-      const k = Math.round(((epochMs - startMs) / 1000 + c[i]) / STEP_S);
-      if (k < 0 || k >= n) continue;
-      const o = (s * n + k) * 3;
-      pos[o] = c[i + 1]; pos[o + 1] = c[i + 2]; pos[o + 2] = c[i + 3];
-    }
-  });
-  const degree = sats.length ? sats[0].position.interpolationDegree : 5;
-  const links = [];
-  for (const p of doc) {
-    if (!p.id.startsWith("isl-")) continue;
-    const [a, b] = p.polyline.positions.references.map((r) => index.get(r.split("#")[0]));
-    if (a === undefined || b === undefined) continue;
-    const intervals = [];
-    for (const show of p.polyline.show) {
-      if (!show.boolean) continue;
-      const [from, to] = show.interval.split("/").map(Date.parse);
-      intervals.push(from, to);
-    }
-    links.push({ a, b, intervals });
+// The CZML windows are fetched and parsed in a worker (czml-worker.js): the JSON of thousands of satellites'
+// samples takes longer than a frame to parse, and the clock would stutter each time a window arrives.
+const czmlWorker = new Worker("/static/czml-worker.js");
+const czmlWaiting = new Map();  // request id -> {resolve, reject}
+let czmlRequests = 0;
+czmlWorker.onmessage = (event) => {
+  const { id, win, error, status } = event.data;
+  const waiting = czmlWaiting.get(id);
+  czmlWaiting.delete(id);
+  if (!waiting) return;
+  if (error !== undefined) {
+    if (status === 401 || status === 403) $("api-key-box").hidden = false;
+    waiting.reject(new ApiError(status, error, ""));
+    return;
   }
-  return { startMs, n, degree, norad, index, pos, links, count: sats.length };
+  // The index by packet id ("sat-NORAD") is made here: a Map does not cross to the page for free.
+  win.index = new Map();
+  win.norad.forEach((norad, s) => win.index.set(`sat-${norad}`, s));
+  waiting.resolve(win);
+};
+
+/** The positions and links of the window starting at ``startMs``, fetched and parsed by the worker. */
+function loadWindow(path, startMs) {
+  const id = ++czmlRequests;
+  return new Promise((resolve, reject) => {
+    czmlWaiting.set(id, { resolve, reject });
+    czmlWorker.postMessage({ id, url: path, key: sessionStorage.getItem("spacexnet-api-key"), startMs,
+                             windowS: WINDOW_S, stepS: STEP_S });
+  });
 }
 
 function windowFor(ms) {
@@ -186,10 +181,11 @@ function windowFor(ms) {
   for (const other of state.windows.values()) if (!other.data && !other.failed) return other;
   const scenario = state.scenario;
   entry = { data: null, failed: false, startMs };
-  entry.promise = json(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`))
-    .then((doc) => {
+  entry.promise = loadWindow(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`),
+                             startMs)
+    .then((win) => {
       if (scenario !== state.scenario) return;
-      entry.data = parseWindow(doc, startMs);
+      entry.data = win;
       hooks.windowsLoaded += 1;
     })
     .catch((err) => { entry.failed = true; showError(err.message); });
@@ -384,11 +380,12 @@ function drawMarks(win, ms) {
   // Links and satellites are written straight into the pixels: thousands of canvas paths cost the
   // browser far more to rasterise (off the script's clock, but in every frame) than this loop.
   const px = pixelsOf(ctx);
-  for (const link of win.links) {
-    const { a, b, intervals } = link;
+  const { linkA, linkB, upStart, upMs } = win;
+  for (let l = 0; l < win.linkCount; l++) {
+    const a = linkA[l], b = linkB[l];
     if (!seen[a] || !seen[b]) continue;
     let up = false;
-    for (let i = 0; i < intervals.length; i += 2) if (ms >= intervals[i] && ms <= intervals[i + 1]) { up = true; break; }
+    for (let i = upStart[l]; i < upStart[l + 1]; i += 2) if (ms >= upMs[i] && ms <= upMs[i + 1]) { up = true; break; }
     if (!up || Math.abs(x[a] - x[b]) > jump) continue;
     blendLine(px, x[a] * dpr, y[a] * dpr, x[b] * dpr, y[b] * dpr);
   }
