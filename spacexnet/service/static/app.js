@@ -673,7 +673,11 @@ function makeChart() {
     width: Math.max(300, box.clientWidth), height: 260, series,
     axes: [{ stroke: "#ccd" }, { stroke: "#ccd", label: "ms", grid: { stroke: "rgba(255,255,255,0.08)" } }],
     // A lone point gets ten minutes either side rather than years.
-    scales: { x: { time: true, range: (u, lo, hi) => (hi - lo < 60 ? [lo - 600, hi + 600] : [lo, hi]) } },
+    scales: {
+      x: { time: true, range: (u, lo, hi) => (hi - lo < 60 ? [lo - 600, hi + 600] : [lo, hi]) },
+      // Room below the lowest line for the rows of handover marks.
+      y: { range: (u, lo, hi) => { const span = Math.max(hi - lo, 1); return [lo - 0.35 * span, hi + 0.1 * span]; } },
+    },
     legend: { live: false },
     plugins: [{ hooks: { draw: [placeMarks] } }],
   }, [[], ...series.slice(1).map(() => [])], box);
