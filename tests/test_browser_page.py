@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from service_server import service_factory  # noqa: F401  (the session fixture)
+from service_server import read_events, service_factory  # noqa: F401  (the session fixture)
 
 pytest.importorskip("selenium", reason="selenium is not installed (pip install '.[test]')")
 
@@ -203,22 +203,6 @@ def test_route_tool_routes_between_two_clicked_ground_points(page, server):
     assert console_errors(page) == []
 
 
-def read_events(server, job) -> list:
-    """The events of a finished ``job`` as the API streams them: ``(event, data)``."""
-    import json
-
-    events, block = [], {}
-    with server.client.stream("GET", f"/jobs/{job}/events") as response:
-        for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(": ")
-                block[name] = value
-            elif block:
-                events.append((block["event"], json.loads(block["data"])))
-                block = {}
-    return events
-
-
 def test_bad_tle_upload_shows_its_one_line_error(page, server, tmp_path):
     bad = tmp_path / "broken.tle"
     bad.write_text("STARLINK-1\n1 25544U 98067A   26001.00000000  .00016717  00000-0  10270-3 0  9005\n"
@@ -264,8 +248,8 @@ def test_policies_over_time_and_handover_marks_come_from_the_sweep_events(page, 
     # After the sweep above: its events as the API gives them.
     job = page.execute_script(f"return {HOOKS}.sweepJob")
     events = read_events(server, job)
-    steps = [d for e, d in events if e == "step"]
-    handovers = [d for e, d in events if e == "handover"]
+    steps = [e["data"] for e in events if e["event"] == "step"]
+    handovers = [e["data"] for e in events if e["event"] == "handover"]
     assert len(steps) == 11 and handovers  # recompute adopts fresh placements within ten minutes
     policies = server.client.get("/presets").json()["policies"]
     chart = page.execute_script(f"return {HOOKS}.chart()")

@@ -12,7 +12,7 @@ import time
 import pytest
 import xarray as xr
 
-from service_server import assert_problem, service_factory, start_server  # noqa: F401  (the session fixture)
+from service_server import assert_problem, read_events, service_factory, start_server  # noqa: F401  (the session fixture)
 
 DOCUMENT = {"constellation": {"walker": "53:360/18/1", "altitude_km": 550},
             "model": {"preset": "llama-moe-3.5b-2of8"}}
@@ -101,22 +101,6 @@ def test_a_sweep_job_writes_what_spacexnet_sweep_writes(server, scenario, tmp_pa
     assert_problem(server.client.get(f"/jobs/{job}"), 404, f"no job '{job}'")
 
 
-def read_events(server, job) -> list:
-    """Every event of ``job`` until it ends: ``{"id", "event", "data"}``."""
-    events = []
-    with server.client.stream("GET", f"/jobs/{job}/events") as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        block = {}
-        for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(": ")
-                block[name] = value
-            elif block:
-                events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
-                block = {}
-    return events
-
-
 def test_handover_events_list_each_migration_the_dataset_counts(server, scenario, tmp_path):
     job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static", "recompute"]}
                              ).json()["id"]
@@ -150,17 +134,7 @@ def test_handover_events_list_each_migration_the_dataset_counts(server, scenario
 
 def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):
     job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static"]}).json()["id"]
-    events = []
-    with server.client.stream("GET", f"/jobs/{job}/events") as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        block = {}
-        for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(": ")
-                block[name] = value
-            elif block:
-                events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
-                block = {}
+    events = read_events(server, job)
     assert [e["id"] for e in events] == list(range(len(events)))
     assert [e["event"] for e in events[:2]] == ["state", "state"] and events[-1]["event"] == "done"
     steps = [e["data"]["steps_done"] for e in events if e["event"] == "progress"]
