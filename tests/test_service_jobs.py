@@ -107,6 +107,9 @@ def test_handover_events_list_each_migration_the_dataset_counts(server, scenario
     events = read_events(server, job)
     handovers = [e["data"] for e in events if e["event"] == "handover"]
     assert handovers, "recompute adopts a fresh placement within 5 minutes"
+    # The lists of moves are kept in the job's folder, not in the server's memory; the stream reads them back.
+    kept = (server.data_dir / "jobs" / job / "handovers.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in kept] == handovers
     with xr.open_dataset(download(server, job, tmp_path / "job.nc")) as ds:
         norad = ds["norad_id"].values
         times = [f"{str(t)[:19]}Z" for t in ds["time"].values]

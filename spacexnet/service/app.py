@@ -415,7 +415,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 events = job.events
                 while sent < len(events):
                     event = events[sent]
-                    data = views.encode(event["data"]).decode()
+                    data = job.detail_text(event) or views.encode(event["data"]).decode()
                     yield f"id: {event['seq']}\nevent: {event['event']}\ndata: {data}\n\n"
                     sent += 1
                 if job.state in FINISHED and sent >= len(job.events):

@@ -19,7 +19,9 @@ as each chunk of steps is finished), ``handover`` (after its step, for each
 policy that started migrations then: every gate or expert moved, from which
 satellite to which, its transfer time and what the policy charged),
 ``done`` — that ``GET /jobs/{id}/events`` streams as server-sent events, in
-order.
+order. A recompute step can move hundreds of experts, so a handover's list of
+moves is kept in the job's folder (``handovers.jsonl``), not in memory: the
+event in memory holds its sums and where its text is (:meth:`Job.detail_text`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ FINISHED = frozenset({"done", "failed", "cancelled"})
 _SUMMARY_NAMES = {"GB moved": "moved_gb"}
 #: Seconds a client is told to wait when the queue is full.
 RETRY_AFTER_S = 30
+#: File of a job's handover events in full (one JSON object a line), in the job's folder.
+HANDOVERS_FILE = "handovers.jsonl"
 
 
 @dataclass
@@ -79,9 +83,22 @@ class Job:
     def dataset(self) -> Path:
         return self.dir / "sweep.nc"
 
-    def emit(self, event: str, data: dict) -> None:
+    def emit(self, event: str, data: dict, detail: tuple | None = None) -> None:
+        """Add an event; ``detail``: (offset, length) of its full JSON text in :data:`HANDOVERS_FILE`."""
         # list.append is atomic: the event stream reads the list while the worker appends.
-        self.events.append({"seq": len(self.events), "event": event, "data": data})
+        self.events.append({"seq": len(self.events), "event": event, "data": data, "detail": detail})
+
+    def detail_text(self, event: dict) -> str | None:
+        """The full JSON text of an event kept in the job's folder (None: its ``data`` is all of it)."""
+        if event.get("detail") is None:
+            return None
+        offset, length = event["detail"]
+        try:
+            with open(self.dir / HANDOVERS_FILE, "rb") as f:
+                f.seek(offset)
+                return f.read(length).decode("utf-8")
+        except OSError:  # the job was cancelled and its folder removed meanwhile: the sums remain
+            return None
 
     def eta_s(self) -> float | None:
         """Seconds left at this run's pace (None before two steps or once finished)."""
@@ -185,7 +202,10 @@ class JobManager:
         job.emit("state", {"state": "running"})
         log_path = job.dir / "runner.log"
         error = None
+        handovers = None
         try:
+            # This run's handovers; a resumed job's earlier events went with the process that held them.
+            handovers = open(job.dir / HANDOVERS_FILE, "wb")
             with open(log_path, "ab") as stderr:
                 command = [sys.executable, "-m", "spacexnet.service.jobrunner", str(job.dir)]
                 if self.config.scheduler:
@@ -199,9 +219,10 @@ class JobManager:
                 message = json.loads(line)
                 if "steps_done" in message:
                     self._progress(job, message["steps_done"], message["steps_total"])
-                for kind in ("step", "handover"):
-                    if kind in message:
-                        job.emit(kind, message[kind])
+                if "step" in message:
+                    job.emit("step", message["step"])
+                if "handover" in message:
+                    self._handover(job, handovers, message["handover"])
                 error = message.get("error", error)
             status = proc.wait()
             proc.stdout.close()
@@ -209,6 +230,9 @@ class JobManager:
         except (OSError, ValueError) as exc:  # the runner could not start, or spoke nonsense
             status, error = -1, None
             log.error("sweep job %s: runner: %s", job.id, exc)
+        finally:
+            if handovers is not None:
+                handovers.close()
         if job.cancel.is_set():
             self._cancelled(job)
         elif self._stopping.is_set():
@@ -222,6 +246,15 @@ class JobManager:
                 error = f"internal error {error_id}; it is in the server log"
             job.state, job.detail = "failed", error
             job.emit("state", {"state": "failed", "detail": job.detail})
+
+    @staticmethod
+    def _handover(job: Job, out, handover: dict) -> None:
+        # The moves go to the job's folder; the event in memory keeps the sums and where the text is.
+        text = json.dumps(handover, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        offset = out.tell()
+        out.write(text + b"\n")
+        out.flush()
+        job.emit("handover", {k: v for k, v in handover.items() if k != "moves"}, detail=(offset, len(text)))
 
     def _progress(self, job: Job, done: int, total: int) -> None:
         if job.run_started is None:

@@ -951,6 +951,8 @@ async function loadScenario(id) {
   hooks.route = null;
   state.series.clear();
   state.handovers = [];
+  hooks.steps = [];
+  hooks.handovers = [];
   $("handover-detail").hidden = true;
   state.query = { inFlight: false, lastMs: null };
   redrawChart();
