@@ -2,8 +2,9 @@
 
 Starts the service on a free loopback port, opens `/` in Debian's Chromium
 (driven by Selenium through /usr/bin/chromedriver: no browser download),
-plays the clock for a few seconds at 60x, fills the compare table, and saves
-the page. tests/test_browser_page.py drives the page with the same helpers.
+plays the clock for a few seconds at 60x, fills the compare table, runs the
+page's ten-minute sweep (each policy over time, with its handover marks),
+opens the first handover, and saves the page. tests/test_browser_page.py drives the page with the same helpers.
 
     python examples/live_view.py [OUT.png]
 """
@@ -25,6 +26,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 OUT = Path(__file__).resolve().parent / "figures" / "live_view.png"
 WINDOW_PX = (1600, 1000)
+#: Browser window of the screenshot: tall enough for the whole latency panel.
+SCREENSHOT_PX = (1600, 1450)
 
 
 def chromium_driver(window_px=WINDOW_PX):
@@ -87,7 +90,7 @@ def serve(*options):
 def main(out=OUT) -> Path:
     out = Path(out)
     with serve() as base:
-        driver = chromium_driver()
+        driver = chromium_driver(SCREENSHOT_PX)
         try:
             driver.get(f"{base}/?speed=60")
             wait_for(driver, PAGE_READY, what="the page")
@@ -96,6 +99,11 @@ def main(out=OUT) -> Path:
             driver.find_element("id", "play").click()
             time.sleep(4)
             driver.find_element("id", "play").click()
+            driver.find_element("id", "sweep-button").click()
+            wait_for(driver, "document.getElementById('sweep-dataset')", 600, "the sweep")
+            marks = driver.find_elements("css selector", "#chart .handover-mark")
+            if marks:
+                marks[0].click()
             wait_for(driver, "window.__spacexnet.latency.time_utc !== null")
             time.sleep(1)
             png = driver.find_element("tag name", "body").screenshot_as_png

@@ -54,12 +54,14 @@ from .specs import (
 from .token import (
     Breakdown,
     GroundLatency,
+    GroundRelay,
     GroundUser,
     TokenLatency,
     TokenSamples,
     TraceReplay,
     all_layer_costs_ms,
     ground_latency_ms,
+    ground_relay_latency_ms,
     layer_costs_ms,
     sample_token_latency,
     token_latency,
@@ -83,6 +85,6 @@ __all__ = [
     "RoutingGraph", "PathBreakdown", "SearchMemory",
     # token latency
     "expected_max", "critical_probabilities", "layer_costs_ms", "all_layer_costs_ms", "token_latency",
-    "sample_token_latency", "TraceReplay", "ground_latency_ms", "GroundUser", "GroundLatency", "Breakdown", "TokenLatency",
+    "sample_token_latency", "TraceReplay", "ground_latency_ms", "ground_relay_latency_ms", "GroundUser", "GroundLatency", "GroundRelay", "Breakdown", "TokenLatency",
     "TokenSamples",
 ]

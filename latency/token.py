@@ -48,6 +48,7 @@ from .routing import RoutingGraph
 __all__ = [
     "GroundUser",
     "GroundLatency",
+    "GroundRelay",
     "Breakdown",
     "TokenLatency",
     "TokenSamples",
@@ -57,6 +58,7 @@ __all__ = [
     "sample_token_latency",
     "TraceReplay",
     "ground_latency_ms",
+    "ground_relay_latency_ms",
 ]
 
 #: Bytes of the token id sent down to the user (a 32-bit integer).
@@ -126,6 +128,28 @@ class GroundLatency:
     serving_sat: int
     elevation_deg: float
     slant_km: float
+    breakdown: Breakdown
+
+    @property
+    def reachable(self) -> bool:
+        return bool(np.isfinite(self.latency_ms))
+
+
+@dataclass(frozen=True)
+class GroundRelay:
+    """Ground point to ground point through the constellation: up link, ISLs, down link.
+
+    ``latency_ms`` is ``inf`` and both satellites -1 when no satellite in
+    view of one point can reach one in view of the other.
+    """
+
+    latency_ms: float
+    up_sat: int
+    down_sat: int
+    up_elevation_deg: float
+    down_elevation_deg: float
+    up_slant_km: float
+    down_slant_km: float
     breakdown: Breakdown
 
     @property
@@ -708,21 +732,8 @@ def ground_latency_ms(graph: RoutingGraph, origin_sat: int, user: GroundUser) ->
     >>> gl.serving_sat, round(gl.slant_km, 3), round(gl.latency_ms, 4)
     (0, 550.0, 1.9346)
     """
-    if graph.r_itrs_km is None:
-        raise SpecError("a ground user needs satellite positions: build the RoutingGraph with r_itrs_km "
-                        "(or from a dataset with r_itrs_km)")
-    if user.serving not in ("fastest", "nearest"):
-        raise SpecError(f"serving = {user.serving!r} must be 'fastest' or 'nearest'")
-    if not (-90.0 <= user.lat_deg <= 90.0):
-        raise SpecError(f"lat_deg = {user.lat_deg} must lie in [-90, 90]")
     link = graph.link_profile
-    r_user = user.r_itrs_km()
-    lat, lon = math.radians(user.lat_deg), math.radians(user.lon_deg)
-    up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
-    rel = graph.r_itrs_km - r_user
-    slant = np.linalg.norm(rel, axis=1)
-    elevation = np.degrees(np.arcsin(np.clip(rel @ up / slant, -1.0, 1.0)))
-    visible = elevation >= link.gsl_min_elevation_deg
+    slant, elevation, visible = _in_view(graph, user)
     bd = graph.breakdown_from([origin_sat])
     hops = np.where(bd.reachable[0], bd.hops[0], 0)
     token_tx_ms = link.transmission_ms(TOKEN_BYTES)
@@ -744,3 +755,71 @@ def ground_latency_ms(graph: RoutingGraph, origin_sat: int, user: GroundUser) ->
         compute_ms=0.0,
     )
     return GroundLatency(float(total[sat]), sat, float(elevation[sat]), float(slant[sat]), breakdown)
+
+
+def _in_view(graph: RoutingGraph, user: GroundUser):
+    """Slant range (km), elevation (deg) of every satellite seen from ``user``, and which may link to it."""
+    if graph.r_itrs_km is None:
+        raise SpecError("a ground user needs satellite positions: build the RoutingGraph with r_itrs_km "
+                        "(or from a dataset with r_itrs_km)")
+    if user.serving not in ("fastest", "nearest"):
+        raise SpecError(f"serving = {user.serving!r} must be 'fastest' or 'nearest'")
+    if not (-90.0 <= user.lat_deg <= 90.0):
+        raise SpecError(f"lat_deg = {user.lat_deg} must lie in [-90, 90]")
+    r_user = user.r_itrs_km()
+    lat, lon = math.radians(user.lat_deg), math.radians(user.lon_deg)
+    up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
+    rel = graph.r_itrs_km - r_user
+    slant = np.linalg.norm(rel, axis=1)
+    elevation = np.degrees(np.arcsin(np.clip(rel @ up / slant, -1.0, 1.0)))
+    return slant, elevation, elevation >= graph.link_profile.gsl_min_elevation_deg
+
+
+def ground_relay_latency_ms(graph: RoutingGraph, origin: GroundUser, destination: GroundUser) -> GroundRelay:
+    """Fastest way for a token from one ground point to another: up link, ISLs, down link, ms.
+
+    Each link the token crosses costs what :func:`ground_latency_ms` charges
+    one: an ISL hop its propagation, the token's transmission and one
+    forwarding delay; a ground link its propagation and one forwarding
+    delay. Among the satellites in view of ``origin`` (up) and of
+    ``destination`` (down), the pair with the least total wins; the
+    ``serving`` rule of the points is not used (always the fastest).
+
+    Examples
+    --------
+    >>> from latency.specs import load_link_profile
+    >>> r = np.array([[6378.137 + 550.0, 0.0, 0.0]])  # above (0°N, 0°E)
+    >>> g = RoutingGraph(1, [], [], [], load_link_profile(), 8192, r_itrs_km=r)
+    >>> relay = ground_relay_latency_ms(g, GroundUser(0.0, 0.0), GroundUser(0.0, 0.0))
+    >>> relay.up_sat, relay.down_sat, round(relay.latency_ms, 4)  # up 550 km and down again
+    (0, 0, 3.8692)
+    """
+    link = graph.link_profile
+    up_km, up_deg, up_seen = _in_view(graph, origin)
+    down_km, down_deg, down_seen = _in_view(graph, destination)
+    ups = np.flatnonzero(up_seen)
+    nan = float("nan")
+    unreachable = GroundRelay(float("inf"), -1, -1, nan, nan, nan, nan,
+                              Breakdown(float("inf"), float("inf"), float("inf"), 0.0))
+    if ups.size == 0 or not down_seen.any():
+        return unreachable
+    bd = graph.breakdown_from(ups)
+    hops = np.where(bd.reachable, bd.hops, 0)
+    token_tx_ms = link.transmission_ms(TOKEN_BYTES)
+    isl_ms = bd.propagation_ms + hops * (token_tx_ms + link.forwarding_delay_ms)
+    up_ms = link.propagation_ms(up_km[ups]) + link.forwarding_delay_ms
+    down_ms = link.propagation_ms(down_km) + link.forwarding_delay_ms
+    total = np.where(bd.reachable & down_seen, up_ms[:, None] + isl_ms + down_ms, np.inf)
+    i, down = np.unravel_index(int(np.argmin(total)), total.shape)
+    if not np.isfinite(total[i, down]):
+        return unreachable
+    up = int(ups[i])
+    breakdown = Breakdown(
+        propagation_ms=float(link.propagation_ms(up_km[up]) + bd.propagation_ms[i, down]
+                             + link.propagation_ms(down_km[down])),
+        transmission_ms=float(hops[i, down] * token_tx_ms),
+        forwarding_ms=float((hops[i, down] + 2) * link.forwarding_delay_ms),
+        compute_ms=0.0,
+    )
+    return GroundRelay(float(total[i, down]), up, int(down), float(up_deg[up]), float(down_deg[down]),
+                       float(up_km[up]), float(down_km[down]), breakdown)

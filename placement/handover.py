@@ -62,7 +62,7 @@ import numpy as np
 
 from latency.expectation import expected_max
 
-from .policies import FLAG_PLACED, REL_TOL, Policy, Tally
+from .policies import FLAG_PLACED, REL_TOL, Move, Policy, Tally, _moves
 from .step import next_gates
 
 __all__ = ["HandoverPolicy"]
@@ -219,22 +219,26 @@ class HandoverPolicy(Policy):
                 # Without the hysteresis the net gain is −∞ whatever the moves cost: no need to price them
                 # (their relays' rows, the gates of C and R, are already asked for).
                 if self._hysteresis_admits(old_ms[0], cand_ms[0]):
-                    times, n_forced = self._moves_times(step.oracle, gate, expert, cand.gate_sat, cand.expert_sat,
-                                                        em, gm, step.allowed)
+                    times, forced = self._moves_times(step.oracle, gate, expert, cand.gate_sat, cand.expert_sat,
+                                                      em, gm, step.allowed)
                     tau = float(times.max()) if times.size else 0.0
                     k = int(self._steps_to_land(tau))
                     adopt_net = float(self._net_gain_ms(old_ms, cand_ms, k, times.sum()))
-                    adopt = (em, gm, times, n_forced, k)
+                    adopt = (em, gm, times, forced, k)
 
         if adopt is not None and adopt_net > max(keep_net, 0.0):
-            em, gm, times, n_forced, k = adopt
-            tally.add(em.sum(), gm.sum(), times, n_forced)
+            em, gm, times, forced, k = adopt
+            tally.add(em.sum(), gm.sum(), times, forced.sum())
+            tally.note(_moves(gate, expert, cand.gate_sat, cand.expert_sat, em, gm, times, forced,
+                              self.migration_price))
             self._pending.append({"kind": "adopt", "subnet": cand.subnet, "gate_sat": cand.gate_sat,
                                   "expert_sat": cand.expert_sat, "experts_confined": cand.experts_confined,
                                   "strategy": cand.strategy, "seed": cand.seed, "land": step.t_index + k})
         elif keep_net > 0:
             for l, e, dst, tau, k in keep_moves:
                 tally.add(1, 0, [tau])
+                charged_ms = self.migration_price * tau * 1000.0 if tau > 0 else 0.0
+                tally.note([Move("expert", l, e, int(expert[l, e]), dst, tau, charged_ms, False)])
                 self._pending.append({"kind": "expert", "l": l, "e": e, "dst": dst, "land": step.t_index + k})
 
     def _plan_keep(self, step, views, layer_ms, subnet, gate, expert, confined):

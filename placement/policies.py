@@ -14,7 +14,9 @@ over which the graph is taken as constant; the record is a snapshot at its
 start: the placement serving at time ``t · step_s`` and its exact expected
 latency (:func:`placement.evaluate`) on step ``t``'s graph. Migrations are
 counted (``migrations``, ``bytes_moved``, ``migration_time_s``) at the step
-they start.
+they start, and each one is listed in the record's ``moves`` (:class:`Move`:
+what moved, from which satellite to which, its transfer time and what the
+policy charged for it).
 
 Policies
 --------
@@ -86,6 +88,7 @@ __all__ = [
     "FLAG_MIGRATING",
     "FLAG_MEANINGS",
     "StepRecord",
+    "Move",
     "Policy",
     "StaticPolicy",
     "RecomputePolicy",
@@ -116,6 +119,66 @@ FLAG_MEANINGS = {
 
 # Relative gain below which a move is a tie (float noise), never taken.
 REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Move:
+    """One gate or expert whose migration started at a step.
+
+    Attributes
+    ----------
+    kind : str
+        ``"expert"`` or ``"gate"``.
+    layer : int
+    expert : int
+        The routed expert's index in its layer (−1 for a gate).
+    from_sat, to_sat : int
+        Satellite indices; ``from_sat`` is −1 for weights reloaded after
+        being left unplaced at an earlier step.
+    transfer_s : float
+        Transfer time of the move (:func:`placement.migration.migration_time_s`).
+    charged_ms : float
+        What the policy's decision charged for the move: ``migration_price
+        · transfer_s · 1000`` for a voluntary handover move, 0 where the
+        policy charges nothing (recompute treats moves as free; forced moves
+        are not a choice).
+    forced : bool
+        Moved off a satellite that may no longer host it, or reloaded.
+
+    Examples
+    --------
+    >>> Move("gate", 3, -1, 10, 12, 0.5, 500.0, False).kind
+    'gate'
+    """
+
+    kind: str
+    layer: int
+    expert: int
+    from_sat: int
+    to_sat: int
+    transfer_s: float
+    charged_ms: float
+    forced: bool
+
+
+def _moves(old_gate, old_expert, new_gate, new_expert, em, gm, times_s, forced, price=0.0) -> list:
+    """The :class:`Move` list of the expert moves ``em`` (row-major) then the gate moves ``gm``.
+
+    ``times_s`` and ``forced`` come in that order (as :meth:`Policy._moves_times` gives them);
+    ``price``: decode seconds charged per second of transfer (0: not charged).
+    """
+    layers, experts = np.nonzero(em)
+    gates = np.flatnonzero(gm)
+    kinds = ["expert"] * layers.size + ["gate"] * gates.size
+    layer = np.concatenate([layers, gates]).tolist()
+    expert = np.concatenate([experts, np.full(gates.size, -1)]).tolist()
+    src = np.concatenate([old_expert[em], old_gate[gm]]).tolist()
+    dst = np.concatenate([new_expert[em], new_gate[gm]]).tolist()
+    times = np.asarray(times_s, dtype=np.float64).tolist()
+    forced = np.broadcast_to(np.asarray(forced, dtype=bool), (len(kinds),)).tolist()
+    # As the handover cost: a move of no transfer time costs nothing, whatever the price.
+    charged = [price * t * 1000.0 if price and t > 0 else 0.0 for t in times]
+    return [Move(*row) for row in zip(kinds, layer, expert, src, dst, times, charged, forced)]
 
 
 @dataclass(frozen=True)
@@ -156,6 +219,8 @@ class StepRecord:
         Expected token latency of the strategy's fresh placement at this
         step (recompute, handover); NaN when not computed (static) or
         when the strategy found no placement.
+    moves : tuple of Move
+        The ``migrations`` one by one, in the order they started.
     """
 
     t_index: int
@@ -173,6 +238,7 @@ class StepRecord:
     flags: int
     in_flight: int
     candidate_total_ms: float
+    moves: tuple = ()
 
     @property
     def feasible(self) -> bool:
@@ -190,12 +256,17 @@ class Tally:
     def __init__(self):
         self.experts = self.gates = self.forced = 0
         self.time_s = 0.0
+        self.moves = []
 
     def add(self, n_experts, n_gates, times_s, n_forced=0):
         self.experts += int(n_experts)
         self.gates += int(n_gates)
         self.forced += int(n_forced)
         self.time_s += float(np.sum(times_s))
+
+    def note(self, moves) -> None:
+        """List the :class:`Move` records of moves counted by :meth:`add`."""
+        self.moves.extend(moves)
 
 
 class Policy:
@@ -334,7 +405,7 @@ class Policy:
         return em, gm
 
     def _moves_times(self, oracle, old_gate, old_expert, new_gate, new_expert, em, gm, allowed):
-        """Transfer times of the moves ``em``, ``gm`` (experts row-major, then gates) and how many are forced."""
+        """Transfer times of the moves ``em``, ``gm`` (experts row-major, then gates) and which are forced."""
         via = np.concatenate([old_gate, new_gate])
         via = via[via >= 0]
         # The experts' and the gates' moves in one relay: each move's time is its own.
@@ -343,7 +414,7 @@ class Policy:
         n_bytes = np.full(old.size, self.expert_bytes)
         n_bytes[old.size - np.count_nonzero(gm):] = self.gate_bytes
         times = self._move_times(oracle, old, np.concatenate([new_expert[em], new_gate[gm]]), n_bytes, via, forced)
-        return times, int(np.count_nonzero(forced))
+        return times, forced
 
     def _repair(self, step, tally, reserved=None):
         """Forced moves on the current placement; returns whether it is complete, and the experts moved."""
@@ -358,6 +429,7 @@ class Policy:
                 migration_time_s(np.full(int(gm.sum()), self.gate_bytes), np.nan, self.isl_rate_bps),
             ])
             tally.add(xm.sum(), gm.sum(), times, xm.sum() + gm.sum())
+            tally.note(_moves(gate, expert, g2, x2, xm, gm, times, True))
         self._cur = (subnet, g2, x2, confined)
         return complete, xm
 
@@ -398,7 +470,7 @@ class Policy:
             experts_moved=tally.experts, gates_moved=tally.gates, forced_migrations=tally.forced,
             bytes_moved=tally.experts * self.expert_bytes + tally.gates * self.gate_bytes,
             migration_time_s=tally.time_s, flags=int(flags), in_flight=int(in_flight),
-            candidate_total_ms=float(candidate_ms),
+            candidate_total_ms=float(candidate_ms), moves=tuple(tally.moves),
         )
 
     def _decide(self, step) -> StepRecord:  # pragma: no cover - abstract
@@ -486,15 +558,18 @@ class RecomputePolicy(Policy):
         tally = Tally()
         _, gate0, expert0, _ = before
         em, gm = self._moved(gate0, expert0, fresh.gate_sat, fresh.expert_sat)
-        times, n_forced = self._moves_times(step.oracle, gate0, expert0, fresh.gate_sat, fresh.expert_sat, em, gm,
-                                            step.allowed)
-        tally.add(em.sum(), gm.sum(), times, n_forced)
+        times, forced = self._moves_times(step.oracle, gate0, expert0, fresh.gate_sat, fresh.expert_sat, em, gm,
+                                          step.allowed)
+        tally.add(em.sum(), gm.sum(), times, forced.sum())
+        tally.note(_moves(gate0, expert0, fresh.gate_sat, fresh.expert_sat, em, gm, times, forced))
         # Parts unplaced before (no room at an earlier step) are reloaded: forced, transfer only.
         xr, gr = (expert0 < 0) & (fresh.expert_sat >= 0), (gate0 < 0) & (fresh.gate_sat >= 0)
         if xr.any() or gr.any():
             n_bytes = np.concatenate([np.full(int(xr.sum()), self.expert_bytes),
                                       np.full(int(gr.sum()), self.gate_bytes)])
-            tally.add(xr.sum(), gr.sum(), migration_time_s(n_bytes, np.nan, self.isl_rate_bps), xr.sum() + gr.sum())
+            reload_s = migration_time_s(n_bytes, np.nan, self.isl_rate_bps)
+            tally.add(xr.sum(), gr.sum(), reload_s, xr.sum() + gr.sum())
+            tally.note(_moves(gate0, expert0, fresh.gate_sat, fresh.expert_sat, xr, gr, reload_s, True))
         self._serve(fresh)
         return self._record(step, tally, FLAG_PLACED, candidate_ms=fresh_ms)
 

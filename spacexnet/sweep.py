@@ -615,9 +615,12 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         Numba compiling the kernels (a first run, an empty cache), said when
         it starts and with its duration when it ends.
     on_chunk : callable, optional
-        ``on_chunk(dataset)`` with each chunk's steps (dims ``policy``,
+        ``on_chunk(dataset, moves)`` with each chunk's steps (dims ``policy``,
         ``time``, ...: the variables of the output) once they are saved as a
-        part, in time order; chunks continued from by ``resume`` are not
+        part, in time order, and ``moves[policy][i]``: the
+        :class:`placement.Move` records of that policy's migrations started
+        at the chunk's step ``i`` (satellite indices; the dataset counts them
+        in ``migrations``); chunks continued from by ``resume`` are not
         given again.
     command : str, optional
         Command line for the ``history`` attribute (default: the running
@@ -787,7 +790,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                         usable_all, up_all, options.user is not None), user_run_attrs)
                     store.save(k, ds, carry.state())
                 if on_chunk is not None:
-                    on_chunk(ds)
+                    on_chunk(ds, {name: [rec.moves for rec in records[name]] for name in options.policies})
         finally:
             # Without waiting for running chunk tasks when leaving on an error or Ctrl-C.
             executor.close(now=sys.exc_info()[0] is not None)

@@ -9,6 +9,7 @@ session ends. Imported by the tests/test_service_*.py modules.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -106,3 +107,18 @@ def assert_problem(response, status: int, contains: str = ""):
     assert "\n" not in body["detail"] and "Traceback" not in body["detail"]
     assert contains in body["detail"], body["detail"]
     return body
+
+
+def read_events(server, job_id) -> list:
+    """Every server-sent event of job ``job_id`` until the job ends: ``{"id", "event", "data"}`` in order."""
+    events, block = [], {}
+    with server.client.stream("GET", f"/jobs/{job_id}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                block[name] = value
+            elif block:
+                events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
+                block = {}
+    return events

@@ -46,7 +46,7 @@ def test_each_vendored_library_has_its_licence_and_a_line_in_vendored_md():
 
 
 def test_the_page_loads_nothing_from_outside():
-    for name in ("index.html", "app.js", "style.css"):
+    for name in ("index.html", "app.js", "czml-worker.js", "style.css"):
         text = (STATIC_DIR / name).read_text()
         # Every src/href/import names a file of this service (or a data: URL), never another host.
         for url in re.findall(r"""(?:src|href)=["']([^"']+)["']|from\s+["']([^"']+)["']|url\(([^)]+)\)""", text):

@@ -382,6 +382,14 @@ def test_bytes_and_times_follow_the_moves_exactly(name):
         transfer = 8 * (r.experts_moved * eb + r.gates_moved * gb) / rate
         assert r.migration_time_s == pytest.approx(transfer, rel=1e-12) if r.migrations == r.forced_migrations \
             else r.migration_time_s > transfer
+        # Each migration is listed: what moved, its own time, and 0.1 × its time charged where handover chose it.
+        assert len(r.moves) == r.migrations and sum(m.forced for m in r.moves) == r.forced_migrations
+        assert sum(m.kind == "gate" for m in r.moves) == r.gates_moved
+        assert sum(m.transfer_s for m in r.moves) == pytest.approx(r.migration_time_s, rel=1e-12)
+        for m in r.moves:
+            assert m.to_sat >= 0 and m.from_sat != m.to_sat and (m.expert == -1) == (m.kind == "gate")
+            voluntary_handover = name == "handover" and not m.forced
+            assert m.charged_ms == (pytest.approx(0.1 * m.transfer_s * 1000) if voluntary_handover else 0.0)
 
 
 def line_oracle(weights_ms):
@@ -417,6 +425,11 @@ def test_handover_rule_by_hand():
     pol, move = after_step1(migration_price=29.90)
     assert move.migrations == 1 and move.in_flight == 1 and move.expert_sat.tolist() == [[2]]
     assert move.bytes_moved == 1.25e9 and move.migration_time_s == pytest.approx(1.0025, rel=1e-12)
+    (moved,) = move.moves
+    assert (moved.kind, moved.layer, moved.expert, moved.from_sat, moved.to_sat, moved.forced) == \
+        ("expert", 0, 0, 2, 4, False)
+    assert moved.transfer_s == pytest.approx(1.0025, rel=1e-12)
+    assert moved.charged_ms == pytest.approx(29.90 * 1002.5, rel=1e-12)
     landed = pol.step(2, phase, shifted, None, [[1.0]])
     assert landed.expert_sat.tolist() == [[4]] and landed.total_ms == pytest.approx(1.0)
     # Hysteresis: the relative gain is 0.75.

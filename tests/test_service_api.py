@@ -356,3 +356,27 @@ def test_compare_with_a_time_budget_equals_spacexnet_compare_with_it(server, sce
     cli = cli_json("compare", *CLI_SCENARIO, "--seeds", "2", "--samples", "500", "--strategies", "space-xnet,anneal",
                    "--time-budget-s", "0.05", "--format", "json")
     assert answer["rows"] == cli
+
+
+def test_a_route_between_two_ground_points_goes_up_across_and_down(server, scenario, local):
+    import latency
+
+    constellation, _, snap = local
+    state = snap.state.isel(time=0)
+    # Under satellites 100 and 300: each point has at least that one in view.
+    ends = [(float(state["latitude_deg"][k]), float(state["longitude_deg"][k])) for k in (100, 300)]
+    answer = server.client.get(f"/scenarios/{scenario}/route", params={
+        "from": "{},{}".format(*ends[0]), "to": "{},{}".format(*ends[1]), "time": WHEN}).json()
+    relay = latency.ground_relay_latency_ms(snap.graph, latency.GroundUser(*ends[0]), latency.GroundUser(*ends[1]))
+    assert relay.reachable and answer["latency_ms"] == relay.latency_ms
+    assert answer["uplink"]["norad_id"] == int(constellation.norad_id[relay.up_sat])
+    assert answer["downlink"]["norad_id"] == int(constellation.norad_id[relay.down_sat])
+    path = answer["path"]
+    assert (path[0]["latitude_deg"], path[0]["longitude_deg"]) == ends[0]
+    assert (path[-1]["latitude_deg"], path[-1]["longitude_deg"]) == ends[1]
+    assert [p["norad_id"] for p in path[1:-1]] == constellation.norad_id[
+        snap.graph.path(relay.up_sat, relay.down_sat)].tolist()
+    assert path[1]["hop_distance_km"] == relay.up_slant_km and path[-1]["hop_distance_km"] == relay.down_slant_km
+    assert answer["hops"] == len(path) - 1
+    parts = answer["propagation_ms"] + answer["transmission_ms"] + answer["forwarding_ms"]
+    assert parts == pytest.approx(answer["latency_ms"], rel=1e-12)

@@ -20,6 +20,15 @@ def test_health_needs_no_key(server):
     assert server.client.get("/health").json()["status"] == "ok"
 
 
+def test_the_page_and_its_files_need_no_key_but_hold_no_data(server):
+    # The page asks for the key and sends it with its API requests (tests/test_browser_page.py).
+    assert server.client.get("/").status_code == 200
+    assert server.client.get("/static/app.js").status_code == 200
+    # A path that climbs out of /static/ reaches no endpoint: it is a missing page file.
+    assert_problem(server.client.get("/static/..%2Fscenarios"), 404, "no page file")
+    assert_problem(server.client.get("/scenarios/default/czml"), 401, "needs an API key")
+
+
 @pytest.mark.parametrize("method, path", [("GET", "/presets"), ("GET", "/scenarios"), ("GET", "/docs"),
                                           ("GET", "/openapi.json"), ("GET", "/scenarios/default/latency"),
                                           ("POST", "/scenarios"), ("DELETE", "/scenarios/default"),

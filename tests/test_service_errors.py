@@ -70,7 +70,7 @@ BAD_REQUESTS = [
     ("GET", f"{S}/route", {"params": {"from": 80000}}, 400, "'to' is required"),
     ("GET", f"{S}/route", {"params": {"from": 80000, "to": 1}}, 400, "to: no satellite with NORAD id 1"),
     ("GET", f"{S}/route", {"params": {"from": "x", "to": 80001}}, 400, "from 'x' is neither a NORAD id nor LAT,LON"),
-    ("GET", f"{S}/route", {"params": {"from": "10,20", "to": "30,40"}}, 400, "one end must be a satellite"),
+    ("GET", f"{S}/route", {"params": {"from": "89.9,0", "to": "30,40"}}, 422, "no satellite in view of 89.9,0"),
     ("GET", f"{S}/route", {"params": {"from": 80000, "to": "95,0"}}, 400, "to '95,0' is not LAT,LON"),
     ("GET", f"{S}/latency", {"params": {"user": "Paris"}}, 400, "user 'Paris' is not LAT,LON"),
     ("GET", f"{S}/latency", {"params": {"user": "91,0"}}, 400, "latitude in [-90, 90]"),

@@ -12,7 +12,7 @@ import time
 import pytest
 import xarray as xr
 
-from service_server import assert_problem, service_factory, start_server  # noqa: F401  (the session fixture)
+from service_server import assert_problem, read_events, service_factory, start_server  # noqa: F401  (the session fixture)
 
 DOCUMENT = {"constellation": {"walker": "53:360/18/1", "altitude_km": 550},
             "model": {"preset": "llama-moe-3.5b-2of8"}}
@@ -120,19 +120,38 @@ def test_a_sweep_job_with_a_ground_user_writes_what_spacexnet_sweep_user_writes(
     server.client.delete(f"/jobs/{job}")
 
 
-def read_events(server, job_id) -> list[dict]:
-    """The job's server-sent events until it ends: ``{"id", "event", "data"}`` each."""
-    events, block = [], {}
-    with server.client.stream("GET", f"/jobs/{job_id}/events") as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        for line in response.iter_lines():
-            if line:
-                name, _, value = line.partition(": ")
-                block[name] = value
-            elif block:
-                events.append({"id": int(block["id"]), "event": block["event"], "data": json.loads(block["data"])})
-                block = {}
-    return events
+def test_handover_events_list_each_migration_the_dataset_counts(server, scenario, tmp_path):
+    job = server.client.post(f"/scenarios/{scenario}/sweeps", json={**SHORT, "policies": ["static", "recompute"]}
+                             ).json()["id"]
+    events = read_events(server, job)
+    handovers = [e["data"] for e in events if e["event"] == "handover"]
+    assert handovers, "recompute adopts a fresh placement within 5 minutes"
+    # The lists of moves are kept in the job's folder, not in the server's memory; the stream reads them back.
+    kept = (server.data_dir / "jobs" / job / "handovers.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in kept] == handovers
+    with xr.open_dataset(download(server, job, tmp_path / "job.nc")) as ds:
+        norad = ds["norad_id"].values
+        times = [f"{str(t)[:19]}Z" for t in ds["time"].values]
+        # One event for each policy and step with migrations, right after that step's event.
+        moved = [(str(p), times[i]) for p in ds["policy"].values for i in range(len(times))
+                 if ds["migrations"].sel(policy=p).values[i] > 0]
+        assert sorted((h["policy"], h["time_utc"]) for h in handovers) == sorted(moved)
+        for k, e in enumerate(events):
+            if e["event"] == "handover":
+                step = next(x for x in reversed(events[:k]) if x["event"] == "step")
+                assert step["data"]["time_utc"] == e["data"]["time_utc"]
+        for h in handovers:
+            rec = ds.sel(policy=h["policy"])
+            i = times.index(h["time_utc"])
+            assert h["migrations"] == len(h["moves"]) == rec["migrations"].values[i]
+            assert h["transfer_ms"] == pytest.approx(rec["migration_time_s"].values[i] * 1000)
+            assert h["charged_ms"] == 0.0  # recompute charges nothing for its moves
+            for m in h["moves"]:
+                # Recompute serves what it adopts at once: from the last step's satellite to this step's.
+                where = rec["gate_sat"] if m["kind"] == "gate" else rec["expert_sat"].sel(expert=m["expert"])
+                before, now = where.values[i - 1, m["layer"]], where.values[i, m["layer"]]
+                assert (m["from_norad_id"], m["to_norad_id"]) == (norad[before], norad[now])
+    server.client.delete(f"/jobs/{job}")
 
 
 def test_events_arrive_in_order_until_the_job_ends(server, scenario, tmp_path):

@@ -190,8 +190,34 @@ def test_a_plain_rerun_says_it_discards_the_parts(tmp_path, constellation, setup
 
 def test_on_chunk_gives_each_saved_chunk_in_time_order(tmp_path, constellation, setup, reference):
     chunks = []
-    sweep(constellation, setup, _opts(), tmp_path / "c.nc", on_chunk=lambda ds: chunks.append(ds.load()))
+    sweep(constellation, setup, _opts(), tmp_path / "c.nc", on_chunk=lambda ds, moves: chunks.append(ds.load()))
     assert [c.sizes["time"] for c in chunks] == [3, 3, 3]  # 9 steps of 30 s in chunks of 3
     for name in ("token_latency_expected_ms", "token_latency_p99_ms", "migrations", "bytes_moved"):
         joined = xr.concat([c[name] for c in chunks], dim="time")
         assert np.array_equal(joined.values, reference[name].values, equal_nan=True), name
+
+
+def test_on_chunk_lists_each_migration_that_the_dataset_counts(tmp_path, constellation, setup, reference):
+    # A low price makes handover move too; each policy's moves are the ones its record counted.
+    got = {}
+    opts = _opts(migration_price=0.0, min_gain_ratio=0.0)
+    path = sweep(constellation, setup, opts, tmp_path / "m.nc",
+                 on_chunk=lambda ds, moves: [got.setdefault(p, []).extend(m) for p, m in moves.items()])
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    assert sum(len(m) for m in got["recompute"]) > 0 and sum(len(m) for m in got["handover"]) > 0
+    for p, policy in enumerate(ds["policy"].values):
+        steps = got[str(policy)]
+        assert len(steps) == ds.sizes["time"]
+        for i, moves in enumerate(steps):
+            assert len(moves) == ds["migrations"].values[p, i]
+            assert sum(m.forced for m in moves) == ds["forced_migrations"].values[p, i]
+            assert sum(m.transfer_s for m in moves) == pytest.approx(ds["migration_time_s"].values[p, i])
+            for m in moves:
+                assert m.from_sat != m.to_sat and m.charged_ms == 0.0  # price 0: nothing charged
+                if policy == "recompute":  # serves what it adopts at once: from the last step's, to this step's
+                    before = ds["gate_sat" if m.kind == "gate" else "expert_sat"].values[p, i - 1, m.layer]
+                    now = ds["gate_sat" if m.kind == "gate" else "expert_sat"].values[p, i, m.layer]
+                    if m.kind == "expert":
+                        before, now = before[m.expert], now[m.expert]
+                    assert (m.from_sat, m.to_sat) == (before, now)

@@ -200,3 +200,28 @@ def test_ground_user_served_by_visible_satellite():
     assert gl.breakdown.total_ms == pytest.approx(gl.latency_ms)
     far = latency.ground_latency_ms(g, 1, GroundUser(0.0, 90.0))  # 90° away: nobody above 25°
     assert np.isinf(far.latency_ms) and far.serving_sat == -1 and not far.reachable
+
+
+def test_ground_to_ground_goes_up_across_and_down_by_hand():
+    # Three satellites on the equator over 0°E, 90°E, 180°E; links 0–1 and 1–2. From (0°N, 0°E) to
+    # (0°N, 180°E): up to 0 (550 km, straight up), two hops, down from 2 (550 km).
+    r_earth, h = 6378.137, 550.0
+    r = r_earth + h
+    positions = np.array([[r, 0.0, 0.0], [0.0, r, 0.0], [-r, 0.0, 0.0]])
+    link = latency.load_link_profile()
+    hop_km = r * np.sqrt(2.0)
+    g = RoutingGraph.from_links([0, 1], [1, 2], [hop_km, hop_km], [True, True], 3, link, 8192, r_itrs_km=positions)
+    relay = latency.ground_relay_latency_ms(g, GroundUser(0.0, 0.0), GroundUser(0.0, 180.0))
+    assert (relay.up_sat, relay.down_sat) == (0, 2) and relay.reachable
+    assert relay.up_elevation_deg == pytest.approx(90.0) and relay.down_slant_km == pytest.approx(h)
+    tx_ms = link.transmission_ms(latency.token.TOKEN_BYTES)
+    expected = (2 * h + 2 * hop_km) / C_KM_S * 1e3 + 2 * tx_ms + 4 * link.forwarding_delay_ms
+    assert relay.latency_ms == pytest.approx(expected)
+    assert relay.breakdown.total_ms == pytest.approx(relay.latency_ms)
+    # The same as up to satellite 0, then the token's delivery from it (ground_latency_ms).
+    down = latency.ground_latency_ms(g, 0, GroundUser(0.0, 180.0))
+    assert relay.latency_ms == pytest.approx(h / C_KM_S * 1e3 + link.forwarding_delay_ms + down.latency_ms)
+    # Cut the links: nobody in view of one end reaches one in view of the other.
+    cut = RoutingGraph.from_links([0], [1], [hop_km], [False], 3, link, 8192, r_itrs_km=positions)
+    lost = latency.ground_relay_latency_ms(cut, GroundUser(0.0, 0.0), GroundUser(0.0, 180.0))
+    assert not lost.reachable and (lost.up_sat, lost.down_sat) == (-1, -1)

@@ -58,7 +58,9 @@ __all__ = ["create_app", "Engine", "Guard", "BodyTooLarge"]
 
 log = logging.getLogger("spacexnet.service")
 
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/"})
+#: Paths under this prefix are the page's own files (script, styles, vendored libraries): no data, no key.
+_OPEN_PREFIX = "/static/"
 #: Seconds a thread may hold the interpreter lock while another one waits for it (Python's default: 0.005).
 SWITCH_INTERVAL_S = 0.001
 
@@ -68,7 +70,11 @@ class BodyTooLarge(Problem):
 
 
 class Guard:
-    """ASGI middleware: API key on every path but ``/health``, and the request body size limit (413)."""
+    """ASGI middleware: API key on every path but ``/health`` and the page's files, and the body size limit (413).
+
+    The page (``/`` and ``/static/...``) holds no data: it asks for a key and
+    sends it with every API request it makes.
+    """
 
     def __init__(self, app, config: ServiceConfig):
         self.app = app
@@ -99,7 +105,8 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers", []))
-        if self.config.requires_key and scope.get("path") not in _OPEN_PATHS:
+        path = scope.get("path", "")
+        if self.config.requires_key and path not in _OPEN_PATHS and not path.startswith(_OPEN_PREFIX):
             problem = self._key_problem(headers)
             if problem is not None:
                 return await self._refuse(scope, send, problem)
@@ -368,7 +375,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                                    lambda s, snap: views.links(s, snap, elevation))
 
     @app.get("/scenarios/{sid}/route",
-             summary="Shortest path between two satellites (NORAD ids), or a satellite and a ground point.")
+             summary="Shortest path between satellites (NORAD ids) or ground points (LAT,LON), in any pairing.")
     async def get_route(sid: str,
                         from_: str = Query(..., alias="from", description="NORAD id, or a ground point LAT,LON."),
                         to: str = Query(..., description="NORAD id, or a ground point LAT,LON."),
@@ -454,7 +461,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 events = job.events
                 while sent < len(events):
                     event = events[sent]
-                    data = views.encode(event["data"]).decode()
+                    data = job.detail_text(event) or views.encode(event["data"]).decode()
                     yield f"id: {event['seq']}\nevent: {event['event']}\ndata: {data}\n\n"
                     sent += 1
                 if job.state in FINISHED and sent >= len(job.events):

@@ -10,8 +10,10 @@ parts when there are some; its chunk tasks on the Dask scheduler at
 ``ADDRESS`` when one is given) and reports on stdout, one JSON object a line:
 ``{"steps_done", "steps_total"}`` after every step, ``{"step": {...}}`` with
 each policy's token latency and migrations for every step of a chunk once
-it is saved, then ``{"done": true}`` or ``{"error": MESSAGE}`` for a user
-error (exit status 1).
+it is saved, each followed by a ``{"handover": {...}}`` for every policy that
+started migrations at that step (:func:`handover_report`: what moved, from
+which satellite to which, and its cost), then ``{"done": true}`` or
+``{"error": MESSAGE}`` for a user error (exit status 1).
 
 It dies with its parent: the service holds the child's stdin open and a
 thread here exits at its end of file, so a server killed with ``kill -9``
@@ -26,7 +28,7 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["main", "sweep_options"]
+__all__ = ["main", "sweep_options", "handover_report"]
 
 
 def sweep_options(doc, request, workers: int = 1):
@@ -56,20 +58,70 @@ STEP_FIELDS = ("token_latency_expected_ms", "token_latency_p50_ms", "token_laten
                "forced_migrations", "bytes_moved")
 
 
-def _steps(ds) -> None:
-    # One report per step of the finished chunk: each policy's token latency and migrations.
+def _finite(value):
+    """``value``, or None for a float that JSON cannot hold (inf, NaN)."""
     import math
 
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def handover_report(time_utc: str, policy: str, moves, norad_id) -> dict:
+    """One policy's migrations started at one step, for the ``handover`` event.
+
+    Parameters
+    ----------
+    time_utc : str
+        The step's instant.
+    policy : str
+    moves : sequence of placement.Move
+        As the sweep gives them (satellite indices).
+    norad_id : ndarray
+        NORAD id of each satellite index.
+
+    Returns
+    -------
+    dict
+        ``time_utc``, ``policy``, ``migrations``, ``transfer_ms`` and
+        ``charged_ms`` (sums), and ``moves``: each with ``kind`` (expert or
+        gate), ``layer``, ``expert`` (null for a gate), ``from_norad_id``
+        (null: reloaded after being unplaced), ``to_norad_id``,
+        ``transfer_ms``, ``charged_ms`` (what the policy's decision charged)
+        and ``forced``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from placement import Move
+    >>> r = handover_report("2026-01-01T00:01:00Z", "handover", [Move("expert", 2, 5, 0, 1, 0.5, 250.0, False)],
+    ...                     np.array([44713, 44714]))
+    >>> r["moves"][0]["from_norad_id"], r["moves"][0]["to_norad_id"], r["charged_ms"]
+    (44713, 44714, 250.0)
+    """
+    rows = [{"kind": m.kind, "layer": int(m.layer), "expert": None if m.kind == "gate" else int(m.expert),
+             "from_norad_id": None if m.from_sat < 0 else int(norad_id[m.from_sat]),
+             "to_norad_id": int(norad_id[m.to_sat]), "transfer_ms": _finite(m.transfer_s * 1000.0),
+             "charged_ms": _finite(float(m.charged_ms)), "forced": bool(m.forced)} for m in moves]
+    return {"time_utc": time_utc, "policy": policy, "migrations": len(rows),
+            "transfer_ms": _finite(sum(m.transfer_s for m in moves) * 1000.0),
+            "charged_ms": _finite(float(sum(m.charged_ms for m in moves))), "moves": rows}
+
+
+def _steps(ds, moves, norad_id) -> None:
+    # One report per step of the finished chunk: each policy's token latency and migrations,
+    # then what each policy moved at that step.
     import numpy as np
 
     policies = [str(p) for p in ds["policy"].values]
     values = {name: ds[name].values for name in (*STEP_FIELDS, "user_delivery_ms") if name in ds}
     for i, t in enumerate(ds["time"].values):
+        time_utc = f"{np.datetime_as_string(t, unit='s')}Z"
         row = {}
         for j, policy in enumerate(policies):
-            cells = {name: column[j, i].item() for name, column in values.items()}
-            row[policy] = {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in cells.items()}
-        _say({"step": {"time_utc": f"{np.datetime_as_string(t, unit='s')}Z", "policies": row}})
+            row[policy] = {name: _finite(column[j, i].item()) for name, column in values.items()}
+        _say({"step": {"time_utc": time_utc, "policies": row}})
+        for policy in policies:
+            if moves[policy][i]:
+                _say({"handover": handover_report(time_utc, policy, moves[policy][i], norad_id)})
 
 
 def _say(message: dict) -> None:
@@ -100,7 +152,8 @@ def main(argv=None) -> int:
         # resume=True: parts left by an earlier run of this very sweep are continued, none are redone.
         sweep(constellation, setup, sweep_options(doc, request), job_dir / "sweep.nc", overwrite=True,
               resume=True, progress=lambda done, total: _say({"steps_done": int(done), "steps_total": int(total)}),
-              on_chunk=_steps, command=command, scheduler=scheduler)
+              on_chunk=lambda ds, moves: _steps(ds, moves, constellation.norad_id), command=command,
+              scheduler=scheduler)
     except Problem as exc:
         _say({"error": exc.detail})
         return 1

@@ -15,11 +15,17 @@ ends with the same dataset as an uninterrupted run.
 
 Progress is kept as a list of events — ``state``, ``progress`` after every
 step, ``step`` (each policy's token latency and migrations at one step, sent
-as each chunk of steps is finished), ``done`` — that ``GET /jobs/{id}/events``
-streams as server-sent events, in order. Each event is also appended to
-``events.jsonl`` in the job's folder as it happens, so that after a restart
-the events of the steps done before — those of the chunks saved as parts —
-are streamed again, followed by those of the continued run.
+as each chunk of steps is finished), ``handover`` (after its step, for each
+policy that started migrations then: every gate or expert moved, from which
+satellite to which, its transfer time and what the policy charged),
+``done`` — that ``GET /jobs/{id}/events`` streams as server-sent events, in
+order. Each event is also appended to ``events.jsonl`` in the job's folder as
+it happens, so that after a restart the events of the steps done before —
+those of the chunks saved as parts — are streamed again, followed by those of
+the continued run. A recompute step can move hundreds of experts, so a
+handover's list of moves is kept in the job's folder (``handovers.jsonl``),
+not in memory: the event holds its sums and where its text is
+(:meth:`Job.detail_text`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ _SUMMARY_NAMES = {"GB moved": "moved_gb"}
 RETRY_AFTER_S = 30
 #: A job's events, one JSON object a line, in its folder.
 EVENTS_FILE = "events.jsonl"
+#: File of a job's handover events in full (one JSON object a line), in the job's folder.
+HANDOVERS_FILE = "handovers.jsonl"
 
 
 @dataclass
@@ -121,6 +129,22 @@ class Job:
                 self.steps_done, self.steps_total = e["data"]["steps_done"], e["data"]["steps_total"]
         atomic_write_text(self.dir / EVENTS_FILE, "".join(json.dumps(e) + "\n" for e in self.events),
                           overwrite=True)
+    def emit(self, event: str, data: dict, detail: tuple | None = None) -> None:
+        """Add an event; ``detail``: (offset, length) of its full JSON text in :data:`HANDOVERS_FILE`."""
+        # list.append is atomic: the event stream reads the list while the worker appends.
+        self.events.append({"seq": len(self.events), "event": event, "data": data, "detail": detail})
+
+    def detail_text(self, event: dict) -> str | None:
+        """The full JSON text of an event kept in the job's folder (None: its ``data`` is all of it)."""
+        if event.get("detail") is None:
+            return None
+        offset, length = event["detail"]
+        try:
+            with open(self.dir / HANDOVERS_FILE, "rb") as f:
+                f.seek(offset)
+                return f.read(length).decode("utf-8")
+        except OSError:  # the job was cancelled and its folder removed meanwhile: the sums remain
+            return None
 
     def eta_s(self) -> float | None:
         """Seconds left at this run's pace (None before two steps or once finished)."""
@@ -224,7 +248,10 @@ class JobManager:
         job.emit("state", {"state": "running"})
         log_path = job.dir / "runner.log"
         error = None
+        handovers = None
         try:
+            # This run's handovers; a resumed job's earlier events went with the process that held them.
+            handovers = open(job.dir / HANDOVERS_FILE, "wb")
             with open(log_path, "ab") as stderr:
                 command = [sys.executable, "-m", "spacexnet.service.jobrunner", str(job.dir)]
                 if self.config.scheduler:
@@ -240,6 +267,8 @@ class JobManager:
                     self._progress(job, message["steps_done"], message["steps_total"])
                 if "step" in message:
                     job.emit("step", message["step"])
+                if "handover" in message:
+                    self._handover(job, handovers, message["handover"])
                 error = message.get("error", error)
             status = proc.wait()
             proc.stdout.close()
@@ -247,6 +276,9 @@ class JobManager:
         except (OSError, ValueError) as exc:  # the runner could not start, or spoke nonsense
             status, error = -1, None
             log.error("sweep job %s: runner: %s", job.id, exc)
+        finally:
+            if handovers is not None:
+                handovers.close()
         if job.cancel.is_set():
             self._cancelled(job)
         elif self._stopping.is_set():
@@ -260,6 +292,15 @@ class JobManager:
                 error = f"internal error {error_id}; it is in the server log"
             job.state, job.detail = "failed", error
             job.emit("state", {"state": "failed", "detail": job.detail})
+
+    @staticmethod
+    def _handover(job: Job, out, handover: dict) -> None:
+        # The moves go to the job's folder; the event in memory keeps the sums and where the text is.
+        text = json.dumps(handover, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        offset = out.tell()
+        out.write(text + b"\n")
+        out.flush()
+        job.emit("handover", {k: v for k, v in handover.items() if k != "moves"}, detail=(offset, len(text)))
 
     def _progress(self, job: Job, done: int, total: int) -> None:
         if job.run_started is None:

@@ -242,19 +242,19 @@ def route_end(text: str, what: str):
 
 
 def route(loaded, snap, from_end, to_end) -> dict:
-    """Shortest path between two satellites, or between a satellite and a ground point.
+    """Shortest path between two satellites, a satellite and a ground point, or two ground points.
 
     Between satellites: the hidden state's path over the ISLs. With a
     ground point (:class:`latency.GroundUser`) at one end: the token's
     delivery as the latency layer models it (:func:`latency.ground_latency_ms`:
     a few bytes over the ISLs to the best satellite in view, then the
     ground link); links are symmetric, so ground to satellite is the same
-    path reversed.
+    path reversed. Between ground points: the token up to a satellite in
+    view, over the ISLs and down (:func:`latency.ground_relay_latency_ms`).
     """
     ground_ends = [isinstance(e, latency.GroundUser) for e in (from_end, to_end)]
     if all(ground_ends):
-        raise Problem(400, "bad-parameter", "route: one end must be a satellite (NORAD id); routes from ground "
-                                            "to ground are not offered")
+        return _ground_relay_route(loaded, snap, from_end, to_end)
     if any(ground_ends):
         return _ground_route(loaded, snap, from_end, to_end)
     from_norad, to_norad = from_end, to_end
@@ -313,6 +313,32 @@ def _ground_route(loaded, snap, from_end, to_end) -> dict:
                    "elevation_deg": ground.elevation_deg, "slant_km": ground.slant_km},
         "hops": len(path) - 1,
         "latency_ms": ground.latency_ms, **ground.breakdown.as_dict(),
+        "distance_km": sum(p["hop_distance_km"] for p in path),
+        "payload_bytes": latency.token.TOKEN_BYTES,
+        "path": path,
+    }
+
+
+def _ground_relay_route(loaded, snap, origin, destination) -> dict:
+    graph, c = snap.graph, loaded.constellation
+    relay = latency.ground_relay_latency_ms(graph, origin, destination)
+    ends = [{"latitude_deg": p.lat_deg, "longitude_deg": p.lon_deg} for p in (origin, destination)]
+    if not relay.reachable:
+        raise Problem(422, "unanswerable", f"no satellite in view of {origin.lat_deg:g},{origin.lon_deg:g} reaches "
+                                           f"one in view of {destination.lat_deg:g},{destination.lon_deg:g} "
+                                           f"(elevation >= {graph.link_profile.gsl_min_elevation_deg:g}°) at this time")
+    path = [{**ends[0], "hop_distance_km": 0.0}, *_path_entries(loaded, graph, graph.path(relay.up_sat, relay.down_sat)),
+            {**ends[1], "hop_distance_km": relay.down_slant_km}]
+    path[1]["hop_distance_km"] = relay.up_slant_km
+    links = [{**end, "norad_id": int(c.norad_id[sat]), "elevation_deg": elevation, "slant_km": slant}
+             for end, sat, elevation, slant in ((ends[0], relay.up_sat, relay.up_elevation_deg, relay.up_slant_km),
+                                                (ends[1], relay.down_sat, relay.down_elevation_deg,
+                                                 relay.down_slant_km))]
+    return {
+        **_head(loaded, snap),
+        "from": ends[0], "to": ends[1], "uplink": links[0], "downlink": links[1],
+        "hops": len(path) - 1,
+        "latency_ms": relay.latency_ms, **relay.breakdown.as_dict(),
         "distance_km": sum(p["hop_distance_km"] for p in path),
         "payload_bytes": latency.token.TOKEN_BYTES,
         "path": path,

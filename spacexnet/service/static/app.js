@@ -3,10 +3,13 @@
 // Everything comes from the service this page is served by (same origin, no CDN):
 // - positions and links: GET /scenarios/{id}/czml over a window of time (sampled Earth-fixed positions,
 //   interpolated here with the Lagrange degree the document names; links as intervals of "up"), fetched
-//   once per window, never per frame;
+//   and parsed once per window by a worker (czml-worker.js), never per frame;
 // - placement (gate ring, experts) and latency: GET .../placement and .../latency at the clock's time
 //   rounded down to the minute, one request in flight, the newest time wins;
-// - compare table: GET .../compare; sweep: POST .../sweeps, then its events (GET /jobs/{id}/events) and file.
+// - compare table: GET .../compare; sweep: POST .../sweeps, then its events (GET /jobs/{id}/events, read with
+//   fetch so that the API key goes along) and file. The chart of each policy's expected and p99 token latency
+//   over time and its handover marks are drawn from that job's "step" and "handover" events: the sweep's own
+//   per-step results, the numbers its NetCDF file holds.
 // The test hooks live on window.__spacexnet (read-only by convention).
 
 import { geoNaturalEarth1, geoOrthographic, geoPath, geoGraticule10 } from "d3-geo";
@@ -25,7 +28,9 @@ const WGS84_A_M = 6378137.0;
 const WGS84_F = 1 / 298.257223563;
 const DEG = 180 / Math.PI;
 const FRAME_HISTORY = 600;
-const STRATEGY_COLOURS = ["#e8554e", "#4e9be8", "#8bd16a", "#c98be8", "#e8b44e", "#9aa0a6", "#4ee8d0"];
+const POLICY_COLOURS = ["#9aa0a6", "#4e9be8", "#e8554e", "#8bd16a", "#c98be8"];
+/** Height of one policy's row of handover marks at the foot of the chart, CSS px. */
+const MARK_ROW_PX = 13;
 // Low to high activation probability (viridis stops).
 const PROBABILITY_STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
@@ -34,7 +39,18 @@ const $ = (id) => document.getElementById(id);
 const hooks = {
   ready: false, scenario: null, satellites: 0, drawn: 0, clockMs: 0, clockIso: "", playing: false, speed: 60,
   globe: false, latency: null, placementTime: null, frameMs: [], errors: [], firstSatXY: null, windowsLoaded: 0,
-  route: null,
+  route: null, routeQuery: null, steps: [], handovers: [], handoverShown: null,
+  /** The chart's series labels and data (x: time s, then each policy's expected and p99). */
+  chart: () => (state.chart ? { labels: state.chart.series.slice(1).map((s) => s.label), data: state.chart.data } : null),
+  /** The route end a click at CSS pixel (x, y) of the map gives when no satellite is there: "LAT,LON". */
+  groundAt: (x, y) => groundAt(x, y)?.query ?? null,
+  /** Every satellite drawn in the last frame, as [x, y] (CSS pixels in the map). */
+  drawnXY: () => {
+    const out = [];
+    const win = lastFrame.win;
+    for (let s = 0; win && s < win.count; s++) if (buffers.seen[s]) out.push([buffers.x[s], buffers.y[s]]);
+    return out;
+  },
   /** Where satellite ``norad`` was drawn in the last frame (CSS pixels in the map), or null. */
   satelliteXY: (norad) => {
     const s = lastFrame.win && lastFrame.win.index.get(`sat-${norad}`);
@@ -50,7 +66,8 @@ const state = {
   windows: new Map(),          // start ms -> {promise, data}
   placement: null, latency: null,
   query: { inFlight: false, lastMs: null },
-  series: new Map(),           // time s -> {strategy: {expected_ms, p99_ms}}
+  series: new Map(),           // time s -> {policy: {expected, p99}} from the sweep's step events
+  handovers: [],               // the sweep's handover events, in order
   chart: null, land: null, rotate: [-10, -20],
   lastWall: null, baseDirty: true,
   route: { picking: false, from: null, to: null, answer: null },
@@ -85,6 +102,23 @@ async function api(path, options = {}) {
 
 const json = async (path, options) => (await api(path, options)).json();
 
+/** Click handler of a download link: with an API key stored, the file is fetched with the key, then saved. */
+async function keyedDownload(event) {
+  if (!sessionStorage.getItem("spacexnet-api-key")) return;  // no key: the plain link works
+  event.preventDefault();
+  const link = event.currentTarget;
+  try {
+    const blob = await (await api(link.getAttribute("href"))).blob();
+    const saved = document.createElement("a");
+    saved.href = URL.createObjectURL(blob);
+    saved.download = link.download || "";
+    saved.click();
+    setTimeout(() => URL.revokeObjectURL(saved.href), 60_000);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
 function showError(detail) {
   const box = $("error");
   box.textContent = String(detail).split("\n")[0];
@@ -108,40 +142,35 @@ const scenarioPath = (suffix) => `/scenarios/${encodeURIComponent(state.scenario
 
 // ------------------------------------------------------------------ trajectories (CZML windows)
 
-function parseWindow(doc, startMs) {
-  const sats = doc.filter((p) => p.id.startsWith("sat-"));
-  const n = Math.round(WINDOW_S / STEP_S) + 1;
-  const index = new Map();
-  const norad = new Int32Array(sats.length);
-  // Full grid per satellite, NaN where a sample is missing (failed SGP4 state).
-  const pos = new Float64Array(sats.length * n * 3).fill(NaN);
-  sats.forEach((p, s) => {
-    index.set(p.id, s);
-    norad[s] = Number(p.id.slice(4));
-    const epochMs = Date.parse(p.position.epoch);
-    const c = p.position.cartesian;
-    for (let i = 0; i < c.length; i += 4) {
-      const k = Math.round(((epochMs - startMs) / 1000 + c[i]) / STEP_S);
-      if (k < 0 || k >= n) continue;
-      const o = (s * n + k) * 3;
-      pos[o] = c[i + 1]; pos[o + 1] = c[i + 2]; pos[o + 2] = c[i + 3];
-    }
-  });
-  const degree = sats.length ? sats[0].position.interpolationDegree : 5;
-  const links = [];
-  for (const p of doc) {
-    if (!p.id.startsWith("isl-")) continue;
-    const [a, b] = p.polyline.positions.references.map((r) => index.get(r.split("#")[0]));
-    if (a === undefined || b === undefined) continue;
-    const intervals = [];
-    for (const show of p.polyline.show) {
-      if (!show.boolean) continue;
-      const [from, to] = show.interval.split("/").map(Date.parse);
-      intervals.push(from, to);
-    }
-    links.push({ a, b, intervals });
+// The CZML windows are fetched and parsed in a worker (czml-worker.js): the JSON of thousands of satellites'
+// samples takes longer than a frame to parse, and the clock would stutter each time a window arrives.
+const czmlWorker = new Worker("/static/czml-worker.js");
+const czmlWaiting = new Map();  // request id -> {resolve, reject}
+let czmlRequests = 0;
+czmlWorker.onmessage = (event) => {
+  const { id, win, error, status } = event.data;
+  const waiting = czmlWaiting.get(id);
+  czmlWaiting.delete(id);
+  if (!waiting) return;
+  if (error !== undefined) {
+    if (status === 401 || status === 403) $("api-key-box").hidden = false;
+    waiting.reject(new ApiError(status, error, ""));
+    return;
   }
-  return { startMs, n, degree, norad, index, pos, links, count: sats.length };
+  // The index by packet id ("sat-NORAD") is made here: a Map does not cross to the page for free.
+  win.index = new Map();
+  win.norad.forEach((norad, s) => win.index.set(`sat-${norad}`, s));
+  waiting.resolve(win);
+};
+
+/** The positions and links of the window starting at ``startMs``, fetched and parsed by the worker. */
+function loadWindow(path, startMs) {
+  const id = ++czmlRequests;
+  return new Promise((resolve, reject) => {
+    czmlWaiting.set(id, { resolve, reject });
+    czmlWorker.postMessage({ id, url: path, key: sessionStorage.getItem("spacexnet-api-key"), startMs,
+                             windowS: WINDOW_S, stepS: STEP_S });
+  });
 }
 
 function windowFor(ms) {
@@ -152,10 +181,11 @@ function windowFor(ms) {
   for (const other of state.windows.values()) if (!other.data && !other.failed) return other;
   const scenario = state.scenario;
   entry = { data: null, failed: false, startMs };
-  entry.promise = json(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`))
-    .then((doc) => {
+  entry.promise = loadWindow(scenarioPath(`/czml?start=${iso(startMs)}&duration_s=${WINDOW_S}&step_s=${STEP_S}&strategy=`),
+                             startMs)
+    .then((win) => {
       if (scenario !== state.scenario) return;
-      entry.data = parseWindow(doc, startMs);
+      entry.data = win;
       hooks.windowsLoaded += 1;
     })
     .catch((err) => { entry.failed = true; showError(err.message); });
@@ -267,10 +297,59 @@ function probabilityColour(p) {
 
 const buffers = { lon: null, lat: null, x: null, y: null, seen: null };
 
+/** Whether a point (degrees) is on the globe's hemisphere facing the viewer. */
+function facing(latDeg, lonDeg) {
+  const [r0, r1] = projection.rotate();
+  const cLat = -r1 / DEG, la = latDeg / DEG;
+  return Math.sin(cLat) * Math.sin(la) + Math.cos(cLat) * Math.cos(la) * Math.cos(lonDeg / DEG + r0 / DEG) > 0;
+}
+
 function ensureBuffers(n) {
   if (!buffers.lon || buffers.lon.length < n) {
     buffers.lon = new Float64Array(n); buffers.lat = new Float64Array(n);
     buffers.x = new Float32Array(n); buffers.y = new Float32Array(n); buffers.seen = new Uint8Array(n);
+  }
+}
+
+// Pixels of the marks canvas, as 32-bit words (RGBA bytes, little-endian: 0xAABBGGRR).
+const LINK_RGB = 0x00ffaa6e;          // rgb(110, 170, 255)
+const LINK_ALPHA = 0.35;
+const SATELLITE_RGBA = 0xfff5eee9;    // #e9eef5, opaque
+/** The link pixel a link pixel of alpha ``a`` (the top byte) becomes when another link crosses it. */
+const LINK_OVER = Uint32Array.from({ length: 256 }, (_, a) => ((Math.round(a + (255 - a) * LINK_ALPHA) << 24) | LINK_RGB) >>> 0);
+let pixels = null;
+
+/** The canvas's pixel buffer, cleared (one per canvas size). */
+function pixelsOf(ctx) {
+  const w = marks.width, h = marks.height;
+  if (!pixels || pixels.w !== w || pixels.h !== h) {
+    const image = ctx.createImageData(w, h);
+    pixels = { image, words: new Uint32Array(image.data.buffer), w, h };
+  }
+  pixels.words.fill(0);
+  return pixels;
+}
+
+/** A one-pixel link line (device pixels), each pixel more opaque where lines cross. */
+function blendLine(px, x0, y0, x1, y1) {
+  const { words, w, h } = px;
+  const n = Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), 1));
+  const dx = (x1 - x0) / n, dy = (y1 - y0) / n;
+  // Half a pixel ahead, so that truncation rounds (coordinates below 0 are skipped anyway).
+  let x = x0 + 0.5, y = y0 + 0.5;
+  for (let i = 0; i <= n; i++, x += dx, y += dy) {
+    if (x < 0 || y < 0) continue;
+    const xi = x | 0, yi = y | 0;
+    if (xi >= w || yi >= h) continue;
+    const k = yi * w + xi;
+    words[k] = LINK_OVER[words[k] >>> 24];
+  }
+}
+
+function fillSquare(px, x0, y0, size) {
+  const { words, w, h } = px;
+  for (let y = Math.max(y0, 0); y < Math.min(y0 + size, h); y++) {
+    for (let x = Math.max(x0, 0); x < Math.min(x0 + size, w); x++) words[y * w + x] = SATELLITE_RGBA;
   }
 }
 
@@ -283,7 +362,7 @@ function drawMarks(win, ms) {
   const { lon, lat, x, y, seen } = buffers;
   geodetic(win, ms, lon, lat);
   // On the globe, a point is seen when it is on the hemisphere facing the viewer.
-  const [r0, r1] = projection.rotate ? projection.rotate() : [0, 0];
+  const [r0, r1] = projection.rotate();
   const cLon = -r0 / DEG, cLat = -r1 / DEG;
   const sinC = Math.sin(cLat), cosC = Math.cos(cLat);
   let drawn = 0;
@@ -298,22 +377,25 @@ function drawMarks(win, ms) {
     x[s] = p[0]; y[s] = p[1]; seen[s] = 1;
   }
   const jump = width / 3; // a segment longer than this crosses the map's edge: not drawn
-  ctx.beginPath();
-  for (const link of win.links) {
-    const { a, b, intervals } = link;
+  // Links and satellites are written straight into the pixels: thousands of canvas paths cost the
+  // browser far more to rasterise (off the script's clock, but in every frame) than this loop.
+  const px = pixelsOf(ctx);
+  const { linkA, linkB, upStart, upMs } = win;
+  for (let l = 0; l < win.linkCount; l++) {
+    const a = linkA[l], b = linkB[l];
     if (!seen[a] || !seen[b]) continue;
     let up = false;
-    for (let i = 0; i < intervals.length; i += 2) if (ms >= intervals[i] && ms <= intervals[i + 1]) { up = true; break; }
+    for (let i = upStart[l]; i < upStart[l + 1]; i += 2) if (ms >= upMs[i] && ms <= upMs[i + 1]) { up = true; break; }
     if (!up || Math.abs(x[a] - x[b]) > jump) continue;
-    ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+    blendLine(px, x[a] * dpr, y[a] * dpr, x[b] * dpr, y[b] * dpr);
   }
-  ctx.strokeStyle = "rgba(110,170,255,0.35)"; ctx.lineWidth = 0.6; ctx.stroke();
-  ctx.fillStyle = "#e9eef5";
+  const dot = Math.max(1, Math.round(2 * dpr));
   for (let s = 0; s < win.count; s++) {
     if (!seen[s]) continue;
-    ctx.fillRect(x[s] - 1, y[s] - 1, 2, 2);
+    fillSquare(px, Math.round((x[s] - 1) * dpr), Math.round((y[s] - 1) * dpr), dot);
     drawn += 1;
   }
+  ctx.putImageData(px.image, 0, 0);
   drawPlacement(ctx, win, x, y, seen, jump);
   drawRoute(ctx, win, x, y, seen, jump);
   lastFrame.win = win;
@@ -351,22 +433,34 @@ function drawPlacement(ctx, win, x, y, seen, jump) {
   }
 }
 
+/** Where a route point is drawn: a satellite (``norad_id``) as this frame placed it, a ground point projected. */
+function routeXY(win, x, y, seen, point) {
+  if (point.norad_id !== undefined) {
+    const s = win.index.get(`sat-${point.norad_id}`);
+    return s !== undefined && seen[s] ? [x[s], y[s]] : null;
+  }
+  if (state.globe && !facing(point.latitude_deg, point.longitude_deg)) return null;
+  return projection([point.longitude_deg, point.latitude_deg]);
+}
+
 function drawRoute(ctx, win, x, y, seen, jump) {
   const { from, to, answer } = state.route;
-  const ends = [from, to].filter((n) => n !== null).map((n) => win.index.get(`sat-${n}`));
   if (answer) {
-    const path = answer.path.map((p) => win.index.get(`sat-${p.norad_id}`));
+    const path = answer.path.map((p) => routeXY(win, x, y, seen, p));
     ctx.beginPath();
     for (let i = 1; i < path.length; i++) {
       const a = path[i - 1], b = path[i];
-      if (a === undefined || b === undefined || !seen[a] || !seen[b] || Math.abs(x[a] - x[b]) > jump) continue;
-      ctx.moveTo(x[a], y[a]); ctx.lineTo(x[b], y[b]);
+      if (!a || !b || Math.abs(a[0] - b[0]) > jump) continue;
+      ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]);
     }
     ctx.strokeStyle = "#ffe14d"; ctx.lineWidth = 2.5; ctx.stroke();
   }
-  for (const s of ends) {
-    if (s === undefined || !seen[s]) continue;
-    ctx.beginPath(); ctx.arc(x[s], y[s], 6, 0, 2 * Math.PI);
+  for (const end of [from, to]) {
+    const p = end && routeXY(win, x, y, seen, end.point);
+    if (!p) continue;
+    ctx.beginPath();
+    if (end.point.norad_id !== undefined) ctx.arc(p[0], p[1], 6, 0, 2 * Math.PI);
+    else ctx.rect(p[0] - 5, p[1] - 5, 10, 10);  // a place on the ground: a square
     ctx.strokeStyle = "#ffe14d"; ctx.lineWidth = 2; ctx.stroke();
   }
 }
@@ -386,17 +480,40 @@ function pickSatellite(event) {
   return best === null ? null : win.norad[best];
 }
 
+/** A route end where the map was clicked: the satellite drawn there (within 10 px), or the ground point. */
+function routeEndAt(event) {
+  const norad = pickSatellite(event);
+  if (norad !== null) return { query: String(norad), point: { norad_id: norad } };
+  const box = marks.getBoundingClientRect();
+  return groundAt(event.clientX - box.left, event.clientY - box.top);
+}
+
+/** The ground point drawn at CSS pixel (x, y) of the map as a route end, or null off the map. */
+function groundAt(x, y) {
+  const p = projection.invert([x, y]);
+  // Off the map (outside the outline, or off the globe's disc) is no point: it does not project back.
+  if (!p || !Number.isFinite(p[0]) || !Number.isFinite(p[1]) || Math.abs(p[0]) > 180 || Math.abs(p[1]) > 90) return null;
+  const back = projection(p);
+  if (!back || Math.hypot(back[0] - x, back[1] - y) > 1) return null;
+  const lat = Number(p[1].toFixed(4)), lon = Number(p[0].toFixed(4));
+  return { query: `${lat},${lon}`, point: { latitude_deg: lat, longitude_deg: lon } };
+}
+
+const pointText = (p) => (p.norad_id !== undefined ? `NORAD ${p.norad_id}`
+  : `${fmt(Math.abs(p.latitude_deg), 2)}°${p.latitude_deg < 0 ? "S" : "N"} ${fmt(Math.abs(p.longitude_deg), 2)}°${p.longitude_deg < 0 ? "W" : "E"}`);
+
 function showRoute() {
   const { from, to, answer, picking } = state.route;
   const box = $("route-result");
   if (answer) {
-    box.textContent = `NORAD ${answer.from.norad_id} → ${answer.to.norad_id} at ${answer.time_utc.replace("T", " ")}: `
+    box.textContent = `${pointText(answer.from)} → ${pointText(answer.to)} at ${answer.time_utc.replace("T", " ")}: `
       + `${answer.hops} hops, ${fmt(answer.distance_km, 0)} km, ${fmt(answer.latency_ms, 2)} ms `
       + `(propagation ${fmt(answer.propagation_ms, 2)}, transmission ${fmt(answer.transmission_ms, 3)}, `
       + `forwarding ${fmt(answer.forwarding_ms, 2)} ms)`;
     box.dataset.latency = String(answer.latency_ms);
   } else if (picking) {
-    box.textContent = from === null ? "click a satellite on the map: the start" : `from NORAD ${from}: now click the end`;
+    box.textContent = from === null ? "click the start on the map: a satellite or a place on the ground"
+      : `from ${pointText(from.point)}: now click the end`;
   } else {
     box.textContent = "";
   }
@@ -406,20 +523,22 @@ function showRoute() {
 async function onMapClick(event) {
   const route = state.route;
   if (!route.picking) return;
-  const norad = pickSatellite(event);
-  if (norad === null) return;
+  const end = routeEndAt(event);
+  if (end === null) return;
   if (route.from === null || route.to !== null) {
-    Object.assign(route, { from: norad, to: null, answer: null });
+    Object.assign(route, { from: end, to: null, answer: null });
     hooks.route = null;
     showRoute();
     return;
   }
-  route.to = norad;
+  route.to = end;
   route.picking = false;
   showRoute();
   const time = iso(floorTo(state.clockMs, QUERY_STEP_S));
+  hooks.routeQuery = { from: route.from.query, to: end.query, time };
+  const query = new URLSearchParams(hooks.routeQuery);
   try {
-    route.answer = await json(scenarioPath(`/route?from=${route.from}&to=${norad}&time=${time}`));
+    route.answer = await json(scenarioPath(`/route?${query}`));
     hooks.route = route.answer;
   } catch (err) {
     showError(err.message);
@@ -518,32 +637,49 @@ function showLatency(row) {
     bar.textContent = `${k.replace("_ms", "")} ${fmt(row[k], 1)} ms`;
     return bar;
   }));
-  addPoints(row.time_utc, [row]);
 }
 
-function addPoints(timeUtc, rows) {
-  const t = Date.parse(timeUtc) / 1000;
-  const entry = state.series.get(t) || {};
-  for (const r of rows) entry[r.strategy] = { expected: r.expected_ms, p99: r.p99_ms };
-  state.series.set(t, entry);
+// ------------------------------------------------------------------ policies over time (a sweep's events)
+
+const policyColour = (policy) => POLICY_COLOURS[Math.max(0, state.presets.policies.indexOf(policy)) % POLICY_COLOURS.length];
+
+/** One "step" event: each policy's expected and p99 token latency at that step. */
+function addStep(step) {
+  hooks.steps.push(step);
+  const entry = {};
+  for (const [policy, row] of Object.entries(step.policies)) {
+    entry[policy] = { expected: row.token_latency_expected_ms, p99: row.token_latency_p99_ms };
+  }
+  state.series.set(Date.parse(step.time_utc) / 1000, entry);
   redrawChart();
 }
 
+/** One "handover" event: what one policy moved at one step; a mark on the time axis. */
+function addHandover(handover) {
+  state.handovers.push(handover);
+  hooks.handovers.push(handover);
+  if (state.chart) placeMarks(state.chart);
+}
+
 function makeChart() {
-  const strategies = state.presets.default_strategies;
   const series = [{}];
-  strategies.forEach((name, i) => {
-    const stroke = STRATEGY_COLOURS[i % STRATEGY_COLOURS.length];
-    series.push({ label: `${name} expected`, stroke, width: 2, spanGaps: true, points: { show: true } });
-    series.push({ label: `${name} p99`, stroke, width: 1, dash: [5, 4], spanGaps: true, points: { show: true } });
-  });
+  for (const policy of state.presets.policies) {
+    const stroke = policyColour(policy);
+    series.push({ label: `${policy} expected`, stroke, width: 2, spanGaps: true, points: { show: true } });
+    series.push({ label: `${policy} p99`, stroke, width: 1, dash: [5, 4], spanGaps: true, points: { show: true } });
+  }
   const box = $("chart");
   state.chart = new uPlot({
-    width: Math.max(300, box.clientWidth), height: 240, series,
+    width: Math.max(300, box.clientWidth), height: 260, series,
     axes: [{ stroke: "#ccd" }, { stroke: "#ccd", label: "ms", grid: { stroke: "rgba(255,255,255,0.08)" } }],
     // A lone point gets ten minutes either side rather than years.
-    scales: { x: { time: true, range: (u, lo, hi) => (hi - lo < 60 ? [lo - 600, hi + 600] : [lo, hi]) } },
+    scales: {
+      x: { time: true, range: (u, lo, hi) => (hi - lo < 60 ? [lo - 600, hi + 600] : [lo, hi]) },
+      // Room below the lowest line for the rows of handover marks.
+      y: { range: (u, lo, hi) => { const span = Math.max(hi - lo, 1); return [lo - 0.35 * span, hi + 0.1 * span]; } },
+    },
     legend: { live: false },
+    plugins: [{ hooks: { draw: [placeMarks] } }],
   }, [[], ...series.slice(1).map(() => [])], box);
 }
 
@@ -551,11 +687,66 @@ function redrawChart() {
   if (!state.chart) return;
   const times = [...state.series.keys()].sort((a, b) => a - b);
   const data = [times];
-  for (const name of state.presets.default_strategies) {
-    data.push(times.map((t) => state.series.get(t)[name]?.expected ?? null));
-    data.push(times.map((t) => state.series.get(t)[name]?.p99 ?? null));
+  for (const policy of state.presets.policies) {
+    data.push(times.map((t) => state.series.get(t)[policy]?.expected ?? null));
+    data.push(times.map((t) => state.series.get(t)[policy]?.p99 ?? null));
   }
   state.chart.setData(data);
+}
+
+/** The handover marks: a button per event at its time, in its policy's row at the foot of the plot. */
+function placeMarks(u) {
+  let layer = u.over.querySelector(".handover-marks");
+  if (!layer) {
+    layer = document.createElement("div");
+    layer.className = "handover-marks";
+    u.over.append(layer);
+  }
+  const height = u.over.clientHeight;
+  const policies = state.presets.policies;
+  layer.replaceChildren(...state.handovers.map((h, k) => {
+    const mark = document.createElement("button");
+    mark.type = "button";
+    mark.className = "handover-mark";
+    mark.dataset.index = String(k);
+    mark.dataset.policy = h.policy;
+    mark.dataset.time = h.time_utc;
+    mark.style.left = `${u.valToPos(Date.parse(h.time_utc) / 1000, "x")}px`;
+    mark.style.top = `${height - (policies.length - policies.indexOf(h.policy)) * MARK_ROW_PX}px`;
+    mark.style.background = policyColour(h.policy);
+    mark.title = `${h.policy} at ${h.time_utc.replace("T", " ")}: ${h.migrations} moved`;
+    // Not a zoom: the chart's own drag starts on mousedown.
+    mark.addEventListener("mousedown", (e) => e.stopPropagation());
+    mark.addEventListener("click", (e) => { e.stopPropagation(); showHandover(k); });
+    return mark;
+  }));
+}
+
+const noradText = (id) => (id === null ? "(reloaded)" : String(id));
+
+/** What moved at one handover mark: each gate or expert, from which satellite to which, and its cost. */
+function showHandover(k) {
+  const h = state.handovers[k];
+  hooks.handoverShown = k;
+  const box = $("handover-detail");
+  box.hidden = false;
+  box.dataset.index = String(k);
+  $("handover-title").textContent = `${h.policy} at ${h.time_utc.replace("T", " ")}: ${h.migrations} moved, `
+    + `transfer ${fmt(h.transfer_ms, 1)} ms in all, charged ${fmt(h.charged_ms, 1)} ms by the policy`;
+  const rows = h.moves.map((m) => {
+    const tr = document.createElement("tr");
+    const cells = [m.kind, m.layer, m.expert ?? "—", noradText(m.from_norad_id), String(m.to_norad_id),
+                   fmt(m.transfer_ms, 2), fmt(m.charged_ms, 2), m.forced ? "forced" : ""];
+    const fields = ["kind", "layer", "expert", "from", "to", "transfer_ms", "charged_ms", "forced"];
+    cells.forEach((v, i) => {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      td.dataset.field = fields[i];
+      tr.append(td);
+    });
+    return tr;
+  });
+  $("handover-moves").tBodies[0].replaceChildren(...rows);
 }
 
 async function runCompare() {
@@ -580,7 +771,6 @@ async function runCompare() {
     $("compare").caption?.remove();
     const caption = $("compare").createCaption();
     caption.textContent = `at ${table.time_utc.replace("T", " ")} (${table.seeds} seeds, ${table.samples} samples)`;
-    addPoints(table.time_utc, table.rows);
   } catch (err) {
     showError(err.message);
   } finally {
@@ -625,6 +815,7 @@ async function startSweep() {
       link.id = "sweep-dataset";
       link.download = `sweep-${job.id}.nc`;
       link.textContent = "download the NetCDF file";
+      link.addEventListener("click", keyedDownload);
       status.append(" — ", link);
       if (info.summary) showSweepSummary(info.summary);
     } else {
@@ -634,20 +825,72 @@ async function startSweep() {
   };
   let info = { ...job };
   show(info);
-  if (job.state === "done") { finish(await json(`/jobs/${encodeURIComponent(job.id)}`)); return; }
-  // Progress comes as server-sent events; with an API key (EventSource cannot send one) the job is polled.
-  if (!sessionStorage.getItem("spacexnet-api-key")) {
-    const events = new EventSource(`/jobs/${encodeURIComponent(job.id)}/events`);
-    events.addEventListener("progress", (e) => { info = { ...info, ...JSON.parse(e.data) }; show(info); });
-    events.addEventListener("state", (e) => {
-      info = { ...info, ...JSON.parse(e.data) };
-      if (["failed", "cancelled"].includes(info.state)) { events.close(); finish(info); } else show(info);
-    });
-    events.addEventListener("done", (e) => { events.close(); finish({ ...info, ...JSON.parse(e.data) }); });
-    events.onerror = () => { if (events.readyState === EventSource.CLOSED) pollJob(job.id, show, finish); };
-    return;
+  // A new sweep draws its own policies over time.
+  state.series.clear();
+  state.handovers = [];
+  hooks.steps = [];
+  hooks.handovers = [];
+  $("handover-detail").hidden = true;
+  redrawChart();
+  const scenario = state.scenario;
+  const ended = await followEvents(job.id, (event, data) => {
+    if (scenario !== state.scenario) return true;
+    if (event === "step") addStep(data);
+    else if (event === "handover") addHandover(data);
+    else if (event === "progress" || event === "state") {
+      info = { ...info, ...data };
+      if (["failed", "cancelled"].includes(info.state)) { finish(info); return true; }
+      show(info);
+    } else if (event === "done") {
+      finish({ ...info, ...data });
+      return true;
+    }
+    return false;
+  });
+  if (!ended && scenario === state.scenario) pollJob(job.id, show, finish);
+}
+
+/**
+ * Read a job's server-sent events with fetch (EventSource cannot send the API key), calling
+ * ``handle(event, data)`` for each until it returns true; a dropped connection picks up after the last
+ * event seen (Last-Event-ID). Returns false if the events could not be read.
+ */
+async function followEvents(jobId, handle) {
+  let last = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let response;
+    try {
+      response = await api(`/jobs/${encodeURIComponent(jobId)}/events`,
+                           { headers: last === null ? {} : { "Last-Event-ID": String(last) } });
+    } catch (err) {
+      showError(err.message);
+      return false;
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const fields = {};
+          for (const line of buffer.slice(0, cut).split("\n")) {
+            const colon = line.indexOf(": ");
+            if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 2);
+          }
+          buffer = buffer.slice(cut + 2);
+          if (fields.id !== undefined) last = Number(fields.id);
+          if (fields.event && handle(fields.event, JSON.parse(fields.data))) {
+            reader.cancel();
+            return true;
+          }
+        }
+      }
+    } catch (_) { /* the connection dropped: continue after the last event seen */ }
   }
-  pollJob(job.id, show, finish);
+  return false;
 }
 
 async function pollJob(id, show, finish) {
@@ -707,6 +950,10 @@ async function loadScenario(id) {
   state.route = { picking: false, from: null, to: null, answer: null };
   hooks.route = null;
   state.series.clear();
+  state.handovers = [];
+  hooks.steps = [];
+  hooks.handovers = [];
+  $("handover-detail").hidden = true;
   state.query = { inFlight: false, lastMs: null };
   redrawChart();
   state.clockMs = Date.parse(summary.epochs.reference_utc);
@@ -778,6 +1025,7 @@ function wireForms() {
     showRoute();
   });
   marks.addEventListener("click", onMapClick);
+  $("czml-link").addEventListener("click", keyedDownload);
   $("sweep-button").addEventListener("click", startSweep);
   $("api-key-box").addEventListener("submit", (e) => {
     e.preventDefault();
