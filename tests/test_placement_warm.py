@@ -15,7 +15,7 @@ from placement.warm import repaired_start
 from spacexnet.exceptions import SpaceXNetError
 from spacexnet.sweep import SweepOptions, sweep
 from test_placement_graphs import TorusScenario, random_probs
-from test_sweep_speed_parallel import _load, _ring_oracle, small  # noqa: F401  (small: a fixture)
+from test_sweep_invariance import _load, _ring_oracle, small  # noqa: F401  (small: a fixture)
 
 T_GATE, T_EXP = 0.7, 1.3
 
