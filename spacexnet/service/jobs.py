@@ -90,9 +90,10 @@ class Job:
     def dataset(self) -> Path:
         return self.dir / "sweep.nc"
 
-    def emit(self, event: str, data: dict) -> None:
+    def emit(self, event: str, data: dict, detail: tuple | None = None) -> None:
+        """Add an event; ``detail``: (offset, length) of its full JSON text in :data:`HANDOVERS_FILE`."""
         with self._emitting:  # the file's order is the list's
-            entry = {"seq": len(self.events), "event": event, "data": data}
+            entry = {"seq": len(self.events), "event": event, "data": data, "detail": detail}
             try:
                 with open(self.dir / EVENTS_FILE, "a", encoding="utf-8") as saved:
                     saved.write(json.dumps(entry) + "\n")
@@ -115,7 +116,7 @@ class Job:
         for line in lines:
             try:
                 entry = json.loads(line)
-                events.append({"event": str(entry["event"]), "data": entry["data"]})
+                events.append({"event": str(entry["event"]), "data": entry["data"], "detail": entry.get("detail")})
             except (ValueError, KeyError, TypeError):  # a line cut short by kill -9: the last one
                 break
         if not finished:
@@ -129,10 +130,6 @@ class Job:
                 self.steps_done, self.steps_total = e["data"]["steps_done"], e["data"]["steps_total"]
         atomic_write_text(self.dir / EVENTS_FILE, "".join(json.dumps(e) + "\n" for e in self.events),
                           overwrite=True)
-    def emit(self, event: str, data: dict, detail: tuple | None = None) -> None:
-        """Add an event; ``detail``: (offset, length) of its full JSON text in :data:`HANDOVERS_FILE`."""
-        # list.append is atomic: the event stream reads the list while the worker appends.
-        self.events.append({"seq": len(self.events), "event": event, "data": data, "detail": detail})
 
     def detail_text(self, event: dict) -> str | None:
         """The full JSON text of an event kept in the job's folder (None: its ``data`` is all of it)."""
@@ -250,8 +247,8 @@ class JobManager:
         error = None
         handovers = None
         try:
-            # This run's handovers; a resumed job's earlier events went with the process that held them.
-            handovers = open(job.dir / HANDOVERS_FILE, "wb")
+            # Appended: the handover events replayed after a restart point into the earlier run's part of it.
+            handovers = open(job.dir / HANDOVERS_FILE, "ab")
             with open(log_path, "ab") as stderr:
                 command = [sys.executable, "-m", "spacexnet.service.jobrunner", str(job.dir)]
                 if self.config.scheduler:
