@@ -29,8 +29,12 @@ def _cell(value) -> str:
     return "-" if value in (None, "") else str(value).replace("|", "\\|")
 
 
-def schema_markdown(global_attrs) -> str:
-    """The dimensions and variables of the schema, and the names in ``global_attrs``, as markdown."""
+def schema_markdown(global_attrs, run_attrs=None) -> str:
+    """The dimensions and variables of the schema, and the names in ``global_attrs``, as markdown.
+
+    ``run_attrs``: attributes an optional variable carries in a file beyond the schema's, by name.
+    """
+    run_attrs = run_attrs or {}
     schema = {**dataset.COORDINATES, **dataset.VARIABLES, **dataset.OPTIONAL}
     dims = dict.fromkeys(d for var in {**dataset.VARIABLES, **dataset.COORDINATES}.values() for d in var.dims)
     out = ["**Dimensions:** " + ", ".join(f"`{name}`" for name in dims) + ".", "",
@@ -38,7 +42,7 @@ def schema_markdown(global_attrs) -> str:
            "|---|---|---|---|---|---|"]
     for name, var in schema.items():
         units = dataset.TIME_UNITS if name == "time" else var.attrs.get("units")
-        other = ", ".join(f"`{k}`" for k in var.attrs if k not in ("units", "long_name"))
+        other = ", ".join(f"`{k}`" for k in {**var.attrs, **run_attrs.get(name, {})} if k not in ("units", "long_name"))
         optional = " (with `--user` only)" if name in dataset.OPTIONAL else ""
         out.append(f"| `{name}`{optional} | ({', '.join(var.dims)}) | {dataset.type_name(var.dtype)} | {_cell(units)} | "
                    f"{_cell(var.attrs.get('long_name'))} | {_cell(other)} |")
@@ -58,7 +62,7 @@ def main() -> int:
                       f"{'; '.join(differences)}", file=sys.stderr)
                 return 1
             print(f"`spacexnet {' '.join(SWEEP[:-1])}` writes:\n")
-            print(schema_markdown(ds.attrs))
+            print(schema_markdown(ds.attrs, {name: ds[name].attrs for name in dataset.OPTIONAL if name in ds}))
     return 0
 
 
