@@ -226,7 +226,7 @@ def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -
     placement.check_capacity(subnet, n_experts, setup.experts_per_sat, n_layers)
 
 
-def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> dict:
+def geometry_chunk(constellation, times, topology, link_rules, timings=None, positions=False) -> dict:
     """Positions and links of one chunk of steps: the parallel stage of a sweep.
 
     Parameters
@@ -240,13 +240,16 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> 
         Options of :func:`orbits.isl_links`.
     timings : dict, optional
         Seconds spent are added to its ``propagation_compute`` and ``links_compute``.
+    positions : bool
+        Also return the ITRS positions (only a ground user needs them; they
+        are the largest array a chunk task would send back).
 
     Returns
     -------
     dict of ndarray
         ``distance_km``, ``up`` (time, link); ``arg_lat_deg``, ``altitude_km``,
         ``status`` (time, sat); ``latitude_deg``, ``longitude_deg`` (time, sat);
-        ``position_itrs_km`` (time, sat, 3), for a ground user.
+        with ``positions``, ``position_itrs_km`` (time, sat, 3).
 
     Examples
     --------
@@ -267,7 +270,7 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> 
     if timings is not None:
         timings["propagation_compute"] = timings.get("propagation_compute", 0.0) + t1 - t0
         timings["links_compute"] = timings.get("links_compute", 0.0) + time.perf_counter() - t1
-    return {
+    geo = {
         "distance_km": links["distance_km"].values,
         "up": links["up"].values,
         "arg_lat_deg": state["argument_of_latitude_deg"].values,
@@ -275,8 +278,10 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None) -> 
         "latitude_deg": state["latitude_deg"].values.astype(np.float32),
         "longitude_deg": state["longitude_deg"].values.astype(np.float32),
         "status": state["sgp4_status"].values,
-        "position_itrs_km": state["position_itrs_km"].values,
     }
+    if positions:
+        geo["position_itrs_km"] = state["position_itrs_km"].values
+    return geo
 
 
 @dataclass
@@ -332,7 +337,7 @@ def _task_memory(n_sat: int):
     return _TASK_MEMORY[n_sat]
 
 
-def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0) -> dict:
+def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0, positions=False) -> dict:
     """:func:`geometry_chunk`, and with a plan each step's strategy placement (``candidates``).
 
     Also returns the seconds spent on each (``geometry_s``, ``candidates_s``)
@@ -351,7 +356,7 @@ def chunk_task(constellation, times, topology, link_rules, plan=None, first_step
     """
     spent = {}
     t0 = time.perf_counter()
-    geo = geometry_chunk(constellation, times, topology, link_rules, spent)
+    geo = geometry_chunk(constellation, times, topology, link_rules, spent, positions)
     t1 = time.perf_counter()
     geo["candidates"] = None if plan is None else plan.candidates(geo, times, first_step, spent)
     geo["geometry_s"], geo["candidates_s"] = t1 - t0, time.perf_counter() - t1
@@ -375,7 +380,7 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
     up = geo["up"][i] & ~link_down & ~down[sat_a] & ~down[sat_b]
     graph = latency.RoutingGraph.from_links(sat_a, sat_b, np.where(up, geo["distance_km"][i], 0.0), up, n_sat,
                                             setup.link_profile, setup.model.hidden_state_bytes,
-                                            r_itrs_km=geo["position_itrs_km"][i])
+                                            r_itrs_km=geo["position_itrs_km"][i] if "position_itrs_km" in geo else None)
     graph.memory = memory
     usable = largest_component(graph, ~down)
     elapsed_s = (times[i] - t0) / np.timedelta64(1, "s")
@@ -735,8 +740,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         # Each step's searches start from the previous step's trees: the same rows, found faster.
         memory = latency.SearchMemory()
         try:
-            jobs = ((constellation, chunks[k], topology, options.link_rules, plan, k * int(options.chunk_steps))
-                    for k in range(done, len(chunks)))
+            jobs = ((constellation, chunks[k], topology, options.link_rules, plan, k * int(options.chunk_steps),
+                     options.user is not None) for k in range(done, len(chunks)))
             geo_iter = executor.map_ordered(chunk_task, jobs)
             for k in range(done, len(chunks)):
                 with clock("geometry_wait"):
