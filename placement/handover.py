@@ -62,7 +62,7 @@ import numpy as np
 
 from latency.expectation import expected_max
 
-from .policies import FLAG_PLACED, REL_TOL, Move, Policy, Tally, _moves
+from .policies import FLAG_PLACED, REL_TOL, Move, Policy, Tally, _moves, charged_ms
 from .step import next_gates
 
 __all__ = ["HandoverPolicy"]
@@ -228,17 +228,15 @@ class HandoverPolicy(Policy):
 
         if adopt is not None and adopt_net > max(keep_net, 0.0):
             em, gm, times, forced, k = adopt
-            tally.add(em.sum(), gm.sum(), times, forced.sum())
-            tally.note(_moves(gate, expert, cand.gate_sat, cand.expert_sat, em, gm, times, forced,
+            tally.add(_moves(gate, expert, cand.gate_sat, cand.expert_sat, em, gm, times, forced,
                               self.migration_price))
             self._pending.append({"kind": "adopt", "subnet": cand.subnet, "gate_sat": cand.gate_sat,
                                   "expert_sat": cand.expert_sat, "experts_confined": cand.experts_confined,
                                   "strategy": cand.strategy, "seed": cand.seed, "land": step.t_index + k})
         elif keep_net > 0:
             for l, e, dst, tau, k in keep_moves:
-                tally.add(1, 0, [tau])
-                charged_ms = self.migration_price * tau * 1000.0 if tau > 0 else 0.0
-                tally.note([Move("expert", l, e, int(expert[l, e]), dst, tau, charged_ms, False)])
+                tally.add([Move("expert", l, e, int(expert[l, e]), dst, tau, charged_ms(self.migration_price, tau),
+                                False)])
                 self._pending.append({"kind": "expert", "l": l, "e": e, "dst": dst, "land": step.t_index + k})
 
     def _plan_keep(self, step, views, layer_ms, subnet, gate, expert, confined):

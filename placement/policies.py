@@ -161,6 +161,17 @@ class Move:
     forced: bool
 
 
+def charged_ms(price: float, transfer_s: float) -> float:
+    """What a decision charges for a move of ``transfer_s``: ``price`` decode seconds per second of transfer, ms.
+
+    As the handover cost: a move of no transfer time costs nothing, whatever the price.
+
+    >>> charged_ms(2.0, 0.5), charged_ms(2.0, 0.0), charged_ms(0.0, 0.5)
+    (1000.0, 0.0, 0.0)
+    """
+    return price * transfer_s * 1000.0 if price and transfer_s > 0 else 0.0
+
+
 def _moves(old_gate, old_expert, new_gate, new_expert, em, gm, times_s, forced, price=0.0) -> list:
     """The :class:`Move` list of the expert moves ``em`` (row-major) then the gate moves ``gm``.
 
@@ -176,8 +187,7 @@ def _moves(old_gate, old_expert, new_gate, new_expert, em, gm, times_s, forced, 
     dst = np.concatenate([new_expert[em], new_gate[gm]]).tolist()
     times = np.asarray(times_s, dtype=np.float64).tolist()
     forced = np.broadcast_to(np.asarray(forced, dtype=bool), (len(kinds),)).tolist()
-    # As the handover cost: a move of no transfer time costs nothing, whatever the price.
-    charged = [price * t * 1000.0 if price and t > 0 else 0.0 for t in times]
+    charged = [charged_ms(price, t) for t in times]
     return [Move(*row) for row in zip(kinds, layer, expert, src, dst, times, charged, forced)]
 
 
@@ -258,14 +268,12 @@ class Tally:
         self.time_s = 0.0
         self.moves = []
 
-    def add(self, n_experts, n_gates, times_s, n_forced=0):
-        self.experts += int(n_experts)
-        self.gates += int(n_gates)
-        self.forced += int(n_forced)
-        self.time_s += float(np.sum(times_s))
-
-    def note(self, moves) -> None:
-        """List the :class:`Move` records of moves counted by :meth:`add`."""
+    def add(self, moves) -> None:
+        """Count and list the :class:`Move` records ``moves``."""
+        self.experts += sum(m.kind == "expert" for m in moves)
+        self.gates += sum(m.kind == "gate" for m in moves)
+        self.forced += sum(m.forced for m in moves)
+        self.time_s += float(np.sum([m.transfer_s for m in moves]))
         self.moves.extend(moves)
 
 
@@ -428,8 +436,7 @@ class Policy:
                 migration_time_s(np.full(int(xm.sum()), self.expert_bytes), np.nan, self.isl_rate_bps),
                 migration_time_s(np.full(int(gm.sum()), self.gate_bytes), np.nan, self.isl_rate_bps),
             ])
-            tally.add(xm.sum(), gm.sum(), times, xm.sum() + gm.sum())
-            tally.note(_moves(gate, expert, g2, x2, xm, gm, times, True))
+            tally.add(_moves(gate, expert, g2, x2, xm, gm, times, True))
         self._cur = (subnet, g2, x2, confined)
         return complete, xm
 
@@ -560,16 +567,14 @@ class RecomputePolicy(Policy):
         em, gm = self._moved(gate0, expert0, fresh.gate_sat, fresh.expert_sat)
         times, forced = self._moves_times(step.oracle, gate0, expert0, fresh.gate_sat, fresh.expert_sat, em, gm,
                                           step.allowed)
-        tally.add(em.sum(), gm.sum(), times, forced.sum())
-        tally.note(_moves(gate0, expert0, fresh.gate_sat, fresh.expert_sat, em, gm, times, forced))
+        tally.add(_moves(gate0, expert0, fresh.gate_sat, fresh.expert_sat, em, gm, times, forced))
         # Parts unplaced before (no room at an earlier step) are reloaded: forced, transfer only.
         xr, gr = (expert0 < 0) & (fresh.expert_sat >= 0), (gate0 < 0) & (fresh.gate_sat >= 0)
         if xr.any() or gr.any():
             n_bytes = np.concatenate([np.full(int(xr.sum()), self.expert_bytes),
                                       np.full(int(gr.sum()), self.gate_bytes)])
             reload_s = migration_time_s(n_bytes, np.nan, self.isl_rate_bps)
-            tally.add(xr.sum(), gr.sum(), reload_s, xr.sum() + gr.sum())
-            tally.note(_moves(gate0, expert0, fresh.gate_sat, fresh.expert_sat, xr, gr, reload_s, True))
+            tally.add(_moves(gate0, expert0, fresh.gate_sat, fresh.expert_sat, xr, gr, reload_s, True))
         self._serve(fresh)
         return self._record(step, tally, FLAG_PLACED, candidate_ms=fresh_ms)
 
