@@ -25,6 +25,10 @@ Two stages (docs/model.md, "Sweeps"):
    the previous step's tree (:class:`latency.SearchMemory`), and none of
    this changes a number, so any worker count writes the same file.
 
+On a constellation of several unlinked groups (shells, under +Grid) both
+stages work on the group that holds the placement (:mod:`spacexnet.focus`);
+the other groups only add their up links and failures.
+
 Before either stage, a sweep refuses a model that cannot fit on the
 satellites in orbit at its start (:func:`check_fits`, one instant
 propagated), then runs one throw-away step through every kernel so that
