@@ -25,6 +25,10 @@ Two stages (docs/model.md, "Sweeps"):
    the previous step's tree (:class:`latency.SearchMemory`), and none of
    this changes a number, so any worker count writes the same file.
 
+On a constellation of several unlinked groups (shells, under +Grid) both
+stages work on the group that holds the placement (:mod:`spacexnet.focus`);
+the other groups only add their up links and failures.
+
 Before either stage, a sweep refuses a model that cannot fit on the
 satellites in orbit at its start (:func:`check_fits`, one instant
 propagated), then runs one throw-away step through every kernel so that
@@ -75,6 +79,7 @@ from placement.policies import POLICIES
 
 from . import dataset
 from .exceptions import OutputError, SpaceXNetError, SweepWarning
+from .focus import FocusLost, focus_of
 from .io import command_line, provenance_attrs
 from .parts import PartStore, join_parts
 from .scenario import ModelSetup, largest_component
@@ -337,13 +342,17 @@ def _task_memory(n_sat: int):
     return _TASK_MEMORY[n_sat]
 
 
-def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0, positions=False) -> dict:
+def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0, positions=False,
+               rest=None) -> dict:
     """:func:`geometry_chunk`, and with a plan each step's strategy placement (``candidates``).
 
     Also returns the seconds spent on each (``geometry_s``, ``candidates_s``)
     and on their parts (``spent_s``: a dict of stage → seconds, see
     :func:`sweep`'s ``timings``). The sweep builds the plan; without one
-    (``plan=None``) ``candidates`` is None.
+    (``plan=None``) ``candidates`` is None. With ``rest`` (the constellation
+    and topology of :attr:`spacexnet.focus.Focus.rest`), also those
+    satellites' failures (``rest_failed``, time × sat) and their links' up
+    flags (``rest_up``, time × link): all a sweep needs of them.
 
     Examples
     --------
@@ -357,11 +366,26 @@ def chunk_task(constellation, times, topology, link_rules, plan=None, first_step
     spent = {}
     t0 = time.perf_counter()
     geo = geometry_chunk(constellation, times, topology, link_rules, spent, positions)
+    if rest is not None:
+        other = geometry_chunk(rest[0], times, rest[1], link_rules, spent)
+        geo["rest_failed"] = (other["status"] != 0) | ~(other["altitude_km"] >= MIN_ALTITUDE_KM)
+        geo["rest_up"] = other["up"]
     t1 = time.perf_counter()
     geo["candidates"] = None if plan is None else plan.candidates(geo, times, first_step, spent)
     geo["geometry_s"], geo["candidates_s"] = t1 - t0, time.perf_counter() - t1
     geo["spent_s"] = spent
     return geo
+
+
+def _rest_links_up(geo, i, failed, focus) -> int:
+    """Up links of the groups outside ``focus`` at step ``i`` of a chunk; ``failed`` takes their new failures.
+
+    As :func:`_step_inputs` counts a link: up, and neither end failed so far.
+    """
+    failed[focus.rest] |= geo["rest_failed"][i]
+    down = failed[focus.rest]
+    a, b = focus.rest_topology.sat_a, focus.rest_topology.sat_b
+    return int(np.count_nonzero(geo["rest_up"][i] & ~down[a] & ~down[b]))
 
 
 def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_deg_s, memory):
@@ -478,7 +502,7 @@ def _gate_bytes(model) -> float:
     return float((model.attention_params + router) * model.bytes_per_param)
 
 
-def _config_digest(constellation, setup, options, times, faults=None) -> str:
+def _config_digest(constellation, setup, options, times, faults=None, focus=None) -> str:
     """Fingerprint of everything that determines the result, so --resume refuses a different sweep."""
     parts = {
         "constellation": constellation.source,
@@ -489,6 +513,8 @@ def _config_digest(constellation, setup, options, times, faults=None) -> str:
         "options": {k: v for k, v in asdict(options).items() if k != "workers"},
         "times": [str(times[0]), str(times[-1]), int(times.size)],
         "faults": faults.describe() if faults is not None else "none",
+        # The policies' saved states are in the focus group's indices.
+        "focus": None if focus is None else hashlib.sha256(focus.index.tobytes()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -594,7 +620,7 @@ def _chunk_values(records, measures, usable, up_used, with_user: bool = False) -
 
 def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overwrite=False, resume=False,
           scheduler=None, faults=None, progress=None, status=None, command=None, timings=None,
-          on_chunk=None) -> Path:
+          on_chunk=None, focus=True) -> Path:
     """Run a sweep and write its dataset to ``out``.
 
     Parameters
@@ -646,6 +672,15 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         files and the final join) and ``total``; for ``bench/sweep.py``. Also
         ``dijkstra_sources``: the shortest-path searches the steps ran in
         this process (each source once per step, whichever policy asked).
+    focus : bool
+        Give the steps only the satellites of the linked group that holds
+        the first step's placement (:mod:`spacexnet.focus`): the other
+        groups are propagated for their up links and failures only. Used
+        while provably the same numbers (no faults, no ``belt_planes``, the
+        placed part larger than any other group at every step); should a
+        step lose that, the sweep starts over with every satellite (chunks
+        given to ``on_chunk`` are given again). False: every satellite at
+        every step.
 
     Returns
     -------
@@ -711,9 +746,17 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         check_fits(constellation, setup, times[0], options.belt_planes)
         state0 = orbits.propagate(constellation, times[:1])
         topology = orbits.isl_topology(constellation, state0, options.topology)
-        _warm_up(constellation, times, topology, options.link_rules, setup, policy_kwargs, step_kwargs, trace,
-                 rate_deg_s)
-    store = PartStore(out, _config_digest(constellation, setup, options, times, faults), resume)
+        usable0 = _warm_up(constellation, times, topology, options.link_rules, setup, policy_kwargs, step_kwargs,
+                           trace, rate_deg_s)
+    # The steps work on the placed group's satellites only, in its own indices; records are widened back.
+    chosen = focus_of(topology, n_sat, usable0) if focus and faults is None and options.belt_planes is None else None
+    work, work_topology, rest = constellation, topology, None
+    if chosen is not None:
+        work, work_topology = constellation.subset(chosen.index), chosen.topology
+        step_kwargs = {**step_kwargs, "plane": work.plane}
+        if chosen.rest.size:
+            rest = (constellation.subset(chosen.rest), chosen.rest_topology)
+    store = PartStore(out, _config_digest(constellation, setup, options, times, faults, chosen), resume)
     with _saying_how_to_resume(store, len(chunks)):
         done = store.finished() if resume else 0
         policies = {name: placement.make_policy(name, **policy_kwargs) for name in options.policies}
@@ -728,20 +771,21 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             carry = _Carry(policies, np.zeros(n_sat, dtype=bool), 0)
         if progress is not None:
             progress(carry.steps_done, n_steps)
-        sat_a, sat_b = topology.sat_a, topology.sat_b
+        sat_a, sat_b = work_topology.sat_a, work_topology.sat_b
         t0 = times[0]
         # With two or more workers (or a cluster) the chunk tasks also make each step's strategy
         # placement, the expensive part of recompute and handover, and this process only checks that
         # the task saw the step's usable satellites (it did unless a satellite failed in an earlier
         # chunk: the step then places itself). Either way the same numbers.
         planned = (scheduler or options.workers > 1) and any(p in options.policies for p in ("recompute", "handover"))
-        plan = _StepPlan(setup, step_kwargs, faults, sat_a, sat_b, n_sat, t0, rate_deg_s) if planned else None
+        plan = _StepPlan(setup, step_kwargs, faults, sat_a, sat_b, len(work), t0, rate_deg_s) if planned else None
         executor = _Executor(scheduler, options.workers, processes=planned)
         # Each step's searches start from the previous step's trees: the same rows, found faster.
         memory = latency.SearchMemory()
+        lost = False
         try:
-            jobs = ((constellation, chunks[k], topology, options.link_rules, plan, k * int(options.chunk_steps),
-                     options.user is not None) for k in range(done, len(chunks)))
+            jobs = ((work, chunks[k], work_topology, options.link_rules, plan, k * int(options.chunk_steps),
+                     options.user is not None, rest) for k in range(done, len(chunks)))
             geo_iter = executor.map_ordered(chunk_task, jobs)
             for k in range(done, len(chunks)):
                 with clock("geometry_wait"):
@@ -755,8 +799,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 n_t = chunk.size
                 records = {name: [] for name in options.policies}
                 measures = {name: [] for name in options.policies}
-                usable_all = np.zeros((n_t, n_sat), dtype=bool)
+                usable_all = np.zeros((n_t, len(work)), dtype=bool)
                 up_all = np.zeros((n_t, sat_a.size), dtype=bool)
+                rest_up = np.zeros(n_t, dtype=np.int64)  # up links of the other groups
                 # A warm-started strategy (joint, anneal) improves the previous step's placement of the same
                 # chunk; each chunk starts cold, so the chunks stay independent tasks of any worker count.
                 warm = None
@@ -764,8 +809,14 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     step = carry.steps_done
                     with clock("graph"):
                         # In step order: carry.failed accumulates over the steps.
-                        graph, usable, up, phase = _step_inputs(geo, i, chunk, carry.failed, faults, sat_a, sat_b,
+                        failed = carry.failed if chosen is None else carry.failed[chosen.index]
+                        graph, usable, up, phase = _step_inputs(geo, i, chunk, failed, faults, sat_a, sat_b,
                                                                 setup, t0, rate_deg_s, memory)
+                        if chosen is not None:
+                            carry.failed[chosen.index] = failed
+                            chosen.check(int(np.count_nonzero(usable)))
+                            if rest is not None:
+                                rest_up[i] = _rest_links_up(geo, i, carry.failed, chosen)
                     usable_all[i], up_all[i] = usable, up
                     with clock("policies"):
                         # One step for every policy: the rows searched and the fresh placement are its.
@@ -777,7 +828,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     for name, policy in carry.policies.items():
                         with clock("policies"), np.errstate(invalid="ignore"):
                             rec = policy.step(now)
-                        records[name].append(rec)
+                        records[name].append(rec if chosen is None else chosen.widen(rec))
                         with clock("latency"):
                             key = (rec.gate_sat.tobytes(), rec.expert_sat.tobytes())
                             if key not in measured:
@@ -790,16 +841,26 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     if progress is not None:
                         progress(carry.steps_done, n_steps)
                 with clock("writing"):
-                    ds = dataset.chunk_dataset(chunk, list(options.policies), _chunk_values(
+                    values = _chunk_values(
                         [records[n] for n in options.policies], [measures[n] for n in options.policies],
-                        usable_all, up_all, options.user is not None), user_run_attrs)
+                        usable_all, up_all, options.user is not None)
+                    values["links_up"] = values["links_up"] + rest_up
+                    ds = dataset.chunk_dataset(chunk, list(options.policies), values, user_run_attrs)
                     store.save(k, ds, carry.state())
                 if on_chunk is not None:
                     on_chunk(ds, {name: [rec.moves for rec in records[name]] for name in options.policies})
+        except FocusLost:
+            lost = True
         finally:
             # Without waiting for running chunk tasks when leaving on an error or Ctrl-C.
-            executor.close(now=sys.exc_info()[0] is not None)
+            executor.close(now=lost or sys.exc_info()[0] is not None)
             clock.add("searches", memory.search_s)
+        if lost:
+            # A step's largest part may lie in another group: every satellite, from the start.
+            store.remove()
+            return sweep(constellation, setup, options, out, overwrite=overwrite, scheduler=scheduler, faults=faults,
+                         progress=progress, status=status, command=command, timings=timings, on_chunk=on_chunk,
+                         focus=False)
         attrs = provenance_attrs(
             source=constellation.source,
             command=command if command is not None else command_line(_python_call(constellation, setup, options, out)),
@@ -854,8 +915,10 @@ def _compile_watch(status):
 
 
 def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, step_kwargs, trace,
-             rate_deg_s) -> None:
+             rate_deg_s) -> np.ndarray:
     """One throw-away step through every kernel a step runs, so they compile (or load) here, once.
+
+    Returns that step's usable satellites (the largest connected part).
 
     Before the progress starts (a first run's compilation is no step) and
     before worker processes fork from this one (each would compile its own
@@ -870,6 +933,7 @@ def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, s
         step = placement.Step(0, phase, graph.latency_ms_from, setup.probs, usable=usable, **step_kwargs)
         rec = placement.make_policy("recompute", **policy_kwargs).step(step)
     _measure(graph, rec, setup, trace)
+    return usable
 
 
 @contextmanager

@@ -227,3 +227,20 @@ def test_constellation_without_recipe_refuses_to_pickle():
     raw = Constellation(c.satrecs, c.norad_id, c.name)
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(raw)
+
+
+def test_a_process_rebuilds_each_recipe_once():
+    """A sweep sends its constellation with every chunk task: a worker parses it the first time only."""
+    import pickle
+
+    from orbits import constellation, preset
+
+    c = preset("iridium")
+    parts = [c.subset(np.arange(k, 66, 3)) for k in range(3)]
+    first = pickle.loads(pickle.dumps(parts[0]))
+    assert pickle.loads(pickle.dumps(parts[0])) is first
+    others = [pickle.loads(pickle.dumps(p)) for p in parts[1:]]
+    assert all(o is not first and np.array_equal(o.norad_id, p.norad_id) for o, p in zip(others, parts[1:]))
+    for k in range(constellation.REPLAYED_KEPT + 1):
+        pickle.loads(pickle.dumps(preset("iridium", epoch=f"2027-0{k + 1}-01T00:00:00Z")))
+    assert pickle.loads(pickle.dumps(parts[0])) is not first  # rebuilt: the oldest were let go

@@ -1,0 +1,110 @@
+"""A multi-shell sweep gives its steps only the placed group's satellites: the file is the one every satellite gives.
+
+The real excerpt in ``tests/data`` has two shells that +Grid does not join
+(77 satellites in four planes, and one plane of 20): the placement lives
+in the first, the second only adds its links to ``links_up``.
+"""
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import orbits
+from spacexnet.focus import Focus, FocusLost
+from spacexnet.scenario import build_constellation, model_setup
+from spacexnet.sweep import SweepOptions, sweep
+
+# The module (the package exports the function of the same name).
+sweep_module = importlib.import_module("spacexnet.sweep")
+EXCERPT = Path(__file__).parent / "data" / "starlink_excerpt_2026-01-31.txt"
+OPTIONS = dict(duration_s=120, step_s=30, n_samples=200, chunk_steps=2)
+
+
+@pytest.fixture(scope="module")
+def constellation():
+    return build_constellation(tle=EXCERPT)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    # 77 satellites hold 32 layers only with every expert of a layer on its one expert satellite.
+    return model_setup("llama-moe-3.5b", experts_per_sat=16, seed=1)
+
+
+def _run(path, constellation, setup, **kw):
+    workers = kw.pop("workers", 1)
+    sweep(constellation, setup, SweepOptions(workers=workers, **OPTIONS), path, **kw)
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds.attrs.pop("history")
+    return ds
+
+
+@pytest.fixture(scope="module")
+def every_satellite(tmp_path_factory, constellation, setup):
+    """The previous code path: every satellite propagated, linked and routed at every step."""
+    return _run(tmp_path_factory.mktemp("full") / "full.nc", constellation, setup, focus=False)
+
+
+def test_the_excerpt_is_cut(constellation, setup, tmp_path, monkeypatch):
+    chosen, original = [], sweep_module.focus_of
+
+    def spy(*args):
+        chosen.append(original(*args))
+        return chosen[-1]
+
+    monkeypatch.setattr(sweep_module, "focus_of", spy)
+    _run(tmp_path / "f.nc", constellation, setup)
+    focus = chosen[0]
+    assert isinstance(focus, Focus)
+    assert set(constellation.shell[focus.index]) == {0} and focus.index.size == 77
+    assert focus.rest.size == 20 and focus.other_max == 20
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_same_file_as_every_satellite(every_satellite, constellation, setup, tmp_path, workers):
+    focused = _run(tmp_path / "f.nc", constellation, setup, workers=workers)
+    xr.testing.assert_identical(focused, every_satellite)
+
+
+def test_the_file_counts_every_shell(every_satellite, constellation, setup):
+    """``links_up`` and the placed satellites against a propagation of all of them, outside the sweep."""
+    state = orbits.propagate(constellation, every_satellite["time"].values)
+    topology = orbits.isl_topology(constellation, state.isel(time=[0]))
+    links = orbits.isl_links(constellation, state, topology=topology)
+    np.testing.assert_array_equal(every_satellite["links_up"].values, links["up"].values.sum(axis=1))
+    other_shell = every_satellite["subnet"].values[:, :, constellation.shell != 0]
+    assert (other_shell == -1).all()
+    placed = every_satellite["expert_sat"].values
+    assert (constellation.shell[placed] == 0).all() and (placed >= 0).all()
+    # Both shells have up links.
+    up = links["up"].values[0]
+    assert up[constellation.shell[topology.sat_a] == 1].any() and up[constellation.shell[topology.sat_a] == 0].any()
+
+
+def test_lost_focus_starts_over_with_every_satellite(every_satellite, constellation, setup, tmp_path, monkeypatch):
+    """Should a step's placed part shrink to the size of another group, the sweep redoes it all the full way."""
+    checks = []
+
+    def check(self, usable_count):
+        checks.append(usable_count)
+        if len(checks) == 3:
+            raise FocusLost("as if the placed part had shrunk")
+
+    monkeypatch.setattr(Focus, "check", check)
+    chunks = []
+    focused = _run(tmp_path / "f.nc", constellation, setup, on_chunk=lambda ds, moves: chunks.append(ds.sizes["time"]))
+    xr.testing.assert_identical(focused, every_satellite)
+    assert len(checks) == 3 and chunks == [2, 2, 2, 1]  # the first chunk, then the whole sweep again
+
+
+def test_focus_check_bound():
+    topo = orbits.Topology("plus-grid", np.array([0, 1, 3]), np.array([1, 2, 4]), np.zeros(3, dtype=bool))
+    focus = sweep_module.focus_of(topo, 6, np.array([1, 1, 1, 0, 0, 0], dtype=bool))
+    assert focus.other_max == 2 and focus.rest.tolist() == [3, 4]  # satellite 5 has no link: not propagated
+    focus.check(3)
+    with pytest.raises(FocusLost):
+        focus.check(2)
