@@ -104,7 +104,15 @@ class StepOracle:
         src = self.load(sources)
         if src.size == 0:
             return np.empty((0, self.n_sat))
-        return self._rows.store[self._rows.where[src]]
+        rows = self._rows
+        at = rows.where[src]
+        if at.size == rows.count and at[0] == 0 and (at.size == 1 or (np.diff(at) == 1).all()):
+            # Every row known, in the order stored (a strategy's first, largest call): a read-only
+            # view instead of a copy of them all.
+            view = rows.store[:rows.count]
+            view.flags.writeable = False
+            return view
+        return rows.store[at]
 
     def load(self, sources) -> np.ndarray:
         """Make sure the rows of ``sources`` are known (one ``path_ms`` call for those not searched yet).
