@@ -118,8 +118,9 @@ def oracle_rows(path_ms, sources, n_sat: int) -> np.ndarray:
             f"path_ms(sources) must return shape (len(sources), n_sat) = ({sources.size}, {n_sat}), "
             f"got {rows.shape}; it gives the shortest-path latency in ms from each source to every satellite"
         )
-    # One pass: the minimum is NaN if any entry is, and negative if any entry is.
-    if rows.size and not rows.min() >= 0:
+    # One pass: the minimum is NaN if any entry is, and negative if any entry is. An oracle whose rows
+    # were checked as it fetched them (a StepOracle) is not checked again: a pass over every row per call.
+    if rows.size and not getattr(path_ms, "rows_checked", False) and not rows.min() >= 0:
         raise PlacementError(
             "path_ms returned NaN or negative latencies; unreachable satellites must be inf, never NaN"
         )
