@@ -388,11 +388,13 @@ def _rest_links_up(geo, i, failed, focus) -> int:
     return int(np.count_nonzero(geo["rest_up"][i] & ~down[a] & ~down[b]))
 
 
-def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_deg_s, memory):
+def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_deg_s, memory, usable=None):
     """Routing graph, usable satellites, up links and partition phase of step ``i`` of a chunk.
 
     ``failed`` (satellites whose SGP4 state failed at an earlier step) is
-    updated in place, so steps must come in order.
+    updated in place, so steps must come in order. ``usable``: the usable
+    satellites when the caller knows them already (a chunk task found them
+    on the same graph), instead of the graph's largest component.
     """
     n_sat = failed.size
     failed |= (geo["status"][i] != 0) | ~(geo["altitude_km"][i] >= MIN_ALTITUDE_KM)
@@ -406,7 +408,8 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
                                             setup.link_profile, setup.model.hidden_state_bytes,
                                             r_itrs_km=geo["position_itrs_km"][i] if "position_itrs_km" in geo else None)
     graph.memory = memory
-    usable = largest_component(graph, ~down)
+    if usable is None:
+        usable = largest_component(graph, ~down)
     elapsed_s = (times[i] - t0) / np.timedelta64(1, "s")
     phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
     phase = np.where(np.isfinite(phase), phase, 0.0)
@@ -805,13 +808,18 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                 # A warm-started strategy (joint, anneal) improves the previous step's placement of the same
                 # chunk; each chunk starts cold, so the chunks stay independent tasks of any worker count.
                 warm = None
+                # No satellite failed before this chunk: the task's failed satellites, and so its graphs and
+                # usable satellites, are this process's at every step of it (the task started from none).
+                task_usable = candidates is not None and not (
+                    carry.failed if chosen is None else carry.failed[chosen.index]).any()
                 for i in range(n_t):
                     step = carry.steps_done
                     with clock("graph"):
                         # In step order: carry.failed accumulates over the steps.
                         failed = carry.failed if chosen is None else carry.failed[chosen.index]
                         graph, usable, up, phase = _step_inputs(geo, i, chunk, failed, faults, sat_a, sat_b,
-                                                                setup, t0, rate_deg_s, memory)
+                                                                setup, t0, rate_deg_s, memory,
+                                                                candidates[i][1] if task_usable else None)
                         if chosen is not None:
                             carry.failed[chosen.index] = failed
                             chosen.check(int(np.count_nonzero(usable)))
