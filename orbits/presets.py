@@ -3,8 +3,10 @@
 Each preset is a list of Walker shells with a ``source`` note that says
 where the numbers come from and which are our choice (phasing factors are
 rarely published). Shells are built with :func:`orbits.walker.walker`
-(shell ``k`` gets catalogue numbers from ``80000 + 5000·k``) and joined
-with :func:`orbits.walker.combine`.
+(shell ``k`` gets catalogue numbers from ``80000 + 5000·k``; a preset with
+``"norad_ids": "consecutive"``, whose shells may exceed 5,000 satellites,
+numbers its shells one after another from 80000 instead) and joined with
+:func:`orbits.walker.combine`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from importlib.resources import files
 
 from .constellation import Constellation, recorded
 from .exceptions import ConstellationError
-from .walker import combine, walker
+from .walker import FIRST_SYNTHETIC_NORAD_ID, combine, walker
 
 __all__ = ["preset", "preset_names", "preset_info", "DEFAULT_PRESET"]
 
@@ -95,14 +97,21 @@ def preset(name: str | None = None, epoch=None) -> Constellation:
     """
     key = (name or DEFAULT_PRESET)
     entry = preset_info(key)
+    numbering = entry.get("norad_ids", "per-shell")
+    if numbering not in ("per-shell", "consecutive"):
+        raise ConstellationError(  # pragma: no cover - guards the shipped file
+            f"preset {key!r}: norad_ids {numbering!r} is not 'per-shell' or 'consecutive'")
+    next_norad_id = FIRST_SYNTHETIC_NORAD_ID
     shells = []
     for index, shell in enumerate(entry["shells"]):
         kind = shell.get("kind", "delta")
         if kind not in ("delta", "star"):
             raise ConstellationError(  # pragma: no cover - guards the shipped file
                 f"preset {key!r} shell {index}: kind {kind!r} is not 'delta' or 'star'")
+        first = next_norad_id if numbering == "consecutive" else None
         shells.append(walker(shell["walker"], shell["altitude_km"], star=(kind == "star"),
-                             epoch=epoch, shell=index))
+                             epoch=epoch, shell=index, first_norad_id=first))
+        next_norad_id += len(shells[-1])
     constellation = combine(*shells)
     return Constellation(
         satrecs=constellation.satrecs, norad_id=constellation.norad_id, name=constellation.name,

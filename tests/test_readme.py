@@ -59,7 +59,8 @@ def test_every_measured_table_has_its_generator():
                      ("docs/dataset.md", "python docs/dataset.py"),
                      ("docs/paper_claim.md", "python examples/paper_claim.py --readme --quiet"),
                      ("docs/paper_claim.md", "spacexnet compare"),
-                     ("docs/performance.md", "python bench/default_sweep.py")]:
+                     ("docs/performance.md", "python bench/default_sweep.py"),
+                     ("docs/scaling.md", "python bench/scaling_study.py")]:
         assert expected in where, expected
     # The checked blocks need no data from outside the repository, except those that say so.
     assert all(b.missing is None or b.options.get("requires") for b in CHECKED)
@@ -119,8 +120,8 @@ def test_measured_number_check_catches_a_pasted_table():
 
 def test_readme_is_the_front_door_and_links_every_page():
     assert len(TEXT.splitlines()) <= 250
-    for page in ("model", "dataset", "accuracy", "performance", "paper_claim", "service", "troubleshooting",
-                 "models"):
+    for page in ("model", "dataset", "accuracy", "performance", "scaling", "paper_claim", "service",
+                 "troubleshooting", "models"):
         assert f"](docs/{page}.md)" in TEXT, page
 
 
