@@ -140,6 +140,10 @@ def focus_of(topology, n_sat: int, usable) -> Focus | None:
     if inside.all():
         return None
     sizes = np.bincount(group[~inside])
+    if np.count_nonzero(usable) <= max(int(sizes.max()), 1):
+        # Another group is as large: the placed part is not provably the largest at every step (as when
+        # shells have equal numbers of satellites); every step then needs every satellite.
+        return None
     linked = topology.degree(n_sat) > 0
     rest = np.flatnonzero(~inside & linked)
     return Focus(index=np.flatnonzero(inside), topology=_renumber(topology, np.flatnonzero(inside), n_sat),

@@ -861,7 +861,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             lost = True
         finally:
             # Without waiting for running chunk tasks when leaving on an error or Ctrl-C.
-            executor.close(now=lost or sys.exc_info()[0] is not None)
+            # Not on a lost focus: a worker stopped while it sends a result would leave the pool's reader
+            # waiting for the rest of it, and this process could not exit.
+            executor.close(now=sys.exc_info()[0] is not None)
             clock.add("searches", memory.search_s)
         if lost:
             # A step's largest part may lie in another group: every satellite, from the start.

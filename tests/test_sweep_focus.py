@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 import orbits
-from spacexnet.focus import Focus, FocusLost
+from spacexnet.focus import Focus, FocusLost, focus_of
 from spacexnet.scenario import build_constellation, model_setup
 from spacexnet.sweep import SweepOptions, sweep
 
@@ -108,3 +108,15 @@ def test_focus_check_bound():
     focus.check(3)
     with pytest.raises(FocusLost):
         focus.check(2)
+
+
+def test_no_focus_when_another_group_is_as_large():
+    """Shells of equal size (as Gen2's three 5,280-satellite shells): no group is provably the largest at every
+    step, so every step gets every satellite rather than starting over at the first one."""
+    ring = lambda lo, n: [(lo + i, lo + (i + 1) % n) for i in range(n)]  # noqa: E731
+    pairs = np.array(ring(0, 5) + ring(5, 5) + ring(10, 3))
+    topo = orbits.Topology("plus-grid", pairs[:, 0], pairs[:, 1], np.zeros(len(pairs), dtype=bool))
+    assert focus_of(topo, 13, np.arange(13) < 5) is None
+    bigger = np.array(ring(0, 6) + ring(6, 5))
+    topo = orbits.Topology("plus-grid", bigger[:, 0], bigger[:, 1], np.zeros(len(bigger), dtype=bool))
+    assert focus_of(topo, 11, np.arange(11) < 6).other_max == 5
