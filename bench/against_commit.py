@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -49,6 +50,17 @@ def _sweep(tree: Path, out: Path, args) -> float:
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def earlier_tree(commit: str, scratch: Path):
+    """``commit`` checked out in a temporary git worktree under ``scratch`` (removed on leaving)."""
+    earlier = scratch / "earlier"
+    subprocess.run(["git", "-C", str(HERE), "worktree", "add", "-q", "--detach", str(earlier), commit], check=True)
+    try:
+        yield earlier
+    finally:
+        subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(earlier)], check=False)
+
+
 def _same_values(a: Path, b: Path) -> bool:
     """True if every variable both files hold has the same values (variables only one holds are printed)."""
     with xr.open_dataset(a) as x, xr.open_dataset(b) as y:
@@ -68,10 +80,7 @@ def main(argv=None) -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="spacexnet-against-") as scratch:
         scratch = Path(scratch)
-        earlier = scratch / "earlier"
-        subprocess.run(["git", "-C", str(HERE), "worktree", "add", "-q", "--detach", str(earlier), args.commit],
-                       check=True)
-        try:
+        with earlier_tree(args.commit, scratch) as earlier:
             trees = {"earlier": earlier, "this": HERE}
             warm = argparse.Namespace(**{**vars(args), "duration_s": 20})
             for name, tree in trees.items():
@@ -83,8 +92,6 @@ def main(argv=None) -> int:
                     times[name].append(wall_s)
                     print(f"run {i + 1}: {name:8s} {wall_s:7.1f} s", flush=True)
             same = _same_values(scratch / "earlier.nc", scratch / "this.nc")
-        finally:
-            subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(earlier)], check=False)
     med = {name: statistics.median(v) for name, v in times.items()}
     ratio = med["this"] / med["earlier"]
     print(f"median: earlier ({args.commit}) {med['earlier']:.1f} s, this tree {med['this']:.1f} s")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from against_commit import HERE, _same_values  # noqa: E402  (the same comparison)
+from against_commit import HERE, _same_values, earlier_tree  # noqa: E402  (the same comparison)
 
 #: The sweeps compared: name → extra ``spacexnet sweep`` options.
 SWEEPS = {
@@ -65,10 +65,7 @@ def main(argv=None) -> int:
     all_same = True
     with tempfile.TemporaryDirectory(prefix="spacexnet-same-") as scratch:
         scratch = Path(scratch)
-        earlier = scratch / "earlier"
-        subprocess.run(["git", "-C", str(HERE), "worktree", "add", "-q", "--detach", str(earlier), args.commit],
-                       check=True)
-        try:
+        with earlier_tree(args.commit, scratch) as earlier:
             for k, (name, options) in enumerate(SWEEPS.items()):
                 reference = scratch / f"earlier-{k}.nc"
                 wall_s = run(earlier, reference, options, None)
@@ -80,8 +77,6 @@ def main(argv=None) -> int:
                     all_same &= same
                     print(f"{name}: this tree, --workers {workers}: {wall_s:6.1f} s, "
                           f"same values: {'yes' if same else 'NO'}", flush=True)
-        finally:
-            subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(earlier)], check=False)
     print(f"every file has the earlier commit's values: {'yes' if all_same else 'NO'}")
     return 0 if all_same else 1
 

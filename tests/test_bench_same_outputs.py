@@ -40,3 +40,17 @@ def test_bad_worker_counts_are_refused(same_outputs, capsys):
             same_outputs.main(["HEAD", "--workers", bad])
         assert exc.value.code == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_the_earlier_tree_is_that_commit_and_is_removed(same_outputs, tmp_path):
+    import subprocess
+
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    with same_outputs.earlier_tree("HEAD", tmp_path) as tree:
+        found = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True)
+        assert found.stdout == head.stdout and (tree / "spacexnet" / "sweep.py").is_file()
+    assert not tree.exists()
+    listed = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+    assert str(tree) not in listed
