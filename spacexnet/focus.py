@@ -82,13 +82,17 @@ class Focus:
     other_max: int
     n_sat: int
 
+    def holds(self, usable_count: int) -> bool:
+        """Whether a largest part of ``usable_count`` satellites inside the group is provably the whole graph's."""
+        return usable_count > max(self.other_max, 1)
+
     def check(self, usable_count: int) -> None:
         """Raise :class:`FocusLost` unless a step's largest part (``usable_count`` satellites) is provably its own.
 
         A part of another group has at most ``other_max`` satellites; one of
         more is the largest of the whole graph, the same one (no tie).
         """
-        if usable_count <= max(self.other_max, 1):
+        if not self.holds(usable_count):
             raise FocusLost(f"the placed part has {usable_count} satellites, another group up to {self.other_max}")
 
     def widen(self, rec):
@@ -139,13 +143,11 @@ def focus_of(topology, n_sat: int, usable) -> Focus | None:
     inside = group == placed[0]
     if inside.all():
         return None
-    sizes = np.bincount(group[~inside])
-    if np.count_nonzero(usable) <= max(int(sizes.max()), 1):
-        # Another group is as large: the placed part is not provably the largest at every step (as when
-        # shells have equal numbers of satellites); every step then needs every satellite.
-        return None
-    linked = topology.degree(n_sat) > 0
-    rest = np.flatnonzero(~inside & linked)
-    return Focus(index=np.flatnonzero(inside), topology=_renumber(topology, np.flatnonzero(inside), n_sat),
-                 rest=rest, rest_topology=_renumber(topology, rest, n_sat), other_max=int(sizes.max()),
-                 n_sat=int(n_sat))
+    index = np.flatnonzero(inside)
+    rest = np.flatnonzero(~inside & (topology.degree(n_sat) > 0))
+    focus = Focus(index=index, topology=_renumber(topology, index, n_sat), rest=rest,
+                  rest_topology=_renumber(topology, rest, n_sat),
+                  other_max=int(np.bincount(group[~inside]).max()), n_sat=int(n_sat))
+    # Another group as large already (shells of equal size): not provably the largest at every step, so
+    # every step needs every satellite.
+    return focus if focus.holds(int(np.count_nonzero(usable))) else None
