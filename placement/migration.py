@@ -109,7 +109,7 @@ class StepOracle:
             return np.empty((0, self.n_sat))
         rows = self._rows
         at = rows.where[src]
-        if at.size == rows.count and at[0] == 0 and (at.size == 1 or (np.diff(at) == 1).all()):
+        if np.array_equal(at, np.arange(rows.count)):
             # Every row known, in the order stored (a strategy's first, largest call): a read-only
             # view instead of a copy of them all.
             view = rows.store[:rows.count]
