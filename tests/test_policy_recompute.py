@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from placement import FLAG_FORCED, FLAG_PLACED, Placement, evaluate, space_xnet
 from placement.migration import StepOracle, repair
+from placement.policies import REL_TOL
 from test_placement_graphs import random_probs
 from test_placement_policies import COMMON, T_EXP, T_GATE, RotatingTorus, drive, line_oracle, run, totals
 
@@ -74,6 +75,7 @@ def test_a_failed_satellite_is_left_even_when_the_fresh_placement_is_no_faster()
 @given(seed=st.integers(0, 2**16), n_layers=st.integers(2, 3), n_experts=st.integers(1, 4),
        deg_per_step=st.sampled_from([0.0, 3.75, 7.5, 20.0]), jitter=st.floats(0.0, 0.6),
        lat_cut=st.sampled_from([None, 0.9]), n_down=st.integers(0, 3))
+@example(seed=0, n_layers=2, n_experts=4, deg_per_step=0.0, jitter=1e-09, lat_cut=None, n_down=0)  # a near tie
 def test_recompute_is_never_slower_than_keeping_its_placement(seed, n_layers, n_experts, deg_per_step, jitter,
                                                               lat_cut, n_down):
     sc = RotatingTorus(n_planes=4, n_slots=6, deg_per_step=deg_per_step, seed=seed, lat_cut=lat_cut, jitter=jitter)
@@ -97,7 +99,9 @@ def test_recompute_is_never_slower_than_keeping_its_placement(seed, n_layers, n_
                                T_EXP).total_ms
         assert r.total_ms <= kept_ms * (1 + 1e-12)
         if np.isfinite(r.candidate_total_ms):
-            assert r.total_ms <= r.candidate_total_ms * (1 + 1e-12)
+            # A fresh placement better by less than REL_TOL is a tie, and recompute keeps its own: kept and
+            # fresh may differ by that much (seed 0, 2 layers, 4 experts, jitter 1e-9: by 1.1e-11).
+            assert r.total_ms <= r.candidate_total_ms * (1 + REL_TOL)
 
 
 def test_recompute_can_still_be_slower_than_static():
