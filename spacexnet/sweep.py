@@ -647,7 +647,8 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
     status : callable, optional
         ``status(message)`` for a slow stage the progress does not count:
         Numba compiling the kernels (a first run, an empty cache), said when
-        it starts and with its duration when it ends.
+        it starts and with its duration when it ends; a sweep that starts
+        over with every satellite (:mod:`spacexnet.focus`) says so too.
     on_chunk : callable, optional
         ``on_chunk(dataset, moves)`` with each chunk's steps (dims ``policy``,
         ``time``, ...: the variables of the output) once they are saved as a
@@ -866,11 +867,16 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             executor.close(now=sys.exc_info()[0] is not None)
             clock.add("searches", memory.search_s)
         if lost:
-            # A step's largest part may lie in another group: every satellite, from the start.
+            # A step's largest part may lie in another group: every satellite, from the start. The focus
+            # changes no number, so the chunks before this one come out as the caller had them (or, resumed,
+            # continued from them): none is given twice, and the progress does not go back.
             store.remove()
+            if status is not None:
+                status(f"step {carry.steps_done + 1}: the placed part may no longer be the largest; "
+                       "starting over with every satellite")
             return sweep(constellation, setup, options, out, overwrite=overwrite, scheduler=scheduler, faults=faults,
-                         progress=progress, status=status, command=command, timings=timings, on_chunk=on_chunk,
-                         focus=False)
+                         progress=_beyond(progress, carry.steps_done), status=status, command=command,
+                         timings=timings, on_chunk=_after(on_chunk, k), focus=False)
         attrs = provenance_attrs(
             source=constellation.source,
             command=command if command is not None else command_line(_python_call(constellation, setup, options, out)),
@@ -893,6 +899,28 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
             store.remove()
     clock.finish()
     return out
+
+
+def _after(on_chunk, given: int):
+    """``on_chunk``, silent for the first ``given`` chunks (a restarted sweep's, given before it restarted)."""
+    if on_chunk is None or given == 0:
+        return on_chunk
+    seen = 0
+
+    def call(ds, moves):
+        nonlocal seen
+        seen += 1
+        if seen > given:
+            on_chunk(ds, moves)
+
+    return call
+
+
+def _beyond(progress, reported: int):
+    """``progress``, silent until the steps done pass ``reported`` (a restarted sweep's, reported before)."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(done, total) if done > reported else None
 
 
 @contextmanager

@@ -86,7 +86,10 @@ def test_the_file_counts_every_shell(every_satellite, constellation, setup):
 
 
 def test_lost_focus_starts_over_with_every_satellite(every_satellite, constellation, setup, tmp_path, monkeypatch):
-    """Should a step's placed part shrink to the size of another group, the sweep redoes it all the full way."""
+    """Should a step's placed part shrink to the size of another group, the sweep redoes it all the full way.
+
+    The caller hears of each chunk once and of each step once, in order, and is told why the sweep starts over.
+    """
     checks = []
 
     def check(self, usable_count):
@@ -95,10 +98,40 @@ def test_lost_focus_starts_over_with_every_satellite(every_satellite, constellat
             raise FocusLost("as if the placed part had shrunk")
 
     monkeypatch.setattr(Focus, "check", check)
-    chunks = []
-    focused = _run(tmp_path / "f.nc", constellation, setup, on_chunk=lambda ds, moves: chunks.append(ds.sizes["time"]))
+    chunks, steps, said = [], [], []
+    focused = _run(tmp_path / "f.nc", constellation, setup, on_chunk=lambda ds, moves: chunks.append(ds),
+                   progress=lambda done, total: steps.append(done), status=said.append)
     xr.testing.assert_identical(focused, every_satellite)
-    assert len(checks) == 3 and chunks == [2, 2, 2, 1]  # the first chunk, then the whole sweep again
+    assert len(checks) == 3  # the third step lost the focus: in the second chunk
+    # Each chunk once, as the file has them: the first from before the restart, the others from after it.
+    assert [c.sizes["time"] for c in chunks] == [2, 2, 1]
+    assert np.array_equal(np.concatenate([c["time"].values for c in chunks]), every_satellite["time"].values)
+    for c in chunks:
+        whole = every_satellite.sel(time=c["time"])
+        for name, values in c.data_vars.items():
+            np.testing.assert_array_equal(values.values, whole[name].transpose(*values.dims).values, err_msg=name)
+    assert steps == [0, 1, 2, 3, 4, 5]
+    assert said == ["step 3: the placed part may no longer be the largest; starting over with every satellite"]
+
+
+def test_lost_focus_after_resume_gives_no_chunk_twice(every_satellite, constellation, setup, tmp_path, monkeypatch):
+    """A resumed sweep that loses its focus: the chunks it continued from are not given again either."""
+    out = tmp_path / "r.nc"
+    with pytest.raises(KeyboardInterrupt):
+        _run(out, constellation, setup, on_chunk=lambda ds, moves: (_ for _ in ()).throw(KeyboardInterrupt))
+    checks = []
+
+    def check(self, usable_count):
+        checks.append(usable_count)
+        if len(checks) == 2:
+            raise FocusLost("as if the placed part had shrunk")
+
+    monkeypatch.setattr(Focus, "check", check)
+    chunks = []
+    resumed = _run(out, constellation, setup, resume=True, overwrite=True,
+                   on_chunk=lambda ds, moves: chunks.append(ds.sizes["time"]))
+    xr.testing.assert_identical(resumed, every_satellite)
+    assert chunks == [2, 1]  # the first chunk was saved before the interruption, the second lost the focus
 
 
 def test_focus_check_bound():
