@@ -478,11 +478,12 @@ class SearchMemory:
 
     Give one to each :class:`RoutingGraph` of a time series (``graph.memory =
     memory``, then :meth:`next_step` before the next graph) on the same
-    satellites. A source searched at the previous timestep starts from its
-    tree of then: at small steps one or two predecessors change, so
-    the search touches a few satellites instead of the whole graph. The
-    rows are the same as without a memory, bit for bit (see
-    :mod:`latency._kernels`): a memory changes only the time taken.
+    satellites. A source starts from its newest tree, found at one of the
+    last :attr:`kept_steps` timesteps (a gate candidate that a sweep searches
+    only every few steps, :class:`placement.GateBound`): at small steps a
+    few predecessors change, so the search touches a few satellites instead
+    of the whole graph. The rows are the same as without a memory, bit for
+    bit (see :mod:`latency._kernels`): a memory changes only the time taken.
 
     Examples
     --------
@@ -498,12 +499,17 @@ class SearchMemory:
     (True, 1)
     """
 
+    #: Timesteps a source's tree is kept while the source is not searched again (its trees, 12 bytes per
+    #: satellite, stay in memory that long).
+    kept_steps = 16
+
     def __init__(self):
         #: Wall time spent in the searches of the graphs given this memory, s (for timing a sweep's stages).
         self.search_s = 0.0
         self._now: list = []  # batches (sources, pred, order, edge, links_key) of the current timestep
-        self._before: list = []
-        self._index: dict = {}  # source -> (batch, row) in _before
+        self._before: list = []  # batches of earlier timesteps, newest first, each holding a newest tree
+        self._ages: list = []  # timesteps since each batch of _before was found (1: the previous one)
+        self._index: dict = {}  # source -> (batch, row) in _before: its newest tree
 
     def keep(self, sources, pred, order, edge, links_key) -> None:
         """Remember the trees of ``sources`` found at the current timestep.
@@ -524,7 +530,9 @@ class SearchMemory:
         arrays, uncopied.
         """
         sources = np.asarray(sources, dtype=np.int64)
-        for src, pred, order, edge, key in self._before:
+        for (src, pred, order, edge, key), age in zip(self._before, self._ages):
+            if age > 1:
+                break  # older batches may hold a source's older tree
             if src.shape == sources.shape and np.array_equal(src, sources) and pred.shape[1] == n_sat:
                 return (np.ones(src.size, dtype=bool), pred, order, edge, np.full(src.size, key == links_key))
         found = [self._index.get(s) for s in sources.tolist()]
@@ -541,9 +549,18 @@ class SearchMemory:
         return warm, pred, order, edge, same
 
     def next_step(self) -> None:
-        """Move to the next timestep: only the trees found at the current one are kept."""
-        self._before, self._now = self._now, []
-        self._index = {s: (b, i) for b, batch in enumerate(self._before) for i, s in enumerate(batch[0].tolist())}
+        """Move to the next timestep: each source keeps its newest tree, for :attr:`kept_steps` timesteps."""
+        batches = self._now[::-1] + self._before  # newest first: a source's first tree is its newest
+        ages = [1] * len(self._now) + [age + 1 for age in self._ages]
+        self._before, self._ages, self._index, self._now = [], [], {}, []
+        for batch, age in zip(batches, ages):
+            if age > self.kept_steps:
+                break
+            newest = {s: (len(self._before), i) for i, s in enumerate(batch[0].tolist()) if s not in self._index}
+            if newest:  # a batch whose every tree is superseded is let go
+                self._index.update(newest)
+                self._before.append(batch)
+                self._ages.append(age)
 
     def __len__(self):
         return len(self._index)
