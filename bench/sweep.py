@@ -15,13 +15,14 @@ a. **plain baseline**: ``SatrecArray.sgp4`` propagation (chunks of 60
 b. **the sweep, 1 worker** (``SweepOptions(workers=1)``): geometry on a
    thread, everything else in this process;
 c. **the sweep, 2 workers** (the default): chunk tasks in 2 processes
-   (geometry, and each step's graph, 256 shortest-path searches and
-   strategy placement), the policies and the latency in this process; its
-   file must equal b's, which the bench checks.
+   (geometry, and each step's graph, the gate candidates' shortest-path
+   searches and strategy placement), the policies and the latency in this
+   process; its file must equal b's, which the bench checks.
 
-Every sweep search starts from the previous step's tree
-(:class:`latency.SearchMemory`); the baseline searches from scratch, as
-scipy does.
+Every sweep search starts from the source's newest tree of the last steps
+(:class:`latency.SearchMemory`), and a step skips the gate candidates an
+earlier step proves worse (:class:`placement.GateBound`); the baseline
+searches from scratch, as scipy does.
 
 Printed: the whole of each run, the time per step, the time one orbit at
 this step would take (per-step rate × steps of the full orbit, marked

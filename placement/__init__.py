@@ -17,6 +17,7 @@ from .coactivation import coactivation, trace_latency_ms
 from .exceptions import InfeasiblePlacementError, PlacementError
 from .experts import assign_experts
 from .gates import choose_gates
+from .gate_bound import GateBound
 from .anneal import anneal
 from .joint import joint
 from .model import Evaluation, Placement, evaluate
@@ -51,6 +52,7 @@ __all__ = [
     "ring_partition",
     "belt_mask",
     "choose_gates",
+    "GateBound",
     "assign_experts",
     "check_capacity",
     "experts_per_satellite",

@@ -108,8 +108,13 @@ def subnet_members(subnet: np.ndarray, n_layers: int, arg_lat_deg, plane=None) -
 
 
 def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1,
-                  n_candidates=DEFAULT_GATE_CANDIDATES):
-    """:func:`choose_gates`, also returning the gates' rows ``d(g_l, ·)`` (L, n_sat)."""
+                  n_candidates=DEFAULT_GATE_CANDIDATES, gate_bound=None):
+    """:func:`choose_gates`, also returning the gates' rows ``d(g_l, ·)`` (L, n_sat).
+
+    With a :class:`placement.gate_bound.GateBound`, only the candidates it
+    cannot rule out are searched (the others' costs are ``inf``): the same
+    gates, fewer searches.
+    """
     subnet = np.asarray(subnet, dtype=np.int64)
     p = as_probs(probs)
     n_layers, n_experts = p.shape
@@ -131,12 +136,21 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     cand_pos = np.round(spread[None, :] * (size[:, None] - 1)).astype(np.int64)
     cand = np.take_along_axis(members, cand_pos, axis=1)  # (L, K)
 
-    sources, inverse = np.unique(cand, return_inverse=True)
-    rows = oracle_rows(path_ms, sources, n_sat)
-    src = inverse.reshape(cand.shape)  # (L, K): row of each candidate in ``rows``
+    needed = None if gate_bound is None else gate_bound.needed(cand, members)
+    if needed is None:
+        sources, inverse = np.unique(cand, return_inverse=True)
+        rows = oracle_rows(path_ms, sources, n_sat)
+        src = inverse.reshape(cand.shape)  # (L, K): row of each candidate in ``rows``
+    else:
+        # The candidates ruled out point at a last row of inf: their pairs cost inf.
+        sources = np.unique(cand[needed])
+        rows = np.vstack([oracle_rows(path_ms, sources, n_sat), np.full((1, n_sat), np.inf)])
+        src = np.where(needed, np.searchsorted(sources, cand), sources.size)
 
     p_desc = -np.sort(-p, axis=1)
     layer_cost = _layer_costs(rows, src, members, cand, cap, p_desc)
+    if gate_bound is not None and needed is None:
+        gate_bound.remember(cand, members, layer_cost)
 
     choice = _cheapest_cycle(layer_cost)
     gate_sat = cand[np.arange(n_layers), choice]

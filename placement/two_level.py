@@ -21,7 +21,8 @@ __all__ = ["space_xnet", "place_experts_in_subnets", "two_level_on_subnets"]
 
 
 def space_xnet(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=None, belt_planes=None,
-               seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES) -> Placement:
+               seed=None, gate_time_ms=0.0, expert_time_ms=0.0, n_gate_candidates: int = DEFAULT_GATE_CANDIDATES,
+               gate_bound=None) -> Placement:
     """Space-XNet placement: ring partition, gate ring, sorted experts.
 
     Parameters
@@ -48,6 +49,11 @@ def space_xnet(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=
         the optimum (they add the same amount to every candidate).
     n_gate_candidates : int
         Candidate gates per subnet (K).
+    gate_bound : GateBound, optional
+        The last full gate choice of a time series
+        (:class:`placement.GateBound`, its ``observe`` called with this
+        step's links): candidates it proves worse are not searched. The
+        same placement, fewer searches.
 
     Returns
     -------
@@ -73,16 +79,16 @@ def space_xnet(arg_lat_deg, path_ms, probs, *, capacity=1, eligible=None, plane=
     phase = as_phase_deg(arg_lat_deg)
     cap = as_capacity(capacity, phase.size)
     subnet = ring_partition(phase, p.shape[0], eligible=eligible, plane=plane, belt_planes=belt_planes)
-    placement, _ = two_level_on_subnets(subnet, path_ms, p, phase, plane, cap, n_gate_candidates)
+    placement, _ = two_level_on_subnets(subnet, path_ms, p, phase, plane, cap, n_gate_candidates, gate_bound)
     return placement
 
 
-def two_level_on_subnets(subnet, path_ms, probs, phase_deg, plane, capacity, n_gate_candidates):
+def two_level_on_subnets(subnet, path_ms, probs, phase_deg, plane, capacity, n_gate_candidates, gate_bound=None):
     """Gates and sorted experts on a given partition; also returns the gates' rows (L, n_sat)."""
     n_layers, n_experts = probs.shape
     check_capacity(subnet, n_experts, capacity, n_layers)
     gate_sat, gate_rows = _choose_gates(subnet, path_ms, probs, arg_lat_deg=phase_deg, plane=plane,
-                                        capacity=capacity, n_candidates=n_gate_candidates)
+                                        capacity=capacity, n_candidates=n_gate_candidates, gate_bound=gate_bound)
     expert_sat = place_experts_in_subnets(subnet, gate_sat, gate_rows, probs, capacity)
     placement = Placement(subnet=subnet, gate_sat=gate_sat, expert_sat=expert_sat, strategy="space-xnet")
     return placement, gate_rows

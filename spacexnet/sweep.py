@@ -316,19 +316,33 @@ class _StepPlan:
         graph_s = 0.0
         out = []
         warm = None  # as in the sweep's own loop: the previous step's placement, within the chunk
+        bound = _gate_bound(self.step_kwargs)
         for i in range(times.size):
             t0 = time.perf_counter()
             graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
                                                    self.setup, self.t0, self.rate_deg_s, memory)
             graph_s += time.perf_counter() - t0
             step = placement.Step(first_step + i, phase, graph.latency_ms_from, self.setup.probs, usable=usable,
-                                  warm_start=warm, **self.step_kwargs)
+                                  warm_start=warm, **_bounded(self.step_kwargs, bound, graph))
             out.append((step.candidate, usable, warm))
             warm = step.candidate
             memory.next_step()
         timings["candidates_graph"] = graph_s
         timings["searches"] = memory.search_s - searched_s
         return out
+
+
+def _gate_bound(step_kwargs):
+    """A :class:`placement.GateBound` for a sequence of steps of the ``space-xnet`` strategy, else None."""
+    return placement.GateBound() if step_kwargs["strategy"] == "space-xnet" else None
+
+
+def _bounded(step_kwargs, bound, graph) -> dict:
+    """A step's strategy options: ``step_kwargs``, with ``bound`` (if any) told this step's links."""
+    if bound is None:
+        return step_kwargs
+    bound.observe(graph.sat_a, graph.sat_b, graph.edge_ms)
+    return {**step_kwargs, "gate_bound": bound}
 
 
 _TASK_MEMORY: dict = {}
@@ -784,8 +798,10 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         planned = (scheduler or options.workers > 1) and any(p in options.policies for p in ("recompute", "handover"))
         plan = _StepPlan(setup, step_kwargs, faults, sat_a, sat_b, len(work), t0, rate_deg_s) if planned else None
         executor = _Executor(scheduler, options.workers, processes=planned)
-        # Each step's searches start from the previous step's trees: the same rows, found faster.
+        # Each step's searches start from the previous step's trees: the same rows, found faster; a step
+        # that places itself skips the gate candidates an earlier step proves worse: the same gates.
         memory = latency.SearchMemory()
+        bound = _gate_bound(step_kwargs)
         lost = False
         try:
             jobs = ((work, chunks[k], work_topology, options.link_rules, plan, k * int(options.chunk_steps),
@@ -830,7 +846,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                     with clock("policies"):
                         # One step for every policy: the rows searched and the fresh placement are its.
                         now = placement.Step(step, phase, graph.latency_ms_from, setup.probs, usable=usable,
-                                             warm_start=warm, **step_kwargs)
+                                             warm_start=warm, **_bounded(step_kwargs, bound, graph))
                         if candidates is not None:
                             now.use_candidate(*candidates[i])
                     measured = {}  # policies serving the same placement (static and handover, often) share one
