@@ -542,10 +542,15 @@ class SearchMemory:
         order = np.empty((sources.size, width), dtype=np.int32)
         edge = np.empty((sources.size, width), dtype=np.int32)
         same = np.zeros(sources.size, dtype=bool)
-        for i in np.flatnonzero(warm):
-            batch, row = found[i]
-            _, b_pred, b_order, b_edge, key = self._before[batch]
-            pred[i], order[i], edge[i], same[i] = b_pred[row], b_order[row], b_edge[row], key == links_key
+        at = np.flatnonzero(warm)
+        if at.size:
+            # One gather per batch the trees come from (a few), not one per source.
+            where = np.array([found[i] for i in at.tolist()], dtype=np.int64)  # (batch, row) of each
+            for batch in np.unique(where[:, 0]).tolist():
+                mine = where[:, 0] == batch
+                to, rows = at[mine], where[mine, 1]
+                _, b_pred, b_order, b_edge, key = self._before[batch]
+                pred[to], order[to], edge[to], same[to] = b_pred[rows], b_order[rows], b_edge[rows], key == links_key
         return warm, pred, order, edge, same
 
     def next_step(self) -> None:

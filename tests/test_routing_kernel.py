@@ -55,6 +55,31 @@ def test_single_node_and_isolated_sources():
     assert g.latency_ms_from([]).shape == (0, 3)
 
 
+def test_a_memory_hands_each_source_its_newest_tree_for_kept_steps():
+    """A source searched at some steps and not others starts from its newest tree, until it is too old."""
+    a, b = np.arange(9), np.arange(1, 10)  # a chain of 10 satellites
+    memory = latency.SearchMemory()
+    searched = {0: [0, 5, 9], 1: [0, 5], 2: [5]}  # step -> sources searched
+    trees = {}
+    for step in range(3 + memory.kept_steps):
+        g = latency.RoutingGraph.from_links(a, b, 1000.0 + step + np.arange(9), np.ones(9, bool), 10, None, 0)
+        g.memory = memory
+        if step in searched:
+            g.latency_ms_from(searched[step])  # one batch a step: a later gather spans several batches
+            for s in searched[step]:
+                trees[s] = (step, g._pred[s].copy(), g._order[s].copy())
+        memory.next_step()
+        warm, pred, order, _, same = memory.trees(np.array([0, 5, 9]), 10, g.links_key)
+        for i, s in enumerate((0, 5, 9)):
+            age = step + 1 - trees[s][0]  # the tree's age at the next step
+            assert warm[i] == (age <= memory.kept_steps), (step, s)
+            if warm[i]:
+                np.testing.assert_array_equal(pred[i], trees[s][1])
+                np.testing.assert_array_equal(order[i], trees[s][2])
+                assert same[i]
+    assert len(memory) == 0  # every tree is older than kept_steps: none kept
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_searches_started_from_an_earlier_tree_equal_fresh_ones(seed):
     # The next timestep: every link a little longer or shorter, some links cut, some restored.
