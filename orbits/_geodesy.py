@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["geodetic_kernel", "argument_of_latitude_kernel", "post_sgp4_kernel"]
+__all__ = ["geodetic_kernel", "argument_of_latitude_kernel", "post_sgp4_kernel", "earth_fixed_kernel"]
 
 _RAD_TO_DEG = 180.0 / math.pi
 
@@ -151,3 +151,38 @@ def post_sgp4_kernel(err, r_st, v_st, rot, a_km, f,
             lon_deg[t, s] = lon
             alt_km[t, s] = h
             u_deg[t, s] = _argument_of_latitude(rx, ry, rz, vx, vy, vz)
+
+
+@njit(cache=True, nogil=True)
+def earth_fixed_kernel(err, r_st, rot, a_km, f, r_itrs, lat_deg, alt_km, status):
+    """:func:`post_sgp4_kernel`'s Earth-fixed outputs only: ITRS position, geodetic latitude and height, status.
+
+    The same operations in the same order for these outputs, so the same
+    values; no TEME copies, longitude or argument of latitude (what a
+    sweep needs of satellites it only links).
+    """
+    n_sat = r_st.shape[0]
+    n_time = r_st.shape[1]
+    nan = np.nan
+    for s in range(n_sat):
+        for t in range(n_time):
+            code = err[s, t]
+            status[t, s] = code
+            if code != 0:
+                for k in range(3):
+                    r_itrs[t, s, k] = nan
+                lat_deg[t, s] = nan
+                alt_km[t, s] = nan
+                continue
+            rx = r_st[s, t, 0]
+            ry = r_st[s, t, 1]
+            rz = r_st[s, t, 2]
+            x = rot[t, 0, 0] * rx + rot[t, 0, 1] * ry + rot[t, 0, 2] * rz
+            y = rot[t, 1, 0] * rx + rot[t, 1, 1] * ry + rot[t, 1, 2] * rz
+            z = rot[t, 2, 0] * rx + rot[t, 2, 1] * ry + rot[t, 2, 2] * rz
+            r_itrs[t, s, 0] = x
+            r_itrs[t, s, 1] = y
+            r_itrs[t, s, 2] = z
+            lat, _, h = _geodetic_point(x, y, z, a_km, f)
+            lat_deg[t, s] = lat
+            alt_km[t, s] = h

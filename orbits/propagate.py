@@ -85,9 +85,13 @@ def _datetime64_from_jd(jd_utc, fr_utc) -> np.ndarray:
     return ns.astype("datetime64[ns]")
 
 
-def _empty_outputs(n_time, n_sat) -> dict:
-    """Uninitialised (time, sat[, xyz]) arrays of every quantity the post-SGP4 kernel writes."""
-    return {
+#: The outputs of ``propagate(..., earth_fixed_only=True)``, by the kernels' names.
+_EARTH_FIXED = ("r_itrs", "lat", "alt", "status")
+
+
+def _empty_outputs(n_time, n_sat, earth_fixed_only=False) -> dict:
+    """Uninitialised (time, sat[, xyz]) arrays of every quantity the post-SGP4 kernel writes (or the Earth-fixed one)."""
+    out = {
         "r_teme": np.empty((n_time, n_sat, 3)),
         "v_teme": np.empty((n_time, n_sat, 3)),
         "r_itrs": np.empty((n_time, n_sat, 3)),
@@ -97,17 +101,22 @@ def _empty_outputs(n_time, n_sat) -> dict:
         "u": np.empty((n_time, n_sat)),
         "status": np.empty((n_time, n_sat), dtype=np.int8),
     }
+    return {key: out[key] for key in _EARTH_FIXED} if earth_fixed_only else out
 
 
-def _run_chunk(satrec_array, jd, fr, polar_motion):
+def _run_chunk(satrec_array, jd, fr, polar_motion, earth_fixed_only=False):
     """SGP4 + frames + geodesy for one chunk: dict of (T, S[, 3]) arrays."""
     err, r_st, v_st = satrec_array.sgp4(jd, fr)
     n_sat, n_time = err.shape
     rot = np.ascontiguousarray(_rotation_from_jd(jd, fr, polar_motion))
-    out = _empty_outputs(n_time, n_sat)
-    _geodesy.post_sgp4_kernel(err, r_st, v_st, rot, WGS84_A_KM, WGS84_F,
-                              out["r_teme"], out["v_teme"], out["r_itrs"], out["lat"], out["lon"],
-                              out["alt"], out["u"], out["status"])
+    out = _empty_outputs(n_time, n_sat, earth_fixed_only)
+    if earth_fixed_only:
+        _geodesy.earth_fixed_kernel(err, r_st, rot, WGS84_A_KM, WGS84_F, out["r_itrs"], out["lat"], out["alt"],
+                                    out["status"])
+    else:
+        _geodesy.post_sgp4_kernel(err, r_st, v_st, rot, WGS84_A_KM, WGS84_F,
+                                  out["r_teme"], out["v_teme"], out["r_itrs"], out["lat"], out["lon"],
+                                  out["alt"], out["u"], out["status"])
     return out
 
 
@@ -188,6 +197,10 @@ def _dataset(constellation, times, arrays, polar_motion: bool, jd, fr) -> xr.Dat
                   "PEF (pseudo Earth-fixed): TEME rotated by GMST-1982 of UT1, no polar motion")
     tsx = ("time", "sat", "xyz")
     ts = ("time", "sat")
+    names = {"position_teme_km": "r_teme", "velocity_teme_km_s": "v_teme", "position_itrs_km": "r_itrs",
+             "latitude_deg": "lat", "longitude_deg": "lon", "altitude_km": "alt", "argument_of_latitude_deg": "u",
+             "sgp4_status": "status"}
+    arrays = {**dict.fromkeys(names.values()), **arrays}  # the variables not computed are left out below
     data_vars = {
         "position_teme_km": (tsx, arrays["r_teme"], {
             "units": "km", "long_name": "satellite position, TEME frame (SGP4 true equator, mean equinox)",
@@ -217,6 +230,7 @@ def _dataset(constellation, times, arrays, polar_motion: bool, jd, fr) -> xr.Dat
             "flag_values": np.arange(len(SGP4_STATUS_MEANINGS), dtype=np.int8),
             "flag_meanings": " ".join(SGP4_STATUS_MEANINGS)}),
     }
+    data_vars = {name: var for name, var in data_vars.items() if arrays[names[name]] is not None}
     coords = {
         "time": ("time", times, {"standard_name": "time", "long_name": "time, UTC"}),
         "sat": ("sat", np.arange(len(constellation), dtype=np.int32),
@@ -311,7 +325,7 @@ def propagate_jd(constellation, jd_utc, fr_utc, *, polar_motion: bool = True, ch
 
 
 def propagate(constellation, times, *, polar_motion: bool = True, chunk_steps=None,
-              progress: Callable[[int], None] | None = None) -> xr.Dataset:
+              progress: Callable[[int], None] | None = None, earth_fixed_only: bool = False) -> xr.Dataset:
     """Propagate every satellite of a constellation over UTC times with SGP4.
 
     Parameters
@@ -330,6 +344,10 @@ def propagate(constellation, times, *, polar_motion: bool = True, chunk_steps=No
     progress : callable, optional
         Called with the number of time steps finished after each chunk
         (e.g. ``tqdm.update``).
+    earth_fixed_only : bool
+        Only ``position_itrs_km``, ``latitude_deg``, ``altitude_km`` and
+        ``sgp4_status``, with the values the full call gives: what link
+        rules and a decay check need, at a part of the cost.
 
     Returns
     -------
@@ -369,18 +387,19 @@ def propagate(constellation, times, *, polar_motion: bool = True, chunk_steps=No
     if times64.ndim != 1 or times64.size == 0:
         raise PropagationError(f"times must be a non-empty 1-D sequence, got shape {times64.shape}")
     jd, fr = to_jd_utc(times64)
-    return _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progress)
+    return _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progress, earth_fixed_only)
 
 
-def _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progress) -> xr.Dataset:
+def _propagate(constellation, times64, jd, fr, polar_motion, chunk_steps, progress,
+               earth_fixed_only=False) -> xr.Dataset:
     n_time, n_sat = times64.size, len(constellation)
     step = _chunk_steps(n_sat, chunk_steps)
     # Preallocate the result and fill it chunk by chunk: no concatenation copies.
-    full = _empty_outputs(n_time, n_sat)
+    full = _empty_outputs(n_time, n_sat, earth_fixed_only)
     satrec_array = constellation.satrec_array
     for start in range(0, n_time, step):
         stop = min(start + step, n_time)
-        part = _run_chunk(satrec_array, jd[start:stop], fr[start:stop], polar_motion)
+        part = _run_chunk(satrec_array, jd[start:stop], fr[start:stop], polar_motion, earth_fixed_only)
         for key, value in part.items():
             full[key][start:stop] = value
         if progress is not None:

@@ -231,7 +231,8 @@ def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -
     placement.check_capacity(subnet, n_experts, setup.experts_per_sat, n_layers)
 
 
-def geometry_chunk(constellation, times, topology, link_rules, timings=None, positions=False) -> dict:
+def geometry_chunk(constellation, times, topology, link_rules, timings=None, positions=False,
+                   links_only=False) -> dict:
     """Positions and links of one chunk of steps: the parallel stage of a sweep.
 
     Parameters
@@ -248,6 +249,10 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None, pos
     positions : bool
         Also return the ITRS positions (only a ground user needs them; they
         are the largest array a chunk task would send back).
+    links_only : bool
+        Only what the links and the decay check need (``distance_km``,
+        ``up``, ``altitude_km``, ``status``): the groups a sweep only links
+        (:mod:`spacexnet.focus`), propagated without the rest.
 
     Returns
     -------
@@ -269,7 +274,7 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None, pos
     with warnings.catch_warnings():
         # Failures are reported per step by the sweep, not once per chunk.
         warnings.simplefilter("ignore", orbits.PropagationWarning)
-        state = orbits.propagate(constellation, times)
+        state = orbits.propagate(constellation, times, earth_fixed_only=links_only)
     t1 = time.perf_counter()
     links = orbits.isl_links(constellation, state, topology=topology, **link_rules)
     if timings is not None:
@@ -278,12 +283,14 @@ def geometry_chunk(constellation, times, topology, link_rules, timings=None, pos
     geo = {
         "distance_km": links["distance_km"].values,
         "up": links["up"].values,
-        "arg_lat_deg": state["argument_of_latitude_deg"].values,
         "altitude_km": state["altitude_km"].values,
-        "latitude_deg": state["latitude_deg"].values.astype(np.float32),
-        "longitude_deg": state["longitude_deg"].values.astype(np.float32),
         "status": state["sgp4_status"].values,
     }
+    if links_only:
+        return geo
+    geo["arg_lat_deg"] = state["argument_of_latitude_deg"].values
+    geo["latitude_deg"] = state["latitude_deg"].values.astype(np.float32)
+    geo["longitude_deg"] = state["longitude_deg"].values.astype(np.float32)
     if positions:
         geo["position_itrs_km"] = state["position_itrs_km"].values
     return geo
@@ -381,7 +388,7 @@ def chunk_task(constellation, times, topology, link_rules, plan=None, first_step
     t0 = time.perf_counter()
     geo = geometry_chunk(constellation, times, topology, link_rules, spent, positions)
     if rest is not None:
-        other = geometry_chunk(rest[0], times, rest[1], link_rules, spent)
+        other = geometry_chunk(rest[0], times, rest[1], link_rules, spent, links_only=True)
         geo["rest_failed"] = (other["status"] != 0) | ~(other["altitude_km"] >= MIN_ALTITUDE_KM)
         geo["rest_up"] = other["up"]
     t1 = time.perf_counter()

@@ -148,6 +148,19 @@ def test_failures_are_flagged_and_warned_never_silent(shell):
     assert (ds.sgp4_status.values[:, :3] == 0).all()
 
 
+def test_earth_fixed_only_gives_the_same_values_with_failures(shell):
+    """The light propagation (what links and the decay check need) equals the full one where it overlaps."""
+    constellation, _ = _with_decaying(shell)
+    times = time_grid(np.datetime64("2005-11-29T00:28:58", "ns"), 120 * 60, 300)
+    with pytest.warns(PropagationWarning):
+        full = propagate(constellation, times)
+    with pytest.warns(PropagationWarning):
+        light = propagate(constellation, times, earth_fixed_only=True)
+    assert sorted(light.data_vars) == ["altitude_km", "latitude_deg", "position_itrs_km", "sgp4_status"]
+    assert (light.sgp4_status.values != 0).any()  # the decay is in it
+    xr.testing.assert_identical(light, full[list(light.data_vars)])  # values (NaN where failed), attributes
+
+
 def test_iter_propagate_warns_once_per_satellite(shell):
     constellation, _ = _with_decaying(shell)
     times = time_grid(np.datetime64("2005-11-29T00:28:58", "ns"), 180 * 60, 300)
