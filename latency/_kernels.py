@@ -221,50 +221,51 @@ def _order_by_hops(s, d, p, order, hops, stack):
 
 
 @njit(cache=True, nogil=True)
-def _warm(indptr, indices, weights, links, s, old_pred, old_order, old_edge, same_links, d, p, edge, order,
-          heap_d, heap_v, position, seeds, touched, mark):
-    """Shortest paths from ``s`` starting from an earlier tree (see the module docstring).
+def _warm(indptr, indices, weights, links, s, pred, order, edge, same_links, d, heap_d, heap_v, position, seeds,
+          touched, mark):
+    """Shortest paths from ``s`` starting from an earlier tree, which they replace in place (module docstring).
 
-    The tree is ``old_pred`` with its satellites in ``old_order`` (parents
-    first, −1 after the last) and, when the links are the same as then
-    (``same_links``), a position ``old_edge`` of each satellite's link to
-    its parent in this graph's arrays.
+    The tree is ``pred`` with its satellites in ``order`` (parents first, −1
+    after the last) and, when the links are the same as then
+    (``same_links``), ``edge``: each satellite's link to its parent in this
+    graph's arrays. Each satellite's entries are read before they are
+    rewritten, so the old tree needs no copy; a tree that still holds
+    (the usual case at small steps) is not written at all.
     """
     n = indptr.size - 1
     for v in range(n):
         d[v] = np.inf
-        p[v] = -9999
-        edge[v] = -1
     d[s] = 0.0
     # Today's length of each satellite's old tree path, parents before children.
     n_old = 0
     n_reach = 1
     for i in range(n):
-        v = old_order[i]
+        v = order[i]
         if v < 0:
             break
         n_old += 1
         if v == s:
             continue
-        parent = old_pred[v]
-        j = old_edge[v] if same_links else _link_position(indptr, indices, parent, v)
+        parent = pred[v]
+        j = edge[v] if same_links else _link_position(indptr, indices, parent, v)
         if j >= 0 and d[parent] < np.inf:
             d[v] = d[parent] + weights[j]
-            p[v] = parent
-            edge[v] = j
+            if not same_links:
+                edge[v] = j
             n_reach += 1
+        else:
+            pred[v] = -9999  # cut off: its old path lost a link
+            edge[v] = -1
     beat, tight = _scan(links[0], links[1], links[2], d, seeds)
     keep_order = n_reach == n_old  # else some satellites were cut off: the order must drop them
     ties = tight != n_reach - 1  # each satellite's old parent is tight: anything more is a tie
     if beat == 0 and not ties and keep_order:
-        for v in range(n):
-            order[v] = old_order[v]
         return
     for v in range(n):
         mark[v] = False
         position[v] = -1
     for i in range(n_old):
-        position[old_order[i]] = i
+        position[order[i]] = i
     size = 0
     if beat <= seeds.size:
         for i in range(beat):
@@ -288,7 +289,7 @@ def _warm(indptr, indices, weights, links, s, old_pred, old_order, old_edge, sam
                     keep_order = False  # newly reachable: not in the old order
                     n_reach += 1
                 d[v] = nd
-                p[v] = u
+                pred[v] = u
                 edge[v] = j
                 if not mark[v]:
                     mark[v] = True
@@ -296,7 +297,7 @@ def _warm(indptr, indices, weights, links, s, old_pred, old_order, old_edge, sam
                     n_touched += 1
                 size = _heap_push(heap_d, heap_v, size, nd, v)
     if ties:
-        _apply_rule(indptr, indices, weights, links, s, d, p, edge, n_reach)
+        _apply_rule(indptr, indices, weights, links, s, d, pred, edge, n_reach)
         n_touched = 0
         for v in range(n):
             touched[v] = v
@@ -319,39 +320,37 @@ def _warm(indptr, indices, weights, links, s, old_pred, old_order, old_edge, sam
                 continue
             best = _parent_link(indptr, indices, weights, d, v)
             if best >= 0:
-                p[v] = indices[best]
+                pred[v] = indices[best]
                 edge[v] = best
-    # The old order still puts parents first unless a satellite's new parent comes after it.
+    # The old order still puts parents first unless a satellite's parent now comes after it (an
+    # unchanged parent came before it).
     if keep_order:
         for i in range(n_touched):
             v = touched[i]
-            if p[v] >= 0 and p[v] != old_pred[v] and position[p[v]] > position[v]:
+            if pred[v] >= 0 and position[pred[v]] > position[v]:
                 keep_order = False
                 break
-    if keep_order:
-        for v in range(n):
-            order[v] = old_order[v]
-    else:
-        _order_by_hops(s, d, p, order, position, touched)
+    if not keep_order:
+        _order_by_hops(s, d, pred, order, position, touched)
 
 
 @njit(cache=True, nogil=True)
-def shortest_rows(indptr, indices, weights, links, sources, old_pred, old_order, old_edge, warm, same_links,
-                  dist_out, pred_out, edge_out, order_out):
-    """Shortest paths from each of ``sources``, from scratch or from an earlier tree.
+def shortest_rows(indptr, indices, weights, links, sources, slots, warm, same_links, pred, order, edge, dist_out):
+    """Shortest paths from each of ``sources``, from scratch or from an earlier tree, trees kept in place.
 
-    ``links`` is ``(a, b, w)``: each undirected link once, with its
-    weight (the same as in ``weights``). Row ``k`` of ``old_pred``, ``old_order`` and
-    ``old_edge`` is an earlier tree of ``sources[k]`` (as written to the
-    outputs), used when ``warm[k]``; ``same_links[k]`` tells that it was
-    found on a graph with the same links (then ``old_edge`` indexes this
-    graph's arrays). All outputs are ``(len(sources), n)``: latencies
-    (``inf`` if unreachable), predecessors (-9999, scipy's "no
+    ``links`` is ``(a, b, w)``: each undirected link once, with its weight
+    (the same as in ``weights``). ``pred``, ``order`` and ``edge`` are a
+    store of trees, one per row: row ``slots[k]`` holds source ``k``'s tree
+    and is rewritten with the new one: predecessors (-9999, scipy's "no
     predecessor", at the source and where unreachable), a position of each
     satellite's link to its predecessor (−1 there) and the reachable
-    satellites parents first (−1 after the last). The latencies equal
-    :func:`scipy.sparse.csgraph.dijkstra`'s bit for bit whichever way;
-    predecessors follow the lowest-numbered-neighbour rule.
+    satellites parents first (−1 after the last). When ``warm[k]``, the row
+    holds an earlier tree of the source to start from, found on a graph
+    with the same links if ``same_links[k]`` (then its link positions index
+    this graph's arrays). Row ``k`` of ``dist_out`` gets the latencies
+    (``inf`` if unreachable), equal to :func:`scipy.sparse.csgraph.dijkstra`'s
+    bit for bit whichever way; predecessors follow the
+    lowest-numbered-neighbour rule.
     """
     n = indptr.size - 1
     heap_d = np.empty(indices.size + n + 1)
@@ -362,36 +361,37 @@ def shortest_rows(indptr, indices, weights, links, sources, old_pred, old_order,
     touched = np.empty(n, dtype=np.int64)
     for k in range(sources.size):
         s = sources[k]
+        row = slots[k]
         if warm[k]:
-            _warm(indptr, indices, weights, links, s, old_pred[k], old_order[k], old_edge[k], same_links[k],
-                  dist_out[k], pred_out[k], edge_out[k], order_out[k], heap_d, heap_v, position, seeds, touched,
-                  done)
+            _warm(indptr, indices, weights, links, s, pred[row], order[row], edge[row], same_links[k], dist_out[k],
+                  heap_d, heap_v, position, seeds, touched, done)
             continue
-        settled = _dijkstra(indptr, indices, weights, s, dist_out[k], pred_out[k], edge_out[k], order_out[k], done,
+        settled = _dijkstra(indptr, indices, weights, s, dist_out[k], pred[row], edge[row], order[row], done,
                             heap_d, heap_v)
         # A parent by the rule has a lower latency than its child: settled before it, so the
         # settling order stays parents first.
-        _apply_rule(indptr, indices, weights, links, s, dist_out[k], pred_out[k], edge_out[k], settled)
+        _apply_rule(indptr, indices, weights, links, s, dist_out[k], pred[row], edge[row], settled)
 
 
 @njit(cache=True, nogil=True)
-def hops_along(pred, order, hops_out):
-    """Hops of each satellite along the tree ``pred`` walked in ``order`` (parents first); −1 if unreachable.
+def hops_along(pred, order, rows, hops_out):
+    """Hops of each satellite along the trees in ``rows`` of ``pred``, walked in ``order`` (parents first); −1 if unreachable.
 
     Examples
     --------
     >>> import numpy as np
     >>> hops = np.empty((1, 3), dtype=np.int64)
-    >>> hops_along(np.array([[-9999, 0, 1]], np.int32), np.array([[0, 1, 2]], np.int32), hops)
+    >>> hops_along(np.array([[-9999, 0, 1]], np.int32), np.array([[0, 1, 2]], np.int32), np.array([0]), hops)
     >>> hops.tolist()
     [[0, 1, 2]]
     """
-    for k in range(pred.shape[0]):
+    for k in range(rows.size):
+        row = rows[k]
         h = hops_out[k]
         for v in range(h.size):
             h[v] = -1
         for i in range(h.size):
-            v = order[k, i]
+            v = order[row, i]
             if v < 0:
                 break
-            h[v] = 0 if pred[k, v] < 0 else h[pred[k, v]] + 1
+            h[v] = 0 if pred[row, v] < 0 else h[pred[row, v]] + 1

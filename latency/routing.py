@@ -157,8 +157,7 @@ class RoutingGraph:
         self.memory = None
         self._last = (np.empty(0, dtype=np.int64), np.empty((0, n_sat)))
         self._dist = {}
-        self._pred = {}
-        self._order = {}
+        self._trees = {}  # source -> (store, row, version) of its tree (a store of the memory's, or its own)
         self._hops = {}
 
     # ------------------------------------------------------------------ construction
@@ -278,49 +277,70 @@ class RoutingGraph:
                             f"0..{self.n_sat - 1}")
         missing = np.unique(src[[int(s) not in self._dist for s in src]]) if src.size else src
         if missing.size:
-            # Imported on first search: numba then loads only for routing, so placement/ (which
-            # imports latency.expectation) stays free of it.
-            from ._kernels import shortest_rows
-
-            n = self.n_sat
             memory = self.memory
             if memory is not None:
-                warm, old_pred, old_order, old_edge, same = memory.trees(missing, n, self.links_key)
+                store, rows, warm, same = memory.rows(missing, self.n_sat, self.links_key)
             else:
-                warm = np.zeros(missing.size, dtype=bool)
-                old_pred = old_order = np.empty((missing.size, 0), dtype=np.int32)
-                old_edge = np.empty((missing.size, 0), dtype=np.int32)
-                same = warm
-            dist = np.empty((missing.size, n))
-            pred = np.empty((missing.size, n), dtype=np.int32)
-            edge = np.empty((missing.size, n), dtype=np.int32)
-            order = np.empty((missing.size, n), dtype=np.int32)
-            # A thread hand-off costs more than a few searches: split only big calls.
-            n_threads = max(1, min(int(self.threads), missing.size // _MIN_SOURCES_PER_THREAD))
-            args = (self._indptr, self._indices, self._weights, self._links)
-
-            def run(a, b):
-                shortest_rows(*args, missing[a:b], old_pred[a:b], old_order[a:b], old_edge[a:b], warm[a:b],
-                              same[a:b], dist[a:b], pred[a:b], edge[a:b], order[a:b])
-
+                store, rows = _TreeStore(self.n_sat, missing.size), np.arange(missing.size)
+                warm = same = np.zeros(missing.size, dtype=bool)
             started = time.perf_counter()
-            if n_threads == 1:
-                run(0, missing.size)
-            else:
-                cuts = np.linspace(0, missing.size, n_threads + 1).astype(int)
-                for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
-                    job.result()
+            dist = self._search(missing, store, rows, warm, same)
             if memory is not None:
                 memory.search_s += time.perf_counter() - started
-            dist.setflags(write=False)  # rows are shared with callers (see latency_ms_from)
+                memory.found(rows, self.links_key)
+            else:
+                store.version[rows] += 1
             self._last = (missing, dist)
-            for i, s in enumerate(missing.tolist()):
+            for i, (s, row, version) in enumerate(zip(missing.tolist(), rows.tolist(), store.version[rows].tolist())):
                 self._dist[s] = dist[i]
-                self._pred[s] = pred[i]
-                self._order[s] = order[i]
-            if memory is not None:
-                memory.keep(missing, pred, order, edge, self.links_key)
+                self._trees[s] = (store, row, version)
         return src
+
+    def _search(self, sources, store, rows, warm, same) -> np.ndarray:
+        """Run the searches from ``sources`` into ``rows`` of ``store``; their latencies (read-only rows)."""
+        # Imported on first search: numba then loads only for routing, so placement/ (which
+        # imports latency.expectation) stays free of it.
+        from ._kernels import shortest_rows
+
+        dist = np.empty((sources.size, self.n_sat))
+        # A thread hand-off costs more than a few searches: split only big calls.
+        n_threads = max(1, min(int(self.threads), sources.size // _MIN_SOURCES_PER_THREAD))
+        args = (self._indptr, self._indices, self._weights, self._links)
+
+        def run(a, b):
+            shortest_rows(*args, sources[a:b], rows[a:b], warm[a:b], same[a:b], store.pred, store.order, store.edge,
+                          dist[a:b])
+
+        if n_threads == 1:
+            run(0, sources.size)
+        else:
+            cuts = np.linspace(0, sources.size, n_threads + 1).astype(int)
+            for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
+                job.result()
+        dist.setflags(write=False)  # rows are shared with callers (see latency_ms_from)
+        return dist
+
+    def _tree_rows(self, sources):
+        """``(store, rows)`` of the trees of ``sources`` (searched already), one store for all.
+
+        A tree whose row a later timestep's search has rewritten (the memory
+        reuses rows) is found again here, into a store of this graph's own:
+        the same tree, since the search's result does not depend on where it
+        started.
+        """
+        entries = [self._trees[s] for s in sources]
+        stale = [s for s, (store, row, version) in zip(sources, entries) if store.version[row] != version]
+        stores = {id(store) for store, _, _ in entries}
+        if stale or len(stores) > 1:
+            own = _TreeStore(self.n_sat, len(sources))
+            rows = np.arange(len(sources))
+            self._search(np.asarray(sources, dtype=np.int64), own, rows, np.zeros(rows.size, dtype=bool),
+                         np.zeros(rows.size, dtype=bool))
+            own.version[rows] += 1
+            for s, row in zip(sources, rows.tolist()):
+                self._trees[s] = (own, row, 1)
+            return own, rows
+        return entries[0][0], np.array([row for _, row, _ in entries], dtype=np.int64)
 
     @property
     def adjacency_ms(self):
@@ -378,7 +398,8 @@ class RoutingGraph:
             from ._kernels import hops_along
 
             hops = np.empty((len(missing), self.n_sat), dtype=np.int64)
-            hops_along(np.stack([self._pred[s] for s in missing]), np.stack([self._order[s] for s in missing]), hops)
+            store, rows = self._tree_rows(missing)
+            hops_along(store.pred, store.order, rows, hops)
             self._hops.update(zip(missing, hops))
         return self._gather(self._hops, src, np.int64)
 
@@ -426,7 +447,8 @@ class RoutingGraph:
             raise NoRouteError(f"satellite {dst} is unreachable from satellite {src} at this timestep "
                                "(no chain of up links joins them); choose satellites in one connected "
                                "component or check the link availability")
-        pred = self._pred[int(src)]
+        store, rows = self._tree_rows([int(src)])
+        pred = store.pred[rows[0]]
         nodes = [int(dst)]
         while nodes[-1] != src:
             nodes.append(int(pred[nodes[-1]]))
@@ -506,69 +528,91 @@ class SearchMemory:
     def __init__(self):
         #: Wall time spent in the searches of the graphs given this memory, s (for timing a sweep's stages).
         self.search_s = 0.0
-        self._now: list = []  # batches (sources, pred, order, edge, links_key) of the current timestep
-        self._before: list = []  # batches of earlier timesteps, newest first, each holding a newest tree
-        self._ages: list = []  # timesteps since each batch of _before was found (1: the previous one)
-        self._index: dict = {}  # source -> (batch, row) in _before: its newest tree
+        self._store = None  # _TreeStore: one row per source remembered
+        self._row = {}  # source -> its row
+        self._found = {}  # row -> (timestep, links_key) its tree was found at; None: not searched yet
+        self._free = []  # rows to reuse
+        self._step = 0
 
-    def keep(self, sources, pred, order, edge, links_key) -> None:
-        """Remember the trees of ``sources`` found at the current timestep.
+    def rows(self, sources, n_sat: int, links_key):
+        """The store and its rows for ``sources``, where the search kernel starts from and writes their trees.
 
-        Row ``i`` of ``pred``, ``order`` and ``edge`` (``(len(sources),
-        n_sat)``, as :func:`latency._kernels.shortest_rows` writes them) is
-        the tree of ``sources[i]``; ``links_key`` is the
-        :attr:`RoutingGraph.links_key` of the graph they were found on.
+        Returns ``(store, rows, warm, same)``: ``warm`` where the row holds
+        the source's newest tree of the last :attr:`kept_steps` timesteps
+        (else a new row), ``same`` where that tree was found on a graph with
+        these links (:attr:`RoutingGraph.links_key`). Call :meth:`found`
+        once the searches have written them.
         """
-        self._now.append((np.asarray(sources, dtype=np.int64), pred, order, edge, links_key))
-
-    def trees(self, sources, n_sat: int, links_key):
-        """Trees of the previous timestep for ``sources``, in the kernel's layout.
-
-        Returns ``warm`` (which sources have one), ``pred``, ``order``,
-        ``edge`` and ``same`` (found on a graph with the same links). A call
-        for exactly the sources of one earlier call gets that call's
-        arrays, uncopied.
-        """
+        if self._store is None or self._store.n_sat != n_sat:
+            self._store, self._row, self._found, self._free = _TreeStore(n_sat, 0), {}, {}, []
         sources = np.asarray(sources, dtype=np.int64)
-        for (src, pred, order, edge, key), age in zip(self._before, self._ages):
-            if age > 1:
-                break  # older batches may hold a source's older tree
-            if src.shape == sources.shape and np.array_equal(src, sources) and pred.shape[1] == n_sat:
-                return (np.ones(src.size, dtype=bool), pred, order, edge, np.full(src.size, key == links_key))
-        found = [self._index.get(s) for s in sources.tolist()]
-        warm = np.array([f is not None and self._before[f[0]][1].shape[1] == n_sat for f in found], dtype=bool)
-        width = n_sat if warm.any() else 0
-        pred = np.empty((sources.size, width), dtype=np.int32)
-        order = np.empty((sources.size, width), dtype=np.int32)
-        edge = np.empty((sources.size, width), dtype=np.int32)
+        rows = np.empty(sources.size, dtype=np.int64)
+        warm = np.zeros(sources.size, dtype=bool)
         same = np.zeros(sources.size, dtype=bool)
-        at = np.flatnonzero(warm)
-        if at.size:
-            # One gather per batch the trees come from (a few), not one per source.
-            where = np.array([found[i] for i in at.tolist()], dtype=np.int64)  # (batch, row) of each
-            for batch in np.unique(where[:, 0]).tolist():
-                mine = where[:, 0] == batch
-                to, rows = at[mine], where[mine, 1]
-                _, b_pred, b_order, b_edge, key = self._before[batch]
-                pred[to], order[to], edge[to], same[to] = b_pred[rows], b_order[rows], b_edge[rows], key == links_key
-        return warm, pred, order, edge, same
+        new = [s for s in sources.tolist() if s not in self._row]
+        if len(new) > len(self._free):
+            start = self._store.grow(len(new) - len(self._free))
+            self._free.extend(range(self._store.capacity - 1, start - 1, -1))
+        for s in new:
+            row = self._row[s] = self._free.pop()
+            self._found[row] = None
+        for i, s in enumerate(sources.tolist()):
+            row = rows[i] = self._row[s]
+            found = self._found[row]
+            if found is not None:
+                warm[i], same[i] = True, found[1] == links_key
+        return self._store, rows, warm, same
+
+    def found(self, rows, links_key) -> None:
+        """The searches wrote new trees into ``rows`` at this timestep, on a graph with ``links_key``."""
+        for row in np.asarray(rows).tolist():
+            self._found[row] = (self._step, links_key)
+        self._store.version[rows] += 1
 
     def next_step(self) -> None:
         """Move to the next timestep: each source keeps its newest tree, for :attr:`kept_steps` timesteps."""
-        batches = self._now[::-1] + self._before  # newest first: a source's first tree is its newest
-        ages = [1] * len(self._now) + [age + 1 for age in self._ages]
-        self._before, self._ages, self._index, self._now = [], [], {}, []
-        for batch, age in zip(batches, ages):
-            if age > self.kept_steps:
-                break
-            newest = {s: (len(self._before), i) for i, s in enumerate(batch[0].tolist()) if s not in self._index}
-            if newest:  # a batch whose every tree is superseded is let go
-                self._index.update(newest)
-                self._before.append(batch)
-                self._ages.append(age)
+        self._step += 1
+        for source, row in list(self._row.items()):
+            found = self._found[row]
+            if found is None or self._step - found[0] > self.kept_steps:
+                del self._row[source]
+                del self._found[row]
+                self._free.append(row)
 
     def __len__(self):
-        return len(self._index)
+        return sum(found is not None for found in self._found.values())
+
+
+class _TreeStore:
+    """Shortest-path trees, one per row of three int32 arrays that the search kernel rewrites in place.
+
+    ``pred``, ``order`` and ``edge`` are :func:`latency._kernels.shortest_rows`'
+    layout; ``version[row]`` counts the writes to a row, so that a graph
+    holding a tree can tell that a later search has replaced it.
+    """
+
+    def __init__(self, n_sat: int, capacity: int):
+        self.n_sat = int(n_sat)
+        self.pred = np.empty((capacity, self.n_sat), dtype=np.int32)
+        self.order = np.empty((capacity, self.n_sat), dtype=np.int32)
+        self.edge = np.empty((capacity, self.n_sat), dtype=np.int32)
+        self.version = np.zeros(capacity, dtype=np.int64)
+
+    @property
+    def capacity(self) -> int:
+        return self.version.size
+
+    def grow(self, more: int) -> int:
+        """Room for ``more`` rows at least (the capacity doubles); returns the first new row."""
+        start = self.capacity
+        size = max(start + more, 2 * start)
+        for name in ("pred", "order", "edge"):
+            old = getattr(self, name)
+            grown = np.empty((size, self.n_sat), dtype=np.int32)
+            grown[:start] = old
+            setattr(self, name, grown)
+        self.version = np.concatenate([self.version, np.zeros(size - start, dtype=np.int64)])
+        return start
 
 
 def _links_digest(indptr, indices) -> bytes:

@@ -55,6 +55,26 @@ def test_single_node_and_isolated_sources():
     assert g.latency_ms_from([]).shape == (0, 3)
 
 
+def test_a_graph_whose_tree_a_later_step_rewrote_still_gives_its_own_paths():
+    """The memory rewrites a source's tree in place at the next step; the earlier graph's paths stay its own."""
+    rng = np.random.default_rng(7)
+    a, b = rng.integers(0, 40, 120), rng.integers(0, 40, 120)
+    lengths = [rng.uniform(100.0, 3000.0, 120) for _ in range(2)]  # two unrelated steps: other trees
+    memory = latency.SearchMemory()
+    graphs = []
+    for km in lengths:
+        g = latency.RoutingGraph.from_links(a, b, km, np.ones(120, bool), 40, None, 8192)
+        g.memory = memory
+        g.latency_ms_from([0, 3])
+        graphs.append(g)
+        memory.next_step()
+    first, fresh = graphs[0], latency.RoutingGraph.from_links(a, b, lengths[0], np.ones(120, bool), 40, None, 8192)
+    np.testing.assert_array_equal(first.hops_from([0, 3]), fresh.hops_from([0, 3]))
+    reachable = np.flatnonzero(np.isfinite(fresh.latency_ms_from([0])[0]))
+    assert [first.path(0, int(t)) for t in reachable] == [fresh.path(0, int(t)) for t in reachable]
+    assert first.hops_from([0]).tolist() != graphs[1].hops_from([0]).tolist()  # the trees did differ
+
+
 def test_a_memory_hands_each_source_its_newest_tree_for_kept_steps():
     """A source searched at some steps and not others starts from its newest tree, until it is too old."""
     a, b = np.arange(9), np.arange(1, 10)  # a chain of 10 satellites
@@ -67,15 +87,16 @@ def test_a_memory_hands_each_source_its_newest_tree_for_kept_steps():
         if step in searched:
             g.latency_ms_from(searched[step])  # one batch a step: a later gather spans several batches
             for s in searched[step]:
-                trees[s] = (step, g._pred[s].copy(), g._order[s].copy())
+                store, rows = g._tree_rows([s])
+                trees[s] = (step, store.pred[rows[0]].copy(), store.order[rows[0]].copy())
         memory.next_step()
-        warm, pred, order, _, same = memory.trees(np.array([0, 5, 9]), 10, g.links_key)
+        store, rows, warm, same = memory.rows(np.array([0, 5, 9]), 10, g.links_key)
         for i, s in enumerate((0, 5, 9)):
             age = step + 1 - trees[s][0]  # the tree's age at the next step
             assert warm[i] == (age <= memory.kept_steps), (step, s)
             if warm[i]:
-                np.testing.assert_array_equal(pred[i], trees[s][1])
-                np.testing.assert_array_equal(order[i], trees[s][2])
+                np.testing.assert_array_equal(store.pred[rows[i]], trees[s][1])
+                np.testing.assert_array_equal(store.order[rows[i]], trees[s][2])
                 assert same[i]
     assert len(memory) == 0  # every tree is older than kept_steps: none kept
 
@@ -101,8 +122,9 @@ def test_searches_started_from_an_earlier_tree_equal_fresh_ones(seed):
         np.testing.assert_array_equal(g.latency_ms_from(src), cold.latency_ms_from(src))
         np.testing.assert_array_equal(g.latency_ms_from(src), dijkstra(cold.adjacency_ms, directed=True, indices=src))
         np.testing.assert_array_equal(g.hops_from(src), cold.hops_from(src))
-        for s in src.tolist():
-            np.testing.assert_array_equal(g._pred[s], cold._pred[s])
+        store, rows = g._tree_rows(src.tolist())
+        cold_store, cold_rows = cold._tree_rows(src.tolist())
+        np.testing.assert_array_equal(store.pred[rows], cold_store.pred[cold_rows])  # the same predecessors
         memory.next_step()
         jitter = 1000.0 * rng.integers(-1, 2, n_link) if ties else rng.normal(0.0, 30.0, n_link)
         d = np.maximum(d + jitter, 100.0)
