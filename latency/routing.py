@@ -9,8 +9,9 @@ state on every hop) + per-hop forwarding. Shortest paths run from the few
 sources that matter (the layer gates) with Dijkstra (a Numba kernel that
 gives the same values as :func:`scipy.sparse.csgraph.dijkstra`; it
 releases the GIL, so the sources of one call can be split among threads),
-or, given a :class:`SearchMemory`, from the previous timestep's trees, with
-the same values; hops are counted along the tree on request. Since the
+or, given a :class:`SearchMemory`, from each source's newest tree of the
+last timesteps (kept in one store and rewritten in place), with the same
+values; hops are counted along the tree on request. Since the
 graph is undirected, the same tree gives the paths into a gate. A pair with no path gets ``inf`` and a False
 reachable flag, never a finite number.
 """
