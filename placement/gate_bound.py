@@ -91,9 +91,11 @@ class GateBound:
         self._links = (np.asarray(sat_a, dtype=np.int64), np.asarray(sat_b, dtype=np.int64),
                        np.asarray(link_ms, dtype=np.float64))
 
-    def needed(self, cand, members):
+    def needed(self, cand, members, *more):
         """Which candidates ``(L, K)`` this step must search, or None: every one (then :meth:`remember` them).
 
+        ``more``: any other arrays the layer costs depend on (capacities,
+        activation probabilities), which must equal the reference's too.
         Uses up the links observed: a later step must observe its own.
         """
         self._now, self._links = self._links, None
@@ -101,8 +103,9 @@ class GateBound:
         if ref is None or self._now is None:
             return None
         sat_a, sat_b, link_ms = self._now
-        if not (np.array_equal(cand, ref["cand"]) and np.array_equal(members, ref["members"])
-                and np.array_equal(sat_a, ref["sat_a"]) and np.array_equal(sat_b, ref["sat_b"])):
+        same = [(cand, ref["cand"]), (members, ref["members"]), (sat_a, ref["sat_a"]), (sat_b, ref["sat_b"])]
+        if len(more) != len(ref["more"]) or not all(
+                np.array_equal(a, b) for a, b in same + list(zip(more, ref["more"]))):
             return None
         r, spread = _change_bound(ref["link_ms"], link_ms, ref["best"], ref["through"].shape[0])
         if not r < 1.0:
@@ -112,8 +115,8 @@ class GateBound:
             return None
         return keep
 
-    def remember(self, cand, members, layer_cost) -> None:
-        """This step searched every candidate: its costs ``f`` (L, K, K) become the reference."""
+    def remember(self, cand, members, layer_cost, *more) -> None:
+        """This step searched every candidate: its costs ``f`` (L, K, K) become the reference (``more`` as in :meth:`needed`)."""
         through = cheapest_cycle_through(layer_cost)
         best = float(through.min())
         if self._now is None or not np.isfinite(best) or not best > 0:
@@ -121,7 +124,8 @@ class GateBound:
             return
         sat_a, sat_b, link_ms = self._now
         self._ref = {"cand": np.array(cand), "members": np.array(members), "sat_a": sat_a, "sat_b": sat_b,
-                     "link_ms": link_ms, "through": through, "best": best}
+                     "link_ms": link_ms, "through": through, "best": best,
+                     "more": tuple(np.array(m) for m in more)}
 
 
 def _change_bound(before_ms, now_ms, best, n_layers):

@@ -136,7 +136,8 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     cand_pos = np.round(spread[None, :] * (size[:, None] - 1)).astype(np.int64)
     cand = np.take_along_axis(members, cand_pos, axis=1)  # (L, K)
 
-    needed = None if gate_bound is None else gate_bound.needed(cand, members)
+    p_desc = -np.sort(-p, axis=1)
+    needed = None if gate_bound is None else gate_bound.needed(cand, members, cap, p_desc)
     if needed is None:
         sources, inverse = np.unique(cand, return_inverse=True)
         rows = oracle_rows(path_ms, sources, n_sat)
@@ -147,10 +148,9 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
         rows = np.vstack([oracle_rows(path_ms, sources, n_sat), np.full((1, n_sat), np.inf)])
         src = np.where(needed, np.searchsorted(sources, cand), sources.size)
 
-    p_desc = -np.sort(-p, axis=1)
     layer_cost = _layer_costs(rows, src, members, cand, cap, p_desc)
     if gate_bound is not None and needed is None:
-        gate_bound.remember(cand, members, layer_cost)
+        gate_bound.remember(cand, members, layer_cost, cap, p_desc)
 
     choice = _cheapest_cycle(layer_cost)
     gate_sat = cand[np.arange(n_layers), choice]

@@ -85,6 +85,20 @@ def test_a_step_whose_links_were_not_observed_searches_every_candidate():
     assert bound.needed(cand, members) is None  # other links than the reference's
 
 
+def test_other_capacities_or_probabilities_than_the_reference_search_every_candidate():
+    bound = GateBound()
+    cand = members = np.array([[0, 1], [2, 3]])
+    f = np.array([[[1.0, 5.0], [5.0, 9.0]], [[1.0, 5.0], [5.0, 9.0]]])
+    capacity, p_desc = np.ones(4, dtype=np.int64), np.array([[0.5], [0.5]])
+    bound.observe([0], [1], [1.0])
+    bound.needed(cand, members, capacity, p_desc)
+    bound.remember(cand, members, f, capacity, p_desc)
+    for other in ((capacity, p_desc), (2 * capacity, p_desc), (capacity, p_desc / 2)):
+        bound.observe([0], [1], [1.0])
+        got = bound.needed(cand, members, *other)
+        assert (got is not None) == (other[0] is capacity and other[1] is p_desc)
+
+
 def test_stretched_links_loosen_the_bound_until_every_candidate_is_searched():
     bound = GateBound()
     cand = members = np.array([[0, 1], [2, 3]])
