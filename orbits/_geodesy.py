@@ -79,6 +79,15 @@ def _argument_of_latitude(rx, ry, rz, vx, vy, vz):
     return u
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _rotated(rot, rx, ry, rz):
+    """``rot @ (rx, ry, rz)`` for one 3×3 rotation (TEME to ITRS), in one fixed order of operations."""
+    x = rot[0, 0] * rx + rot[0, 1] * ry + rot[0, 2] * rz
+    y = rot[1, 0] * rx + rot[1, 1] * ry + rot[1, 2] * rz
+    z = rot[2, 0] * rx + rot[2, 1] * ry + rot[2, 2] * rz
+    return x, y, z
+
+
 @njit(cache=True, nogil=True)
 def geodetic_kernel(r_km, a_km, f, lat_deg, lon_deg, alt_km):
     """Geodetic latitude, longitude and height of points ``r_km`` (n, 3) on ellipsoid (a_km, f)."""
@@ -140,9 +149,7 @@ def post_sgp4_kernel(err, r_st, v_st, rot, a_km, f,
             v_teme[t, s, 0] = vx
             v_teme[t, s, 1] = vy
             v_teme[t, s, 2] = vz
-            x = rot[t, 0, 0] * rx + rot[t, 0, 1] * ry + rot[t, 0, 2] * rz
-            y = rot[t, 1, 0] * rx + rot[t, 1, 1] * ry + rot[t, 1, 2] * rz
-            z = rot[t, 2, 0] * rx + rot[t, 2, 1] * ry + rot[t, 2, 2] * rz
+            x, y, z = _rotated(rot[t], rx, ry, rz)
             r_itrs[t, s, 0] = x
             r_itrs[t, s, 1] = y
             r_itrs[t, s, 2] = z
@@ -177,9 +184,7 @@ def earth_fixed_kernel(err, r_st, rot, a_km, f, r_itrs, lat_deg, alt_km, status)
             rx = r_st[s, t, 0]
             ry = r_st[s, t, 1]
             rz = r_st[s, t, 2]
-            x = rot[t, 0, 0] * rx + rot[t, 0, 1] * ry + rot[t, 0, 2] * rz
-            y = rot[t, 1, 0] * rx + rot[t, 1, 1] * ry + rot[t, 1, 2] * rz
-            z = rot[t, 2, 0] * rx + rot[t, 2, 1] * ry + rot[t, 2, 2] * rz
+            x, y, z = _rotated(rot[t], rx, ry, rz)
             r_itrs[t, s, 0] = x
             r_itrs[t, s, 1] = y
             r_itrs[t, s, 2] = z
