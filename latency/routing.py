@@ -507,6 +507,7 @@ class SearchMemory:
     few predecessors change, so the search touches a few satellites instead
     of the whole graph. The rows are the same as without a memory, bit for
     bit (see :mod:`latency._kernels`): a memory changes only the time taken.
+    The searches rewrite its trees in place: give each thread its own.
 
     Examples
     --------

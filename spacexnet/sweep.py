@@ -352,15 +352,19 @@ def _bounded(step_kwargs, bound, graph) -> dict:
     return {**step_kwargs, "gate_bound": bound}
 
 
-_TASK_MEMORY: dict = {}
+_TASK_MEMORY = threading.local()
 
 
 def _task_memory(n_sat: int):
-    """A search memory kept by the process between its chunk tasks (trees of its last step)."""
-    if n_sat not in _TASK_MEMORY:
-        _TASK_MEMORY.clear()
-        _TASK_MEMORY[n_sat] = latency.SearchMemory()
-    return _TASK_MEMORY[n_sat]
+    """A search memory kept between chunk tasks (trees of their last steps), one per thread.
+
+    The kernel rewrites a memory's trees in place, so two tasks at once (a
+    Dask worker of several threads) must not share one.
+    """
+    kept = getattr(_TASK_MEMORY, "kept", None)
+    if kept is None or kept[0] != n_sat:
+        kept = _TASK_MEMORY.kept = (n_sat, latency.SearchMemory())
+    return kept[1]
 
 
 def chunk_task(constellation, times, topology, link_rules, plan=None, first_step=0, positions=False,

@@ -65,6 +65,22 @@ def test_a_search_memory_adds_up_the_time_its_searches_took():
     assert spent > 0 and memory.search_s == spent
 
 
+def test_chunk_tasks_on_threads_of_one_process_keep_their_own_search_memory():
+    """The kernel rewrites a memory's trees in place: two tasks at once (a Dask worker's threads) must not share one."""
+    import threading
+
+    from spacexnet.sweep import _task_memory
+
+    mine = _task_memory(10)
+    assert _task_memory(10) is mine  # kept between this thread's tasks
+    other = []
+    thread = threading.Thread(target=lambda: other.append(_task_memory(10)))
+    thread.start()
+    thread.join()
+    assert other[0] is not mine
+    assert _task_memory(11) is not mine  # other satellites: a new memory
+
+
 def _ring_oracle(n):
     pos = np.arange(float(n))
 
