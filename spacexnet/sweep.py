@@ -94,6 +94,11 @@ MIN_ALTITUDE_KM = 100.0
 #: Seconds between a worker process's checks that the sweep which started it is still alive.
 PARENT_POLL_S = 1.0
 
+
+def _in_orbit(status, altitude_km) -> np.ndarray:
+    """Whether each state is trusted: SGP4 status 0 and at least :data:`MIN_ALTITUDE_KM` up (NaN is not)."""
+    return (status == 0) & (altitude_km >= MIN_ALTITUDE_KM)
+
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep; the message says where the finished chunks are kept and how to continue.
 
@@ -223,7 +228,7 @@ def check_fits(constellation, setup: ModelSetup, start=None, belt_planes=None) -
         # A satellite whose state fails is left out here; the sweep reports failures per step.
         warnings.simplefilter("ignore", orbits.PropagationWarning)
         state = orbits.propagate(constellation, instant)
-    in_orbit = (state["sgp4_status"].values[0] == 0) & (state["altitude_km"].values[0] >= MIN_ALTITUDE_KM)
+    in_orbit = _in_orbit(state["sgp4_status"].values[0], state["altitude_km"].values[0])
     phase = state["argument_of_latitude_deg"].values[0]
     n_layers, n_experts = setup.probs.shape
     subnet = placement.ring_partition(np.where(np.isfinite(phase), phase, 0.0), n_layers, eligible=in_orbit,
@@ -393,7 +398,7 @@ def chunk_task(constellation, times, topology, link_rules, plan=None, first_step
     geo = geometry_chunk(constellation, times, topology, link_rules, spent, positions)
     if rest is not None:
         other = geometry_chunk(rest[0], times, rest[1], link_rules, spent, links_only=True)
-        geo["rest_failed"] = (other["status"] != 0) | ~(other["altitude_km"] >= MIN_ALTITUDE_KM)
+        geo["rest_failed"] = ~_in_orbit(other["status"], other["altitude_km"])
         geo["rest_up"] = other["up"]
     t1 = time.perf_counter()
     geo["candidates"] = None if plan is None else plan.candidates(geo, times, first_step, spent)
@@ -422,7 +427,7 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
     on the same graph), instead of the graph's largest component.
     """
     n_sat = failed.size
-    failed |= (geo["status"][i] != 0) | ~(geo["altitude_km"][i] >= MIN_ALTITUDE_KM)
+    failed |= ~_in_orbit(geo["status"][i], geo["altitude_km"][i])
     down = failed.copy()
     link_down = np.zeros(sat_a.size, dtype=bool)
     if faults is not None:
@@ -707,9 +712,9 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         groups are propagated for their up links and failures only. Used
         while provably the same numbers (no faults, no ``belt_planes``, the
         placed part larger than any other group at every step); should a
-        step lose that, the sweep starts over with every satellite (chunks
-        given to ``on_chunk`` are given again). False: every satellite at
-        every step.
+        step lose that, the sweep starts over with every satellite (without
+        giving ``on_chunk`` a chunk twice or ``progress`` a step again).
+        False: every satellite at every step.
 
     Returns
     -------
