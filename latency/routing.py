@@ -289,8 +289,6 @@ class RoutingGraph:
             if memory is not None:
                 memory.search_s += time.perf_counter() - started
                 memory.found(rows, self.links_key)
-            else:
-                store.version[rows] += 1
             self._last = (missing, dist)
             for i, (s, row, version) in enumerate(zip(missing.tolist(), rows.tolist(), store.version[rows].tolist())):
                 self._dist[s] = dist[i]
@@ -298,7 +296,7 @@ class RoutingGraph:
         return src
 
     def _search(self, sources, store, rows, warm, same) -> np.ndarray:
-        """Run the searches from ``sources`` into ``rows`` of ``store``; their latencies (read-only rows)."""
+        """Run the searches from ``sources`` into ``rows`` of ``store`` (a new version of each); their latencies."""
         # Imported on first search: numba then loads only for routing, so placement/ (which
         # imports latency.expectation) stays free of it.
         from ._kernels import shortest_rows
@@ -318,6 +316,7 @@ class RoutingGraph:
             cuts = np.linspace(0, sources.size, n_threads + 1).astype(int)
             for job in [_pool(n_threads).submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
                 job.result()
+        store.version[rows] += 1
         dist.setflags(write=False)  # rows are shared with callers (see latency_ms_from)
         return dist
 
@@ -337,9 +336,8 @@ class RoutingGraph:
             rows = np.arange(len(sources))
             self._search(np.asarray(sources, dtype=np.int64), own, rows, np.zeros(rows.size, dtype=bool),
                          np.zeros(rows.size, dtype=bool))
-            own.version[rows] += 1
             for s, row in zip(sources, rows.tolist()):
-                self._trees[s] = (own, row, 1)
+                self._trees[s] = (own, row, int(own.version[row]))
             return own, rows
         return entries[0][0], np.array([row for _, row, _ in entries], dtype=np.int64)
 
@@ -569,7 +567,6 @@ class SearchMemory:
         """The searches wrote new trees into ``rows`` at this timestep, on a graph with ``links_key``."""
         for row in np.asarray(rows).tolist():
             self._found[row] = (self._step, links_key)
-        self._store.version[rows] += 1
 
     def next_step(self) -> None:
         """Move to the next timestep: each source keeps its newest tree, for :attr:`kept_steps` timesteps."""
