@@ -85,19 +85,25 @@ def test_the_file_counts_every_shell(every_satellite, constellation, setup):
     assert up[constellation.shell[topology.sat_a] == 1].any() and up[constellation.shell[topology.sat_a] == 0].any()
 
 
+def _lose_focus_at(step, monkeypatch) -> list:
+    """Make the ``step``-th focus check (1-based) fail, as if the placed part had shrunk; returns the checks made."""
+    checks = []
+
+    def check(self, usable_count):
+        checks.append(usable_count)
+        if len(checks) == step:
+            raise FocusLost("as if the placed part had shrunk")
+
+    monkeypatch.setattr(Focus, "check", check)
+    return checks
+
+
 def test_lost_focus_starts_over_with_every_satellite(every_satellite, constellation, setup, tmp_path, monkeypatch):
     """Should a step's placed part shrink to the size of another group, the sweep redoes it all the full way.
 
     The caller hears of each chunk once and of each step once, in order, and is told why the sweep starts over.
     """
-    checks = []
-
-    def check(self, usable_count):
-        checks.append(usable_count)
-        if len(checks) == 3:
-            raise FocusLost("as if the placed part had shrunk")
-
-    monkeypatch.setattr(Focus, "check", check)
+    checks = _lose_focus_at(3, monkeypatch)
     chunks, steps, said = [], [], []
     focused = _run(tmp_path / "f.nc", constellation, setup, on_chunk=lambda ds, moves: chunks.append(ds),
                    progress=lambda done, total: steps.append(done), status=said.append)
@@ -119,14 +125,7 @@ def test_lost_focus_after_resume_gives_no_chunk_twice(every_satellite, constella
     out = tmp_path / "r.nc"
     with pytest.raises(KeyboardInterrupt):
         _run(out, constellation, setup, on_chunk=lambda ds, moves: (_ for _ in ()).throw(KeyboardInterrupt))
-    checks = []
-
-    def check(self, usable_count):
-        checks.append(usable_count)
-        if len(checks) == 2:
-            raise FocusLost("as if the placed part had shrunk")
-
-    monkeypatch.setattr(Focus, "check", check)
+    _lose_focus_at(2, monkeypatch)
     chunks = []
     resumed = _run(out, constellation, setup, resume=True, overwrite=True,
                    on_chunk=lambda ds, moves: chunks.append(ds.sizes["time"]))
