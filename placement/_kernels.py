@@ -38,7 +38,7 @@ from numba import njit
 # that helper ever changes.
 from latency.pairwise import PAIRWISE_BLOCK, pairwise_block
 
-__all__ = ["gate_pair_costs", "min_cycle", "PAIRWISE_BLOCK"]
+__all__ = ["gate_pair_costs", "min_cycle", "cycle_through", "PAIRWISE_BLOCK"]
 
 _pairwise_block = njit(inline="always")(pairwise_block)
 
@@ -248,3 +248,67 @@ def min_cycle(f, choice):
     for layer in range(n_layers - 1, 0, -1):
         j = back[layer, start, j]
         choice[layer] = j
+
+
+@njit(cache=True, nogil=True)
+def cycle_through(f, through):
+    """Cost of the cheapest cycle through each choice, ``through[l, a]``: :func:`placement.gate_bound.cheapest_cycle_through`.
+
+    The same sums in the same order as its NumPy twin (``tests/test_gate_bound.py``
+    compares them), without its per-layer temporaries: the gate bound calls
+    it at every step, where the twin's 60-odd small NumPy operations cost
+    more than the kernel's whole run.
+
+    Parameters
+    ----------
+    f : float64 (L, K, K)
+        Cost of each layer for each pair of consecutive choices, never NaN.
+    through : float64 (L, K)
+        Output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = np.array([[[5.0, 9.0], [1.0, 9.0]], [[9.0, 2.0], [9.0, 9.0]]])
+    >>> through = np.empty((2, 2))
+    >>> cycle_through(f, through)
+    >>> through.tolist()  # 1 -> 0 -> 1 costs 1 + 2
+    [[14.0, 3.0], [3.0, 18.0]]
+    """
+    n_layers, k, _ = f.shape
+    # forward[l, i, a]: cheapest from (0, i) to (l, a); back[i, a]: from (l, a) around to (0, i).
+    forward = np.empty((n_layers, k, k))
+    for i in range(k):
+        for a in range(k):
+            forward[0, i, a] = 0.0 if i == a else np.inf
+    for layer in range(n_layers - 1):
+        for i in range(k):
+            for a in range(k):
+                low = np.inf
+                for via in range(k):
+                    value = forward[layer, i, via] + f[layer, via, a]
+                    if value < low:
+                        low = value
+                forward[layer + 1, i, a] = low
+    back = np.empty((k, k))
+    new = np.empty((k, k))
+    for i in range(k):
+        for a in range(k):
+            back[i, a] = 0.0 if i == a else np.inf
+    for layer in range(n_layers - 1, -1, -1):
+        for i in range(k):
+            for a in range(k):
+                low = np.inf
+                for b in range(k):
+                    value = f[layer, a, b] + back[i, b]
+                    if value < low:
+                        low = value
+                new[i, a] = low
+        back[:, :] = new
+        for a in range(k):
+            low = np.inf
+            for i in range(k):
+                value = forward[layer, i, a] + back[i, a]
+                if value < low:
+                    low = value
+            through[layer, a] = low

@@ -137,7 +137,17 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
     cand = np.take_along_axis(members, cand_pos, axis=1)  # (L, K)
 
     p_desc = -np.sort(-p, axis=1)
-    needed = None if gate_bound is None else gate_bound.needed(cand, members, cap, p_desc)
+    layers = np.arange(n_layers)
+
+    def ring_costs(ring):
+        # The exact cost now of one gate ring: its own L searches (rows the step asks for anyway, as a
+        # chosen ring's gates often stay chosen) and its L pairs.
+        ring_cand = cand[layers, ring][:, None]
+        ring_sources, ring_inverse = np.unique(ring_cand, return_inverse=True)
+        ring_rows = oracle_rows(path_ms, ring_sources, n_sat)
+        return _layer_costs(ring_rows, ring_inverse.reshape(ring_cand.shape), members, ring_cand, cap, p_desc)[:, 0, 0]
+
+    needed = None if gate_bound is None else gate_bound.needed(cand, members, ring_costs, cap, p_desc)
     if needed is None:
         sources, inverse = np.unique(cand, return_inverse=True)
         rows = oracle_rows(path_ms, sources, n_sat)
@@ -149,12 +159,11 @@ def _choose_gates(subnet, path_ms, probs, *, arg_lat_deg, plane=None, capacity=1
         src = np.where(needed, np.searchsorted(sources, cand), sources.size)
 
     layer_cost = _layer_costs(rows, src, members, cand, cap, p_desc)
-    if gate_bound is not None and needed is None:
-        gate_bound.remember(cand, members, layer_cost, cap, p_desc)
-
     choice = _cheapest_cycle(layer_cost)
-    gate_sat = cand[np.arange(n_layers), choice]
-    gate_rows = rows[src[np.arange(n_layers), choice]]
+    if gate_bound is not None:
+        gate_bound.remember(cand, members, layer_cost, cap, p_desc, choice=choice, searched=needed)
+    gate_sat = cand[layers, choice]
+    gate_rows = rows[src[layers, choice]]
     return gate_sat, gate_rows
 
 

@@ -1,9 +1,10 @@
 """The gate bound skips searches, never changes a gate: against a choice from every candidate.
 
-- :func:`cheapest_cycle_through` against every cycle, enumerated;
+- :func:`cheapest_cycle_through` against every cycle, enumerated, and its
+  kernel against its NumPy twin;
 - on instances hypothesis draws (small graphs, links stretched or shrunk
-  by up to 50 % after the reference), the gates chosen with the bound are
-  the gates every candidate gives;
+  by up to 50 % at each of three steps after the first), the gates chosen
+  with the bound are the gates every candidate gives;
 - on real steps of Starlink shell 1 at 1 s, the same placements, with
   fewer searches.
 """
@@ -19,7 +20,7 @@ from hypothesis.extra.numpy import arrays
 import latency
 import orbits
 import placement
-from placement.gate_bound import REFRESH_SHARE, GateBound, cheapest_cycle_through
+from placement.gate_bound import REFRESH_SHARE, GateBound, _cheapest_cycle_through_numpy, cheapest_cycle_through
 from placement.gates import _choose_gates
 from placement.migration import StepOracle
 from spacexnet.scenario import build_constellation, model_setup
@@ -37,6 +38,7 @@ def test_cheapest_cycle_through_is_the_cheapest_enumerated_cycle(n_layers, k, da
         for l, a in enumerate(cycle):
             want[l, a] = min(want[l, a], cost)
     np.testing.assert_allclose(cheapest_cycle_through(f), want, rtol=1e-12)
+    np.testing.assert_array_equal(cheapest_cycle_through(f), _cheapest_cycle_through_numpy(f))
 
 
 def _ring_graph(n_sat, weights_km):
@@ -50,68 +52,100 @@ def _ring_graph(n_sat, weights_km):
 @given(st.integers(12, 30), st.integers(2, 4), st.integers(2, 4), st.floats(0.0, 0.5), st.data())
 def test_the_gates_with_the_bound_are_those_of_every_candidate(n_sat, n_layers, k, stretch, data):
     lengths = data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(10.0, 3000.0)))
-    factors = data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(1.0 - stretch, 1.0 + stretch)))
     # A few short links whose lengths change many times over (satellites passing close by): the odd
     # links of the bound, whose change it counts in km rather than as a ratio.
     odd = data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(0.0, 1.0))) < 0.15
     lengths = np.where(odd, data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(0.5, 30.0))), lengths)
-    factors = np.where(odd, data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(0.05, 20.0))), factors)
     probs = data.draw(arrays(np.float64, (n_layers, 2), elements=st.floats(0.05, 1.0)))
     phase = np.arange(n_sat) * 360.0 / n_sat
     subnet = placement.ring_partition(phase, n_layers)
     bound = GateBound()
-    gates = {}
-    for name, km in (("reference", lengths), ("later", lengths * factors)):
+    km = lengths
+    # Four steps: the first searches every candidate; each later one starts from the bounds the
+    # earlier ones left, exact for the pairs searched at the step before, and moves every link again.
+    for step in range(4):
+        if step:
+            factors = data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(1.0 - stretch, 1.0 + stretch)))
+            factors = np.where(odd, data.draw(arrays(np.float64, n_sat + 1, elements=st.floats(0.05, 20.0))),
+                               factors)
+            km = km * factors
         a, b, graph = _ring_graph(n_sat, km)
         bound.observe(graph.sat_a, graph.sat_b, graph.edge_ms)
         with np.errstate(invalid="ignore"):
-            gates[name], _ = _choose_gates(subnet, graph.latency_ms_from, probs, arg_lat_deg=phase,
-                                           n_candidates=k, gate_bound=bound)
+            gates, _ = _choose_gates(subnet, graph.latency_ms_from, probs, arg_lat_deg=phase,
+                                     n_candidates=k, gate_bound=bound)
             every, _ = _choose_gates(subnet, graph.latency_ms_from, probs, arg_lat_deg=phase, n_candidates=k)
-        assert gates[name].tolist() == every.tolist(), name
+        assert gates.tolist() == every.tolist(), step
+
+
+#: Two layers of two candidates; the cycles cost 2 (the first of each), 10 and 18.
+F = np.array([[[1.0, 5.0], [5.0, 9.0]], [[1.0, 5.0], [5.0, 9.0]]])
+FIRST = np.array([0, 0])
+
+
+def _ring_costs(factor):
+    """The exact costs of a ring's two layers when every link is ``factor`` times as long."""
+    return lambda ring: factor * F[[0, 1], ring, ring[::-1]]
 
 
 def test_a_step_whose_links_were_not_observed_searches_every_candidate():
     bound = GateBound()
     cand = members = np.array([[0, 1], [2, 3]])
-    f = np.array([[[1.0, 5.0], [5.0, 9.0]], [[1.0, 5.0], [5.0, 9.0]]])
     bound.observe([0], [1], [1.0])
-    assert bound.needed(cand, members) is None
-    bound.remember(cand, members, f)
+    assert bound.needed(cand, members, _ring_costs(1.0)) is None
+    bound.remember(cand, members, F, choice=FIRST)
     bound.observe([0], [1], [1.0])
-    assert bound.needed(cand, members) is not None
-    assert bound.needed(cand, members) is None  # the links observed are used up by one step
+    assert bound.needed(cand, members, _ring_costs(1.0)) is not None
+    assert bound.needed(cand, members, _ring_costs(1.0)) is None  # the links observed are used up by one step
     bound.observe([0], [2], [1.0])
-    assert bound.needed(cand, members) is None  # other links than the reference's
+    assert bound.needed(cand, members, _ring_costs(1.0)) is None  # other links than the step before's
 
 
-def test_other_capacities_or_probabilities_than_the_reference_search_every_candidate():
+def test_other_capacities_or_probabilities_than_the_step_before_search_every_candidate():
     bound = GateBound()
     cand = members = np.array([[0, 1], [2, 3]])
-    f = np.array([[[1.0, 5.0], [5.0, 9.0]], [[1.0, 5.0], [5.0, 9.0]]])
     capacity, p_desc = np.ones(4, dtype=np.int64), np.array([[0.5], [0.5]])
     bound.observe([0], [1], [1.0])
-    bound.needed(cand, members, capacity, p_desc)
-    bound.remember(cand, members, f, capacity, p_desc)
+    bound.needed(cand, members, _ring_costs(1.0), capacity, p_desc)
+    bound.remember(cand, members, F, capacity, p_desc, choice=FIRST)
     for other in ((capacity, p_desc), (2 * capacity, p_desc), (capacity, p_desc / 2)):
         bound.observe([0], [1], [1.0])
-        got = bound.needed(cand, members, *other)
+        got = bound.needed(cand, members, _ring_costs(1.0), *other)
         assert (got is not None) == (other[0] is capacity and other[1] is p_desc)
 
 
 def test_stretched_links_loosen_the_bound_until_every_candidate_is_searched():
     bound = GateBound()
     cand = members = np.array([[0, 1], [2, 3]])
-    f = np.array([[[1.0, 5.0], [5.0, 9.0]], [[1.0, 5.0], [5.0, 9.0]]])  # cycles cost 2, 10 and 18
     bound.observe([0], [1], [1.0])
-    bound.needed(cand, members)
-    bound.remember(cand, members, f)
+    bound.needed(cand, members, _ring_costs(1.0))
+    bound.remember(cand, members, F, choice=FIRST)
     for factor, needed in ((1.5, [[True, False], [True, False]]), (1.7, None)):
-        # 10 (1 - r) > 2 (1 + r) holds for r < 2/3: at r = 0.7 the second candidates may win.
+        # The ring known costs 2 (1 + r) now, a cycle through a second candidate at least 10 (1 - r):
+        # more for r < 2/3; at r = 0.7 the second candidates may win.
         bound.observe([0], [1], [factor])
-        got = bound.needed(cand, members)
+        got = bound.needed(cand, members, _ring_costs(factor))
         assert (got is None if needed is None else got.tolist() == needed), factor
     assert REFRESH_SHARE < 1
+
+
+def test_a_pair_searched_at_the_step_before_is_bounded_from_its_exact_cost_then():
+    bound = GateBound()
+    cand = members = np.array([[0, 1], [2, 3]])
+    bound.observe([0], [1], [1.0])
+    bound.needed(cand, members, _ring_costs(1.0))
+    bound.remember(cand, members, F, choice=FIRST)
+    # The links 10 % longer: the step searches the first ring only, and its pairs cost 1.1 each.
+    bound.observe([0], [1], [1.1])
+    searched = bound.needed(cand, members, _ring_costs(1.1))
+    assert searched.tolist() == [[True, False], [True, False]]
+    bound.remember(cand, members, np.where(searched[:, :, None] & searched[::-1, None, :], 1.1 * F, np.inf),
+                   choice=FIRST, searched=searched)
+    # Links back to their first length: the bounds, carried over two steps, stay below the costs
+    # (the searched pairs' from their exact costs at the step before), and still skip the rest.
+    bound.observe([0], [1], [1.0])
+    assert bound.needed(cand, members, _ring_costs(1.0)).tolist() == [[True, False], [True, False]]
+    assert (bound._lower <= F + 1e-12).all()
 
 
 @pytest.fixture(scope="module")
