@@ -251,6 +251,34 @@ def largest_component(graph, valid) -> np.ndarray:
     return valid & (label == int(np.argmax(counts)))
 
 
+class LargestComponent:
+    """:func:`largest_component` along a sequence of graphs, found again only when the links or the valid satellites change.
+
+    The parts depend only on which satellites are joined (the graph's
+    ``links_key``), not on the links' lengths, and a sweep's steps mostly
+    keep the same links.
+
+    Examples
+    --------
+    >>> import latency
+    >>> parts = LargestComponent()
+    >>> g = latency.RoutingGraph.from_links([0, 2], [1, 3], [1000.0, 1000.0], [True, True], 5, None, 0)
+    >>> parts(g, np.ones(5, bool)).tolist(), parts(g, np.ones(5, bool)).tolist()
+    ([True, True, False, False, False], [True, True, False, False, False])
+    """
+
+    def __init__(self):
+        self._key = None
+        self._mask = None
+
+    def __call__(self, graph, valid) -> np.ndarray:
+        valid = np.asarray(valid, dtype=bool)
+        key = (graph.links_key, valid.tobytes())
+        if key != self._key:
+            self._key, self._mask = key, largest_component(graph, valid)
+        return self._mask.copy()
+
+
 def snapshot(constellation, time, setup: ModelSetup, topology: str = "plus-grid", **link_rules) -> Snapshot:
     """Propagate ``constellation`` to ``time`` and build its links and routing graph.
 

@@ -82,7 +82,7 @@ from .exceptions import OutputError, SpaceXNetError, SweepWarning
 from .focus import FocusLost, focus_of
 from .io import command_line, provenance_attrs
 from .parts import PartStore, join_parts
-from .scenario import ModelSetup, largest_component
+from .scenario import LargestComponent, ModelSetup
 
 __all__ = ["SweepOptions", "SweepWarning", "SweepInterrupted", "sweep", "check_fits", "geometry_chunk",
            "chunk_task", "routing_trace", "POLICIES"]
@@ -329,10 +329,11 @@ class _StepPlan:
         out = []
         warm = None  # as in the sweep's own loop: the previous step's placement, within the chunk
         bound = _gate_bound(self.step_kwargs)
+        parts = LargestComponent()
         for i in range(times.size):
             t0 = time.perf_counter()
             graph, usable, _, phase = _step_inputs(geo, i, times, failed, self.faults, self.sat_a, self.sat_b,
-                                                   self.setup, self.t0, self.rate_deg_s, memory)
+                                                   self.setup, self.t0, self.rate_deg_s, memory, parts)
             graph_s += time.perf_counter() - t0
             step = placement.Step(first_step + i, phase, graph.latency_ms_from, self.setup.probs, usable=usable,
                                   warm_start=warm, **_bounded(self.step_kwargs, bound, graph))
@@ -418,13 +419,15 @@ def _rest_links_up(geo, i, failed, focus) -> int:
     return int(np.count_nonzero(geo["rest_up"][i] & ~down[a] & ~down[b]))
 
 
-def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_deg_s, memory, usable=None):
+def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_deg_s, memory, parts, usable=None):
     """Routing graph, usable satellites, up links and partition phase of step ``i`` of a chunk.
 
     ``failed`` (satellites whose SGP4 state failed at an earlier step) is
-    updated in place, so steps must come in order. ``usable``: the usable
-    satellites when the caller knows them already (a chunk task found them
-    on the same graph), instead of the graph's largest component.
+    updated in place, so steps must come in order. ``parts``: the
+    :class:`spacexnet.scenario.LargestComponent` of the caller's steps.
+    ``usable``: the usable satellites when the caller knows them already (a
+    chunk task found them on the same graph), instead of the graph's
+    largest component.
     """
     n_sat = failed.size
     failed |= ~_in_orbit(geo["status"][i], geo["altitude_km"][i])
@@ -439,7 +442,7 @@ def _step_inputs(geo, i, times, failed, faults, sat_a, sat_b, setup, t0, rate_de
                                             r_itrs_km=geo["position_itrs_km"][i] if "position_itrs_km" in geo else None)
     graph.memory = memory
     if usable is None:
-        usable = largest_component(graph, ~down)
+        usable = parts(graph, ~down)
     elapsed_s = (times[i] - t0) / np.timedelta64(1, "s")
     phase = (geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0
     phase = np.where(np.isfinite(phase), phase, 0.0)
@@ -817,6 +820,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         # Each step's searches start from the previous step's trees: the same rows, found faster; a step
         # that places itself skips the gate candidates an earlier step proves worse: the same gates.
         memory = latency.SearchMemory()
+        parts = LargestComponent()
         bound = _gate_bound(step_kwargs)
         lost = False
         try:
@@ -851,7 +855,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
                         # In step order: carry.failed accumulates over the steps.
                         failed = carry.failed if chosen is None else carry.failed[chosen.index]
                         graph, usable, up, phase = _step_inputs(geo, i, chunk, failed, faults, sat_a, sat_b,
-                                                                setup, t0, rate_deg_s, memory,
+                                                                setup, t0, rate_deg_s, memory, parts,
                                                                 candidates[i][1] if task_usable else None)
                         if chosen is not None:
                             carry.failed[chosen.index] = failed
@@ -998,7 +1002,7 @@ def _warm_up(constellation, times, topology, link_rules, setup, policy_kwargs, s
     geo = geometry_chunk(constellation, instant, topology, link_rules)
     graph, usable, _, phase = _step_inputs(geo, 0, instant, np.zeros(len(constellation), dtype=bool), None,
                                            topology.sat_a, topology.sat_b, setup, instant[0], rate_deg_s,
-                                           latency.SearchMemory())
+                                           latency.SearchMemory(), LargestComponent())
     with np.errstate(invalid="ignore"):
         step = placement.Step(0, phase, graph.latency_ms_from, setup.probs, usable=usable, **step_kwargs)
         rec = placement.make_policy("recompute", **policy_kwargs).step(step)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import latency
 import placement
 from spacexnet.compare import place
-from spacexnet.scenario import build_constellation, model_setup, snapshot
+from spacexnet.scenario import LargestComponent, build_constellation, largest_component, model_setup, snapshot
 
 
 def test_strategy_kwargs_carry_each_layers_compute_times_and_capacity():
@@ -30,3 +31,21 @@ def test_place_hands_the_strategy_what_the_setup_builds():
         got = place(snap, setup, name, seed=1)
         np.testing.assert_array_equal(got.gate_sat, direct.gate_sat)
         np.testing.assert_array_equal(got.expert_sat, direct.expert_sat)
+
+
+def test_the_largest_component_along_steps_is_found_again_when_links_or_valid_satellites_change():
+    # Six satellites; each step's graph and valid satellites, and the part expected.
+    steps = [
+        ([0, 1, 3], [1, 2, 4], [True] * 3, [True] * 6),  # 0-1-2 beats 3-4
+        ([0, 1, 3], [1, 2, 4], [True] * 3, [True] * 6),  # the same: kept
+        ([0, 1, 3], [1, 2, 4], [True, False, True], [True] * 6),  # 1-2 down: 0-1 ties 3-4, the first wins
+        ([0, 1, 3, 4], [1, 2, 4, 5], [True, False, True, True], [True] * 6),  # 3-4-5 now
+        ([0, 1, 3, 4], [1, 2, 4, 5], [True, False, True, True], [True, True, True, False, True, True]),
+    ]
+    parts = LargestComponent()
+    for a, b, up, valid in steps:
+        graph = latency.RoutingGraph.from_links(a, b, np.full(len(a), 1000.0), up, 6, None, 0)
+        valid = np.array(valid)
+        got = parts(graph, valid)
+        np.testing.assert_array_equal(got, largest_component(graph, valid))
+        got[:] = False  # the caller's copy: the next step's answer is not changed
