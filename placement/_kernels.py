@@ -250,6 +250,20 @@ def min_cycle(f, choice):
         choice[layer] = j
 
 
+@njit(inline="always")
+def _min_plus(x, y, out):
+    # out[i, a] = min over j of x[i, j] + y[j, a]
+    k = x.shape[0]
+    for i in range(k):
+        for a in range(k):
+            low = np.inf
+            for j in range(k):
+                value = x[i, j] + y[j, a]
+                if value < low:
+                    low = value
+            out[i, a] = low
+
+
 @njit(cache=True, nogil=True)
 def cycle_through(f, through):
     """Cost of the cheapest cycle through each choice, ``through[l, a]``: :func:`placement.gate_bound.cheapest_cycle_through`.
@@ -282,28 +296,12 @@ def cycle_through(f, through):
         for a in range(k):
             forward[0, i, a] = 0.0 if i == a else np.inf
     for layer in range(n_layers - 1):
-        for i in range(k):
-            for a in range(k):
-                low = np.inf
-                for via in range(k):
-                    value = forward[layer, i, via] + f[layer, via, a]
-                    if value < low:
-                        low = value
-                forward[layer + 1, i, a] = low
-    back = np.empty((k, k))
+        _min_plus(forward[layer], f[layer], forward[layer + 1])
+    back = forward[0].copy()  # the same start: around to (0, i) from (0, a) costs nothing only for a = i
     new = np.empty((k, k))
-    for i in range(k):
-        for a in range(k):
-            back[i, a] = 0.0 if i == a else np.inf
     for layer in range(n_layers - 1, -1, -1):
-        for i in range(k):
-            for a in range(k):
-                low = np.inf
-                for b in range(k):
-                    value = f[layer, a, b] + back[i, b]
-                    if value < low:
-                        low = value
-                new[i, a] = low
+        # new[i, a] = min over b of back[i, b] + f[layer, a, b] (addition commutes: the twin's sums).
+        _min_plus(back, f[layer].T, new)
         back[:, :] = new
         for a in range(k):
             low = np.inf
