@@ -20,8 +20,8 @@ c. **the sweep, 2 workers** (the default): chunk tasks in 2 processes
    process; its file must equal b's, which the bench checks.
 
 Every sweep search starts from the source's newest tree of the last steps
-(:class:`latency.SearchMemory`), and a step skips the gate candidates an
-earlier step proves worse (:class:`placement.GateBound`); the baseline
+(:class:`latency.SearchMemory`), and a step skips the gate candidates the
+previous steps prove worse (:class:`placement.GateBound`); the baseline
 searches from scratch, as scipy does.
 
 Printed: the whole of each run, the time per step, the time one orbit at

@@ -818,7 +818,7 @@ def sweep(constellation, setup: ModelSetup, options: SweepOptions, out, *, overw
         plan = _StepPlan(setup, step_kwargs, faults, sat_a, sat_b, len(work), t0, rate_deg_s) if planned else None
         executor = _Executor(scheduler, options.workers, processes=planned)
         # Each step's searches start from the previous step's trees: the same rows, found faster; a step
-        # that places itself skips the gate candidates an earlier step proves worse: the same gates.
+        # that places itself skips the gate candidates the previous steps prove worse: the same gates.
         memory = latency.SearchMemory()
         parts = LargestComponent()
         bound = _gate_bound(step_kwargs)

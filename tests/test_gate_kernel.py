@@ -4,8 +4,13 @@ Properties over instances hypothesis draws: the kernels against their NumPy
 twins (``placement.gates``' NumPy path for the layer costs, which serves
 layers of more experts than a pairwise block; :func:`min_cycle_numpy`
 below, used by no code but this test, for the cycle), with ties, zero and
-infinite costs, full satellites and experts of equal probability.
+infinite costs, full satellites and experts of equal probability. And
+``bench/gate_kernels.py`` runs, which checks both kernels against their
+twins on the inputs of a real step of Starlink shell 1.
 """
+
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +159,13 @@ def test_pairwise_block_is_numpys_sum_at_every_length():
         a = rng.random(n) * 10.0 ** rng.integers(-3, 4, n)
         assert pairwise_block(a, n) == a.sum(), n
     assert gates.PAIRWISE_BLOCK is PAIRWISE_BLOCK
+
+
+def test_the_gate_kernel_bench_runs_and_finds_the_twins_equal_on_a_real_step(capsys):
+    spec = importlib.util.spec_from_file_location("_gate_kernels_bench",
+                                                  Path(__file__).resolve().parents[1] / "bench" / "gate_kernels.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "cheapest cycle through each candidate" in out and "same numbers from kernel and twin: yes" in out
