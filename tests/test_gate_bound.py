@@ -150,18 +150,24 @@ def test_a_pair_searched_at_the_step_before_is_bounded_from_its_exact_cost_then(
 
 @pytest.fixture(scope="module")
 def shell_steps():
-    """Forty consecutive one-second steps of Starlink shell 1: phase and routing graph of each."""
+    """Forty consecutive one-second steps of Starlink shell 1: phase and routing graph of each.
+
+    The phase turns with the shell, as a sweep's does (the subnets keep
+    their satellites from step to step).
+    """
     c = build_constellation()
     setup = model_setup()
     times = orbits.time_grid(c.reference_epoch, 39.0, 1.0)
     topology = orbits.isl_topology(c, orbits.propagate(c, times[:1]))
     geo = geometry_chunk(c, times, topology, {})
+    rate_deg_s = 360.0 / orbits.orbital_period_s(c)
     steps = []
     for i in range(times.size):
         up = geo["up"][i]
         graph = latency.RoutingGraph.from_links(topology.sat_a, topology.sat_b, geo["distance_km"][i], up, len(c),
                                                 setup.link_profile, setup.model.hidden_state_bytes)
-        steps.append((geo["arg_lat_deg"][i], graph))
+        elapsed_s = (times[i] - times[0]) / np.timedelta64(1, "s")
+        steps.append(((geo["arg_lat_deg"][i] - rate_deg_s * elapsed_s) % 360.0, graph))
     return c, setup, steps
 
 
@@ -182,5 +188,7 @@ def test_real_steps_place_the_same_with_fewer_searches(shell_steps):
         assert placed["bound"].gate_sat.tolist() == placed["every"].gate_sat.tolist()
         assert placed["bound"].expert_sat.tolist() == placed["every"].expert_sat.tolist()
         memory.next_step()
-    # The bound skips a good share of the candidates' searches at one-second steps.
-    assert searched["bound"] < 0.8 * searched["every"]
+    # The bound skips most candidates' searches at one-second steps: after the first step, which
+    # searches them all, each step searches about 100 of the 256 (a bound kept from one reference
+    # step, refreshed when its margin grew, searched about 150).
+    assert searched["bound"] < 0.5 * searched["every"]
