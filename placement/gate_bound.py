@@ -195,20 +195,3 @@ def cheapest_cycle_through(f) -> np.ndarray:
     through = np.empty(f.shape[:2])
     cycle_through(f, through)
     return through
-
-
-def _cheapest_cycle_through_numpy(f) -> np.ndarray:
-    """:func:`cheapest_cycle_through` in NumPy, the kernel's twin (the same sums in the same order)."""
-    f = np.asarray(f, dtype=np.float64)
-    n_layers, k, _ = f.shape
-    start = np.where(np.eye(k, dtype=bool), 0.0, np.inf)  # [first choice i, choice a] before any layer
-    forward = np.empty((n_layers, k, k))  # [l, i, a]: cheapest from (0, i) to (l, a)
-    forward[0] = start
-    for layer in range(n_layers - 1):
-        forward[layer + 1] = np.min(forward[layer][:, :, None] + f[layer][None, :, :], axis=1)
-    back = start.copy()  # [i, a]: cheapest from (l, a) around to (0, i), built from the last layer down
-    through = np.empty((n_layers, k))
-    for layer in range(n_layers - 1, -1, -1):
-        back = np.min(f[layer][None, :, :] + back[:, None, :], axis=2)
-        through[layer] = np.min(forward[layer] + back, axis=0)
-    return through

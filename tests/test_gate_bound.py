@@ -20,11 +20,29 @@ from hypothesis.extra.numpy import arrays
 import latency
 import orbits
 import placement
-from placement.gate_bound import REFRESH_SHARE, GateBound, _cheapest_cycle_through_numpy, cheapest_cycle_through
+from placement.gate_bound import REFRESH_SHARE, GateBound, cheapest_cycle_through
 from placement.gates import _choose_gates
 from placement.migration import StepOracle
 from spacexnet.scenario import build_constellation, model_setup
 from spacexnet.sweep import geometry_chunk
+
+
+def cheapest_cycle_through_numpy(f) -> np.ndarray:
+    """:func:`cheapest_cycle_through` in NumPy, the kernel's twin (the same sums in the same order), used by no code but
+    this test and ``bench/gate_kernels.py``."""
+    f = np.asarray(f, dtype=np.float64)
+    n_layers, k, _ = f.shape
+    start = np.where(np.eye(k, dtype=bool), 0.0, np.inf)  # [first choice i, choice a] before any layer
+    forward = np.empty((n_layers, k, k))  # [l, i, a]: cheapest from (0, i) to (l, a)
+    forward[0] = start
+    for layer in range(n_layers - 1):
+        forward[layer + 1] = np.min(forward[layer][:, :, None] + f[layer][None, :, :], axis=1)
+    back = start.copy()  # [i, a]: cheapest from (l, a) around to (0, i), built from the last layer down
+    through = np.empty((n_layers, k))
+    for layer in range(n_layers - 1, -1, -1):
+        back = np.min(f[layer][None, :, :] + back[:, None, :], axis=2)
+        through[layer] = np.min(forward[layer] + back, axis=0)
+    return through
 
 
 @settings(max_examples=200, deadline=None)
@@ -38,7 +56,7 @@ def test_cheapest_cycle_through_is_the_cheapest_enumerated_cycle(n_layers, k, da
         for l, a in enumerate(cycle):
             want[l, a] = min(want[l, a], cost)
     np.testing.assert_allclose(cheapest_cycle_through(f), want, rtol=1e-12)
-    np.testing.assert_array_equal(cheapest_cycle_through(f), _cheapest_cycle_through_numpy(f))
+    np.testing.assert_array_equal(cheapest_cycle_through(f), cheapest_cycle_through_numpy(f))
 
 
 def _ring_graph(n_sat, weights_km):
