@@ -88,6 +88,31 @@ def _rotated(rot, rx, ry, rz):
     return x, y, z
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _earth_fixed_into(rot_t, rx, ry, rz, a_km, f, t, s, r_itrs, lat_deg, alt_km):
+    """Write the ITRS position, geodetic latitude and height of TEME ``r`` at ``[t, s]``; returns the longitude.
+
+    The one path both post-SGP4 kernels take, so their Earth-fixed outputs are the same values.
+    """
+    x, y, z = _rotated(rot_t, rx, ry, rz)
+    r_itrs[t, s, 0] = x
+    r_itrs[t, s, 1] = y
+    r_itrs[t, s, 2] = z
+    lat, lon, h = _geodetic_point(x, y, z, a_km, f)
+    lat_deg[t, s] = lat
+    alt_km[t, s] = h
+    return lon
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _earth_fixed_nan(t, s, r_itrs, lat_deg, alt_km):
+    """NaN for the Earth-fixed outputs at ``[t, s]`` (SGP4 failed there)."""
+    for k in range(3):
+        r_itrs[t, s, k] = np.nan
+    lat_deg[t, s] = np.nan
+    alt_km[t, s] = np.nan
+
+
 @njit(cache=True, nogil=True)
 def geodetic_kernel(r_km, a_km, f, lat_deg, lon_deg, alt_km):
     """Geodetic latitude, longitude and height of points ``r_km`` (n, 3) on ellipsoid (a_km, f)."""
@@ -131,10 +156,8 @@ def post_sgp4_kernel(err, r_st, v_st, rot, a_km, f,
                 for k in range(3):
                     r_teme[t, s, k] = nan
                     v_teme[t, s, k] = nan
-                    r_itrs[t, s, k] = nan
-                lat_deg[t, s] = nan
+                _earth_fixed_nan(t, s, r_itrs, lat_deg, alt_km)
                 lon_deg[t, s] = nan
-                alt_km[t, s] = nan
                 u_deg[t, s] = nan
                 continue
             rx = r_st[s, t, 0]
@@ -149,14 +172,7 @@ def post_sgp4_kernel(err, r_st, v_st, rot, a_km, f,
             v_teme[t, s, 0] = vx
             v_teme[t, s, 1] = vy
             v_teme[t, s, 2] = vz
-            x, y, z = _rotated(rot[t], rx, ry, rz)
-            r_itrs[t, s, 0] = x
-            r_itrs[t, s, 1] = y
-            r_itrs[t, s, 2] = z
-            lat, lon, h = _geodetic_point(x, y, z, a_km, f)
-            lat_deg[t, s] = lat
-            lon_deg[t, s] = lon
-            alt_km[t, s] = h
+            lon_deg[t, s] = _earth_fixed_into(rot[t], rx, ry, rz, a_km, f, t, s, r_itrs, lat_deg, alt_km)
             u_deg[t, s] = _argument_of_latitude(rx, ry, rz, vx, vy, vz)
 
 
@@ -170,24 +186,12 @@ def earth_fixed_kernel(err, r_st, rot, a_km, f, r_itrs, lat_deg, alt_km, status)
     """
     n_sat = r_st.shape[0]
     n_time = r_st.shape[1]
-    nan = np.nan
     for s in range(n_sat):
         for t in range(n_time):
             code = err[s, t]
             status[t, s] = code
             if code != 0:
-                for k in range(3):
-                    r_itrs[t, s, k] = nan
-                lat_deg[t, s] = nan
-                alt_km[t, s] = nan
+                _earth_fixed_nan(t, s, r_itrs, lat_deg, alt_km)
                 continue
-            rx = r_st[s, t, 0]
-            ry = r_st[s, t, 1]
-            rz = r_st[s, t, 2]
-            x, y, z = _rotated(rot[t], rx, ry, rz)
-            r_itrs[t, s, 0] = x
-            r_itrs[t, s, 1] = y
-            r_itrs[t, s, 2] = z
-            lat, _, h = _geodetic_point(x, y, z, a_km, f)
-            lat_deg[t, s] = lat
-            alt_km[t, s] = h
+            _earth_fixed_into(rot[t], r_st[s, t, 0], r_st[s, t, 1], r_st[s, t, 2], a_km, f, t, s, r_itrs, lat_deg,
+                              alt_km)
